@@ -1,0 +1,226 @@
+#include "core/dtype.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace strata {
+namespace {
+
+struct GgmlType {
+  uint32_t id;
+  const char* name;
+  int64_t block_elems;
+  int64_t block_bytes;
+};
+
+// Every type ggml defines (ids with no entry were removed from ggml and never appear in valid files).
+constexpr GgmlType kGgmlTypes[] = {
+    {0, "f32", 1, 4},        {1, "f16", 1, 2},        {2, "q4_0", 32, 18},    {3, "q4_1", 32, 20},
+    {6, "q5_0", 32, 22},     {7, "q5_1", 32, 24},     {8, "q8_0", 32, 34},    {9, "q8_1", 32, 36},
+    {10, "q2_k", 256, 84},   {11, "q3_k", 256, 110},  {12, "q4_k", 256, 144}, {13, "q5_k", 256, 176},
+    {14, "q6_k", 256, 210},  {15, "q8_k", 256, 292},  {16, "iq2_xxs", 256, 66}, {17, "iq2_xs", 256, 74},
+    {18, "iq3_xxs", 256, 98}, {19, "iq1_s", 256, 50}, {20, "iq4_nl", 32, 18}, {21, "iq3_s", 256, 110},
+    {22, "iq2_s", 256, 82},  {23, "iq4_xs", 256, 136}, {24, "i8", 1, 1},      {25, "i16", 1, 2},
+    {26, "i32", 1, 4},       {27, "i64", 1, 8},       {28, "f64", 1, 8},      {29, "iq1_m", 256, 56},
+    {30, "bf16", 1, 2},      {34, "tq1_0", 256, 54},  {35, "tq2_0", 256, 66}, {39, "mxfp4", 32, 17},
+};
+
+const GgmlType* FindGgml(uint32_t id) {
+  for (const auto& t : kGgmlTypes)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+constexpr DTypeTraits kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBF16{"bf16", 1, 2}, kQ8_0{"q8_0", 32, 34},
+    kQ4_0{"q4_0", 32, 18}, kI32{"i32", 1, 4};
+
+}  // namespace
+
+const DTypeTraits& Traits(DType t) {
+  switch (t) {
+    case DType::kF32: return kF32;
+    case DType::kF16: return kF16;
+    case DType::kBF16: return kBF16;
+    case DType::kQ8_0: return kQ8_0;
+    case DType::kQ4_0: return kQ4_0;
+    case DType::kI32: return kI32;
+  }
+  return kF32;
+}
+
+bool IsSupportedGgmlType(uint32_t id) {
+  switch (static_cast<DType>(id)) {
+    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kI32:
+      return true;
+  }
+  return false;
+}
+
+const char* GgmlTypeName(uint32_t id) {
+  const GgmlType* t = FindGgml(id);
+  return t ? t->name : "";
+}
+
+bool GgmlTypeBlock(uint32_t id, int64_t* block_elems, int64_t* block_bytes) {
+  const GgmlType* t = FindGgml(id);
+  if (!t) return false;
+  *block_elems = t->block_elems;
+  *block_bytes = t->block_bytes;
+  return true;
+}
+
+float Fp16ToFp32(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      int e = -1;
+      do {
+        mant <<= 1;
+        ++e;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t Fp32ToFp16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
+  if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow to inf
+  if (absx < 0x38800000u) {  // subnormal or zero in half
+    // value * 2^24 rounded to nearest even gives the subnormal mantissa.
+    float a;
+    std::memcpy(&a, &absx, 4);
+    const float scaled = a * 16777216.0f;
+    const uint32_t m = static_cast<uint32_t>(std::nearbyint(scaled));
+    return static_cast<uint16_t>(sign | m);
+  }
+  const uint32_t mant_odd = (absx >> 13) & 1u;
+  const uint32_t rounded = absx + 0xfffu + mant_odd;
+  return static_cast<uint16_t>(sign | (((rounded >> 13) - (112u << 10)) & 0x7fffu));
+}
+
+uint16_t Fp32ToBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 64);  // quiet NaN
+  return static_cast<uint16_t>((u + (0x7fffu + ((u >> 16) & 1u))) >> 16);
+}
+
+void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
+  switch (t) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return;
+    case DType::kF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFp32(s[i]);
+      return;
+    }
+    case DType::kBF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFp32(s[i]);
+      return;
+    }
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(src);
+      for (int64_t k = 0; k < n / kQK; ++k) {
+        const float d = Fp16ToFp32(b[k].d);
+        for (int j = 0; j < kQK; ++j) dst[k * kQK + j] = static_cast<float>(b[k].qs[j]) * d;
+      }
+      return;
+    }
+    case DType::kQ4_0: {
+      const auto* b = static_cast<const BlockQ4_0*>(src);
+      for (int64_t k = 0; k < n / kQK; ++k) {
+        const float d = Fp16ToFp32(b[k].d);
+        for (int j = 0; j < kQK / 2; ++j) {
+          dst[k * kQK + j] = static_cast<float>((b[k].qs[j] & 0x0f) - 8) * d;
+          dst[k * kQK + j + kQK / 2] = static_cast<float>((b[k].qs[j] >> 4) - 8) * d;
+        }
+      }
+      return;
+    }
+    case DType::kI32: {
+      const auto* s = static_cast<const int32_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+      return;
+    }
+  }
+}
+
+void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
+  switch (t) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return;
+    case DType::kF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = Fp32ToFp16(src[i]);
+      return;
+    }
+    case DType::kBF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = Fp32ToBf16(src[i]);
+      return;
+    }
+    case DType::kQ8_0: {
+      auto* b = static_cast<BlockQ8_0*>(dst);
+      for (int64_t k = 0; k < n / kQK; ++k) {
+        const float* x = src + k * kQK;
+        float amax = 0;
+        for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        b[k].d = Fp32ToFp16(d);
+        for (int j = 0; j < kQK; ++j) b[k].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      }
+      return;
+    }
+    case DType::kQ4_0: {
+      auto* b = static_cast<BlockQ4_0*>(dst);
+      for (int64_t k = 0; k < n / kQK; ++k) {
+        const float* x = src + k * kQK;
+        float amax = 0, max = 0;
+        for (int j = 0; j < kQK; ++j) {
+          if (std::fabs(x[j]) > amax) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+          }
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        b[k].d = Fp32ToFp16(d);
+        for (int j = 0; j < kQK / 2; ++j) {
+          const int q0 = std::min(15, static_cast<int>(x[j] * id + 8.5f));
+          const int q1 = std::min(15, static_cast<int>(x[j + kQK / 2] * id + 8.5f));
+          b[k].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+        }
+      }
+      return;
+    }
+    case DType::kI32: {
+      auto* d = static_cast<int32_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int32_t>(src[i]);
+      return;
+    }
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,79 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace strata {
+namespace {
+
+std::vector<int64_t> ContiguousStrides(DType dtype, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size());
+  if (shape.empty()) return strides;
+  const auto& tr = Traits(dtype);
+  strides.back() = tr.block_bytes;  // per element for plain types, per block for quantized ones
+  int64_t stride = RowBytes(dtype, shape.back());
+  for (size_t i = shape.size() - 1; i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+}  // namespace
+
+Tensor Tensor::Empty(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.strides_ = ContiguousStrides(dtype, t.shape_);
+  const size_t bytes = static_cast<size_t>(t.nbytes());
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  t.storage_ = std::shared_ptr<void>(p, AlignedFree());
+  t.data_ = p;
+  t.owned_ = true;
+  return t;
+}
+
+Tensor Tensor::View(DType dtype, std::vector<int64_t> shape, const void* data,
+                    std::shared_ptr<const void> keep_alive) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.strides_ = ContiguousStrides(dtype, t.shape_);
+  t.data_ = data;
+  t.storage_ = std::move(keep_alive);
+  t.owned_ = false;
+  return t;
+}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+int64_t Tensor::nbytes() const {
+  if (shape_.empty()) return Traits(dtype_).block_bytes;
+  return numel() / shape_.back() * row_bytes();
+}
+
+std::string ShapeToString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::string Tensor::ShapeString() const { return ShapeToString(shape_); }
+
+}  // namespace strata
