@@ -1,1 +1,21 @@
-int main() { return 0; }
+// The `strata` binary: subcommands run, tokenize, info and plan.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Strata: run large language models on the CPU"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (logs go to stderr)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.parse_complete_callback([&] { strata::InitLogging(log_level); });
+  int exit_code = 0;
+  strata::cli::RegisterRun(app, exit_code);
+  strata::cli::RegisterTokenize(app, exit_code);
+  strata::cli::RegisterInfo(app, exit_code);
+  strata::cli::RegisterPlan(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

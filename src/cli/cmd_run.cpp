@@ -1,0 +1,121 @@
+// `strata run`: generate a continuation of a prompt, streamed to stdout token by token.
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/model_loading.h"
+#include "compiler/llama_builder.h"
+#include "core/log.h"
+#include "runtime/cpu_executor.h"
+#include "runtime/sampler.h"
+
+namespace strata::cli {
+namespace {
+
+struct RunOptions {
+  std::string model;
+  std::string prompt;
+  int n_predict = 32;
+  int threads = 0;
+  int64_t ctx = 0;
+  int batch = 512;
+  float temp = 0.0f;
+  int top_k = 0;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  bool ignore_eos = false;
+};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Prefill in chunks of at most `batch` tokens; returns the logits of the last prompt position.
+Result<Logits> Prefill(CpuExecutor& exec, const std::vector<int32_t>& ids, int batch) {
+  Logits logits;
+  for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(batch)) {
+    const size_t n = std::min(ids.size() - i, static_cast<size_t>(batch));
+    STRATA_ASSIGN_OR_RETURN(logits, exec.Forward(std::span(ids).subspan(i, n), false));
+  }
+  return logits;
+}
+
+int Run(const RunOptions& o) {
+  auto model = LoadModelWithProgress(o.model);
+  if (!model) return 1;
+  auto plan = ir::BuildLlamaPlan(*model);
+  if (!plan.ok()) {
+    spdlog::error("{}", plan.status().message());
+    return 1;
+  }
+  const Tokenizer& tok = model->tokenizer();
+  const std::vector<int32_t> ids = tok.Encode(o.prompt, tok.add_bos());
+  if (ids.empty()) {
+    spdlog::error("the prompt is empty and the model adds no BOS token: nothing to run");
+    return 1;
+  }
+  ThreadPool pool(o.threads);
+  CpuExecutor exec(*plan, pool, o.ctx);
+  spdlog::info("prompt: {} tokens, {} threads, context {}", ids.size(), pool.size(), exec.n_ctx());
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto logits = Prefill(exec, ids, std::max(1, o.batch));
+  if (!logits.ok()) {
+    spdlog::error("{}", logits.status().message());
+    return 1;
+  }
+  const double prefill_s = Seconds(t0);
+
+  Sampler sampler({o.temp, o.top_k, o.top_p, o.seed});
+  Utf8StreamDecoder text;
+  int generated = 0;
+  t0 = std::chrono::steady_clock::now();
+  int32_t next = sampler.Sample(logits->last(), logits->n_vocab);
+  while (generated < o.n_predict) {
+    if (next == tok.eos_id() && !o.ignore_eos) break;
+    ++generated;
+    std::fputs(text.Push(tok.TokenBytes(next)).c_str(), stdout);
+    std::fflush(stdout);
+    if (generated == o.n_predict) break;
+    if (exec.n_past() >= exec.n_ctx()) {
+      spdlog::warn("context of {} tokens is full; stopping", exec.n_ctx());
+      break;
+    }
+    const int32_t one[1] = {next};
+    auto step = exec.Forward(one, false);
+    if (!step.ok()) {
+      spdlog::error("{}", step.status().message());
+      return 1;
+    }
+    next = sampler.Sample(step->last(), step->n_vocab);
+  }
+  std::fputs(text.Flush().c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  const double decode_s = Seconds(t0);
+  spdlog::info("prompt: {} tokens in {:.3f} s ({:.1f} tok/s); decode: {} tokens in {:.3f} s ({:.1f} tok/s)", ids.size(),
+               prefill_s, ids.size() / prefill_s, generated, decode_s, generated > 1 ? (generated - 1) / decode_s : 0.0);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterRun(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt (streamed to stdout)");
+  cmd->add_option("-m,--model", opts->model, "GGUF model file")->required();
+  cmd->add_option("-p,--prompt", opts->prompt, "prompt text (not echoed)");
+  cmd->add_option("-n,--n-predict", opts->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--threads", opts->threads, "compute threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-c,--ctx-size", opts->ctx, "context length (0: the model's)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-b,--batch-size", opts->batch, "prompt tokens per forward step")->check(CLI::PositiveNumber);
+  cmd->add_option("--temp", opts->temp, "sampling temperature (0: greedy)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", opts->top_k, "keep the k most likely tokens (0: all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", opts->top_p, "nucleus sampling threshold")->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--seed", opts->seed, "random seed for sampling");
+  cmd->add_flag("--ignore-eos", opts->ignore_eos, "keep generating after the end-of-sequence token");
+  cmd->callback([opts, &exit_code] { exit_code = Run(*opts); });
+}
+
+}  // namespace strata::cli

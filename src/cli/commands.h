@@ -1,0 +1,13 @@
+// Each `strata` subcommand registers itself on the app; its callback stores the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace strata::cli {
+
+void RegisterRun(CLI::App& app, int& exit_code);
+void RegisterTokenize(CLI::App& app, int& exit_code);
+void RegisterInfo(CLI::App& app, int& exit_code);
+void RegisterPlan(CLI::App& app, int& exit_code);
+
+}  // namespace strata::cli

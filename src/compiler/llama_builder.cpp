@@ -1,0 +1,92 @@
+#include "compiler/llama_builder.h"
+
+namespace strata::ir {
+namespace {
+
+// Appends nodes to a plan; one method per op keeps the layer recipe below readable.
+class Builder {
+ public:
+  Builder(const Model& model, Plan& plan) : model_(model), plan_(plan) {}
+
+  int Tokens() { return Add({.op = Op::kTokens, .name = "tokens", .shape = {kSymTokens}, .dtype = DType::kI32}); }
+
+  int Embedding(int tokens, const std::string& weight) {
+    const int w = Weight(weight);
+    return Add({.op = Op::kEmbedding, .name = Stem(weight), .inputs = {tokens},
+                .shape = {kSymTokens, plan_.weights[static_cast<size_t>(w)].tensor.dim(1)}, .weight = w});
+  }
+  int RmsNorm(int x, const std::string& weight, float eps) {
+    return Add({.op = Op::kRmsNorm, .name = Stem(weight), .inputs = {x}, .shape = Shape(x), .weight = Weight(weight),
+                .eps = eps});
+  }
+  int MatMul(int x, const std::string& weight) {
+    const int w = Weight(weight);
+    return Add({.op = Op::kMatMul, .name = Stem(weight), .inputs = {x},
+                .shape = {Shape(x)[0], plan_.weights[static_cast<size_t>(w)].tensor.dim(0)}, .weight = w});
+  }
+  int Rope(int x, const std::string& name, int64_t head_dim, float base) {
+    return Add({.op = Op::kRope, .name = name, .inputs = {x}, .shape = Shape(x), .rope_base = base,
+                .head_dim = head_dim});
+  }
+  int Attention(int q, int k, int v, int layer, const LlamaConfig& c) {
+    return Add({.op = Op::kAttention, .name = "blk." + std::to_string(layer) + ".attn", .inputs = {q, k, v},
+                .shape = Shape(q), .layer = layer, .n_heads = c.n_heads, .n_kv_heads = c.n_kv_heads,
+                .head_dim = c.head_dim});
+  }
+  int Binary(Op op, int a, int b, const std::string& name) {
+    return Add({.op = op, .name = name, .inputs = {a, b}, .shape = Shape(a)});
+  }
+  int Silu(int x, const std::string& name) { return Add({.op = Op::kSilu, .name = name, .inputs = {x}, .shape = Shape(x)}); }
+  int LastRows(int x) {
+    return Add({.op = Op::kLastRows, .name = "logit_rows", .inputs = {x}, .shape = {kSymOutRows, Shape(x).back()}});
+  }
+
+ private:
+  int Add(Node n) { return plan_.AddNode(std::move(n)); }
+  const std::vector<int64_t>& Shape(int id) const { return plan_.node(id).shape; }
+  int Weight(const std::string& name) {
+    for (size_t i = 0; i < plan_.weights.size(); ++i)
+      if (plan_.weights[i].name == name) return static_cast<int>(i);
+    return plan_.AddWeight(name, model_.Weight(name));
+  }
+  static std::string Stem(const std::string& weight) {  // "blk.0.attn_q.weight" -> "blk.0.attn_q"
+    const auto dot = weight.rfind(".weight");
+    return dot == std::string::npos ? weight : weight.substr(0, dot);
+  }
+
+  const Model& model_;
+  Plan& plan_;
+};
+
+}  // namespace
+
+Result<Plan> BuildLlamaPlan(const Model& model) {
+  const LlamaConfig& c = model.config();
+  Plan plan;
+  plan.kv = {.n_layers = c.n_layers, .n_ctx = c.n_ctx, .kv_dim = c.n_kv_heads * c.head_dim};
+  Builder b(model, plan);
+  plan.input = b.Tokens();
+  int x = b.Embedding(plan.input, "token_embd.weight");
+  for (int l = 0; l < static_cast<int>(c.n_layers); ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    int h = b.RmsNorm(x, p + "attn_norm.weight", c.rms_eps);
+    const int q = b.Rope(b.MatMul(h, p + "attn_q.weight"), p + "q_rope", c.head_dim, c.rope_base);
+    const int k = b.Rope(b.MatMul(h, p + "attn_k.weight"), p + "k_rope", c.head_dim, c.rope_base);
+    const int v = b.MatMul(h, p + "attn_v.weight");
+    const int attn = b.Attention(q, k, v, l, c);
+    x = b.Binary(Op::kAdd, x, b.MatMul(attn, p + "attn_output.weight"), p + "attn_residual");
+    h = b.RmsNorm(x, p + "ffn_norm.weight", c.rms_eps);
+    const int gate = b.Silu(b.MatMul(h, p + "ffn_gate.weight"), p + "ffn_silu");
+    const int up = b.MatMul(h, p + "ffn_up.weight");
+    const int ffn = b.MatMul(b.Binary(Op::kMul, gate, up, p + "ffn_swiglu"), p + "ffn_down.weight");
+    x = b.Binary(Op::kAdd, x, ffn, p + "ffn_residual");
+  }
+  // Rows are selected before the final norm so a decode step or the last prompt position pays for one row
+  // of the (large) output head, not T.
+  x = b.RmsNorm(b.LastRows(x), "output_norm.weight", c.rms_eps);
+  plan.output = b.MatMul(x, c.tied_output ? "token_embd.weight" : "output.weight");
+  STRATA_RETURN_IF_ERROR(plan.Validate());
+  return plan;
+}
+
+}  // namespace strata::ir

@@ -1,0 +1,133 @@
+// Every non-matmul kernel against its scalar reference on random, odd shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "runtime/kernels/attention.h"
+#include "runtime/kernels/elementwise.h"
+#include "runtime/kernels/embedding.h"
+#include "runtime/kernels/rms_norm.h"
+#include "runtime/kernels/rope.h"
+
+namespace strata::kernels {
+namespace {
+
+std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+TEST(Kernels, RmsNormMatchesReference) {
+  ThreadPool pool(3);
+  for (int64_t rows : {1, 3, 17})
+    for (int64_t n : {1, 7, 33, 192, 1001}) {
+      auto x = Random(static_cast<size_t>(rows * n), 1), w = Random(static_cast<size_t>(n), 2);
+      std::vector<float> y(x.size()), ref(x.size());
+      RmsNorm(x.data(), w.data(), y.data(), rows, n, 1e-5f, pool);
+      RmsNormReference(x.data(), w.data(), ref.data(), rows, n, 1e-5f);
+      EXPECT_LE(MaxAbsDiff(y, ref), 1e-5f) << rows << "x" << n;
+    }
+}
+
+TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
+  ThreadPool pool(2);
+  for (int64_t head_dim : {2, 8, 32, 64})
+    for (int64_t heads : {1, 3}) {
+      const int64_t rows = 5, width = heads * head_dim;
+      std::vector<int32_t> pos = {0, 1, 7, 100, 255};
+      auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
+      Rope(x.data(), rows, width, head_dim, pos.data(), 10000.0f, pool);
+      RopeReference(ref.data(), rows, width, head_dim, pos.data(), 10000.0f);
+      EXPECT_LE(MaxAbsDiff(x, ref), 1e-5f) << head_dim;
+    }
+  // Position 0 is the identity; the first pair of position p rotates by p radians.
+  std::vector<float> x = {1, 0, 1, 0}, y = x;
+  const int32_t p0 = 0, p1 = 1;
+  RopeReference(x.data(), 1, 4, 4, &p0, 10000.0f);
+  EXPECT_EQ(x, y);
+  RopeReference(y.data(), 1, 4, 4, &p1, 10000.0f);
+  EXPECT_NEAR(y[0], std::cos(1.0f), 1e-6);
+  EXPECT_NEAR(y[1], std::sin(1.0f), 1e-6);
+  EXPECT_NEAR(y[2], std::cos(0.01f), 1e-6);  // base^(-2/4) = 0.01
+}
+
+TEST(Kernels, AttentionMatchesReference) {
+  ThreadPool pool(3);
+  struct Case { int64_t heads, kv_heads, head_dim, past, rows; };
+  for (const Case& c : {Case{1, 1, 4, 0, 1}, Case{6, 2, 32, 0, 9}, Case{6, 2, 32, 13, 1}, Case{4, 4, 7, 3, 5},
+                        Case{8, 1, 16, 40, 3}}) {
+    const int64_t kv_dim = c.kv_heads * c.head_dim, n_pos = c.past + c.rows;
+    auto q = Random(static_cast<size_t>(c.rows * c.heads * c.head_dim), 4);
+    auto k = Random(static_cast<size_t>(n_pos * kv_dim), 5), v = Random(static_cast<size_t>(n_pos * kv_dim), 6);
+    std::vector<int32_t> pos(static_cast<size_t>(c.rows));
+    for (int64_t t = 0; t < c.rows; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(c.past + t);
+    std::vector<float> out(q.size()), ref(q.size());
+    const AttentionShape s{c.heads, c.kv_heads, c.head_dim};
+    Attention(q.data(), c.rows, pos.data(), k.data(), v.data(), s, out.data(), pool);
+    AttentionReference(q.data(), c.rows, pos.data(), k.data(), v.data(), s, ref.data());
+    EXPECT_LE(MaxAbsDiff(out, ref), 2e-5f) << c.heads << "/" << c.kv_heads << " d" << c.head_dim;
+  }
+}
+
+TEST(Kernels, AttentionIsCausal) {
+  // Changing a key/value after a query's position must not change that query's output.
+  ThreadPool pool(1);
+  const AttentionShape s{2, 1, 4};
+  auto q = Random(2 * 8, 7), k = Random(3 * 4, 8), v = Random(3 * 4, 9);
+  const int32_t pos[2] = {0, 1};
+  std::vector<float> a(16), b(16);
+  Attention(q.data(), 2, pos, k.data(), v.data(), s, a.data(), pool);
+  for (int i = 8; i < 12; ++i) k[static_cast<size_t>(i)] += 5.0f, v[static_cast<size_t>(i)] -= 3.0f;  // position 2
+  Attention(q.data(), 2, pos, k.data(), v.data(), s, b.data(), pool);
+  EXPECT_EQ(a, b);
+}
+
+TEST(Kernels, ElementwiseMatchReference) {
+  ThreadPool pool(2);
+  for (int64_t n : {1, 5, 8191, 8193, 40000}) {
+    auto a = Random(static_cast<size_t>(n), 10, 3.0f), b = Random(static_cast<size_t>(n), 11);
+    std::vector<float> y(a.size()), ref(a.size());
+    Add(a.data(), b.data(), y.data(), n, pool);
+    AddReference(a.data(), b.data(), ref.data(), n);
+    EXPECT_EQ(y, ref);
+    Mul(a.data(), b.data(), y.data(), n, pool);
+    MulReference(a.data(), b.data(), ref.data(), n);
+    EXPECT_EQ(y, ref);
+    Silu(a.data(), y.data(), n, pool);
+    SiluReference(a.data(), ref.data(), n);
+    EXPECT_LE(MaxAbsDiff(y, ref), 1e-6f * 10);
+  }
+}
+
+TEST(Kernels, EmbeddingDequantizesRows) {
+  ThreadPool pool(2);
+  const int64_t vocab = 11, dim = 64;
+  auto table_f = Random(static_cast<size_t>(vocab * dim), 12);
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+    Tensor table = Tensor::Empty(t, {vocab, dim});
+    for (int64_t r = 0; r < vocab; ++r)
+      QuantizeRow(t, table_f.data() + r * dim, table.mutable_data_as<uint8_t>() + r * table.row_bytes(), dim);
+    const int32_t ids[4] = {10, 0, 3, 3};
+    std::vector<float> y(4 * dim), ref(4 * dim);
+    Embedding(table, ids, 4, y.data(), pool);
+    EmbeddingReference(table, ids, 4, ref.data());
+    EXPECT_EQ(y, ref) << Name(t);
+    std::vector<float> row(static_cast<size_t>(dim));
+    DequantizeRow(t, table.row(3), row.data(), dim);
+    EXPECT_EQ(std::vector<float>(y.begin() + 2 * dim, y.begin() + 3 * dim), row);
+  }
+}
+
+}  // namespace
+}  // namespace strata::kernels
