@@ -2,6 +2,7 @@
 // the GGUF's tokenizer.ggml.model ("llama" = SentencePiece; others give kUnsupported for now).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,13 +41,18 @@ class Tokenizer {
 // Builds the tokenizer a GGUF file describes, validating its arrays (lengths agree, ids in range).
 Result<std::unique_ptr<Tokenizer>> CreateTokenizer(const GgufFile& gguf);
 
+// Length in bytes (1-4) of the well-formed UTF-8 character that starts `s`, or 0 when `s` is empty or does not
+// start with one (bad lead byte, truncated, overlong, surrogate, above U+10FFFF).
+size_t Utf8CharLength(std::string_view s);
+
 // Turns a stream of token bytes into complete UTF-8 text: holds back a partial multi-byte sequence until it
-// completes, so streamed output never splits a character.
+// completes, so streamed output never splits a character. A byte that can't be part of a well-formed character
+// becomes U+FFFD (one per byte, as sentencepiece's decoder does).
 class Utf8StreamDecoder {
  public:
   // Appends bytes; returns the text that is now complete.
   std::string Push(std::string_view bytes);
-  // Returns whatever is held back (invalid tails become U+FFFD).
+  // Returns whatever is held back (an incomplete tail becomes one U+FFFD per byte) and resets.
   std::string Flush();
 
  private:

@@ -1,0 +1,247 @@
+// AVX-512 (F, BW, VL) matmul path. Only these functions are compiled for AVX-512 (target attributes, no
+// global -m flags), and MatMul calls them only when the CPU and OS support it.
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "runtime/kernels/matmul_internal.h"
+#include "runtime/kernels/matmul_tiled.h"
+
+// GCC 12's AVX-512 intrinsics pass self-initialised "undefined" vectors as the pass-through operand of
+// unmasked builtins, which -W(maybe-)uninitialized reports once they are inlined (GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define STRATA_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+namespace strata::kernels::internal {
+namespace {
+
+// Lanes 0..7 plus lanes 8..15.
+STRATA_AVX512 inline __m256 Fold(__m512 v) {
+  const __m256 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm256_add_ps(lo, hi);
+}
+
+STRATA_AVX512 inline float Hsum(__m512 v) {
+  const __m256 h = Fold(v);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The four horizontal sums {Σa, Σb, Σc, Σd}.
+STRATA_AVX512 inline __m128 Reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(Fold(a), Fold(b)), _mm256_hadd_ps(Fold(c), Fold(d)));
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+STRATA_AVX512 inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+
+// --- Weight loaders: 16 consecutive weights as floats, all or only the first lanes of a mask. ---
+
+struct F32W {
+  using T = float;
+  STRATA_AVX512 static __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
+  STRATA_AVX512 static __m512 Load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+struct F16W {
+  using T = uint16_t;
+  STRATA_AVX512 static __m512 Load16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  STRATA_AVX512 static __m512 Load16(const uint16_t* p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  }
+};
+struct BF16W {
+  using T = uint16_t;
+  STRATA_AVX512 static __m512 Widen(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  STRATA_AVX512 static __m512 Load16(const uint16_t* p) {
+    return Widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  STRATA_AVX512 static __m512 Load16(const uint16_t* p, __mmask16 m) { return Widen(_mm256_maskz_loadu_epi16(m, p)); }
+};
+
+// One quantized block to 32 floats (elements 0..15 in w0, 16..31 in w1), exactly q * d as DequantizeRow.
+STRATA_AVX512 inline void Block(const BlockQ8_0* b, __m512& w0, __m512& w1) {
+  const __m512 d = _mm512_set1_ps(_cvtsh_ss(b->d));
+  const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
+  const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs + 16));
+  w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), d);
+  w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), d);
+}
+STRATA_AVX512 inline void Block(const BlockQ4_0* b, __m512& w0, __m512& w1) {
+  // A 16-entry table of (nibble - 8) * d, indexed by the nibbles (vpermps reads only the low 4 index bits).
+  const __m512 kCentered = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512 table = _mm512_mul_ps(kCentered, _mm512_set1_ps(_cvtsh_ss(b->d)));
+  const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs)));
+  w0 = _mm512_permutexvar_ps(v, table);                         // low nibbles: elements 0..15
+  w1 = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table);  // high nibbles: elements 16..31
+}
+
+// --- Fused dequantize + dot: one weight row against MT activation rows (x rows ldx apart), each weight
+// vector loaded and converted once and used MT times. y[t * ldy] = Σ_k x[t * ldx + k] w[k]. ---
+
+template <int MT, class W>
+STRATA_AVX512 void DotPlain(const typename W::T* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  constexpr int U = MT == 1 ? 4 : 2;  // vectors per step: at least four independent accumulator chains
+  __m512 a[MT][U];
+  for (int t = 0; t < MT; ++t)
+    for (int u = 0; u < U; ++u) a[t][u] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 * U <= K; k += 16 * U)
+    for (int u = 0; u < U; ++u) {
+      const __m512 wv = W::Load16(w + k + 16 * u);
+      for (int t = 0; t < MT; ++t) a[t][u] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * ldx + k + 16 * u), a[t][u]);
+    }
+  for (; k + 16 <= K; k += 16) {
+    const __m512 wv = W::Load16(w + k);
+    for (int t = 0; t < MT; ++t) a[t][0] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * ldx + k), a[t][0]);
+  }
+  if (k < K) {
+    const __mmask16 m = FirstLanes(K - k);
+    const __m512 wv = W::Load16(w + k, m);
+    for (int t = 0; t < MT; ++t) a[t][1] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + t * ldx + k), a[t][1]);
+  }
+  for (int t = 0; t < MT; ++t) {
+    for (int u = 1; u < U; ++u) a[t][0] = _mm512_add_ps(a[t][0], a[t][u]);
+    y[t * ldy] = Hsum(a[t][0]);
+  }
+}
+
+template <int MT, class B>
+STRATA_AVX512 void DotQuant(const B* b, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  constexpr int U = MT == 1 ? 2 : 1;  // blocks per step: at least four independent accumulator chains
+  __m512 a[MT][2 * U];
+  for (int t = 0; t < MT; ++t)
+    for (int u = 0; u < 2 * U; ++u) a[t][u] = _mm512_setzero_ps();
+  const int64_t nb = K / kQK;
+  int64_t i = 0;
+  for (; i + U <= nb; i += U)
+    for (int u = 0; u < U; ++u) {
+      __m512 w0, w1;
+      Block(b + i + u, w0, w1);
+      const float* xb = x + (i + u) * kQK;
+      for (int t = 0; t < MT; ++t) {
+        a[t][2 * u] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb + t * ldx), a[t][2 * u]);
+        a[t][2 * u + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + t * ldx + 16), a[t][2 * u + 1]);
+      }
+    }
+  for (; i < nb; ++i) {
+    __m512 w0, w1;
+    Block(b + i, w0, w1);
+    const float* xb = x + i * kQK;
+    for (int t = 0; t < MT; ++t) {
+      a[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb + t * ldx), a[t][0]);
+      a[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + t * ldx + 16), a[t][1]);
+    }
+  }
+  for (int t = 0; t < MT; ++t) {
+    for (int u = 1; u < 2 * U; ++u) a[t][0] = _mm512_add_ps(a[t][0], a[t][u]);
+    y[t * ldy] = Hsum(a[t][0]);
+  }
+}
+
+template <class W>
+STRATA_AVX512 void DequantPlain(const typename W::T* w, float* dst, int64_t n) {
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) _mm512_storeu_ps(dst + k, W::Load16(w + k));
+  if (k < n) {
+    const __mmask16 m = FirstLanes(n - k);
+    _mm512_mask_storeu_ps(dst + k, m, W::Load16(w + k, m));
+  }
+}
+
+template <class B>
+STRATA_AVX512 void DequantQuant(const B* b, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
+    __m512 w0, w1;
+    Block(b + i, w0, w1);
+    _mm512_storeu_ps(dst, w0);
+    _mm512_storeu_ps(dst + 16, w1);
+  }
+}
+
+struct Avx512Kern {
+  static constexpr int kMT = 4, kNR = 4;  // 16 accumulators + 4 weight vectors + 1 activation vector
+  static constexpr int kGemvMT = 4, kFusedMaxT = 3;  // crossover measured on Zen 5
+
+  template <int MT>
+  STRATA_AVX512 static void Gemv(const Problem& p, int64_t n0, int64_t n1, int64_t t0) {
+    const float* x = p.x + t0 * p.K;
+    float* y = p.y + t0 * p.N;
+    const uint8_t* w = p.w + n0 * p.row_bytes;
+    for (int64_t n = n0; n < n1; ++n, w += p.row_bytes) {
+      switch (p.dtype) {
+        case DType::kF32: DotPlain<MT, F32W>(reinterpret_cast<const float*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kF16: DotPlain<MT, F16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        default: break;
+      }
+    }
+  }
+
+  STRATA_AVX512 static void Dequant(DType dtype, const uint8_t* row, int64_t k0, int64_t kl, float* dst) {
+    const uint8_t* src = row + RowBytes(dtype, k0);
+    switch (dtype) {
+      case DType::kF32: return DequantPlain<F32W>(reinterpret_cast<const float*>(src), dst, kl);
+      case DType::kF16: return DequantPlain<F16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
+      case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
+      case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
+      case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      default: return;
+    }
+  }
+
+  template <int MT, int NR>
+  struct Tile {
+    STRATA_AVX512 static void Run(const float* x, int64_t ldx, const float* b, int64_t ldb, int64_t kl, float* y,
+                                  int64_t ldy, bool accumulate) {
+      __m512 c[MT][NR];
+      for (int i = 0; i < MT; ++i)
+        for (int j = 0; j < NR; ++j) c[i][j] = _mm512_setzero_ps();
+      int64_t k = 0;
+      for (; k + 16 <= kl; k += 16) {
+        __m512 bv[NR];
+        for (int j = 0; j < NR; ++j) bv[j] = _mm512_loadu_ps(b + j * ldb + k);
+        for (int i = 0; i < MT; ++i) {
+          const __m512 xv = _mm512_loadu_ps(x + i * ldx + k);
+          for (int j = 0; j < NR; ++j) c[i][j] = _mm512_fmadd_ps(xv, bv[j], c[i][j]);
+        }
+      }
+      if (k < kl) {  // masked loads never touch the lanes past kl
+        const __mmask16 m = FirstLanes(kl - k);
+        __m512 bv[NR];
+        for (int j = 0; j < NR; ++j) bv[j] = _mm512_maskz_loadu_ps(m, b + j * ldb + k);
+        for (int i = 0; i < MT; ++i) {
+          const __m512 xv = _mm512_maskz_loadu_ps(m, x + i * ldx + k);
+          for (int j = 0; j < NR; ++j) c[i][j] = _mm512_fmadd_ps(xv, bv[j], c[i][j]);
+        }
+      }
+      const __m512 z = _mm512_setzero_ps();
+      for (int i = 0; i < MT; ++i) {
+        alignas(16) float s[4];
+        _mm_store_ps(s, Reduce4(c[i][0], NR > 1 ? c[i][NR > 1 ? 1 : 0] : z, NR > 2 ? c[i][NR > 2 ? 2 : 0] : z,
+                                NR > 3 ? c[i][NR > 3 ? 3 : 0] : z));
+        for (int j = 0; j < NR; ++j) y[i * ldy + j] = accumulate ? y[i * ldy + j] + s[j] : s[j];
+      }
+    }
+  };
+};
+
+}  // namespace
+
+void MatMulRowsAvx512(const Problem& p, int64_t n0, int64_t n1) { TiledRows<Avx512Kern>(p, n0, n1); }
+
+}  // namespace strata::kernels::internal
+
+#endif  // __x86_64__
