@@ -16,8 +16,9 @@ namespace {
 
 // Tolerances, set from measurement (see the note printed by each test): the reference computes in float32
 // over the same dequantized weights with a different summation order, so the differences are rounding.
-// Max |logit - reference| measured: f32 ~2e-5, f16 ~2e-5, q8_0 ~2e-5, q4_0 ~2e-5 (logits are of order 10).
-constexpr float kLogitTolerance = 1e-3f;  // the bar for F32; we hold every file to it
+// Max |logit - reference| measured over the 6 prompts: f32 1.3e-5, f16 1.1e-5, q8_0 1.1e-5, q4_0 1.1e-5
+// (logits are of order 10). The tolerance keeps ~7x headroom for other summation orders (AVX2, scalar).
+constexpr float kLogitTolerance = 1e-4f;
 // Greedy tokens must agree until the first step whose reference top-1/top-2 margin is below this.
 constexpr float kMarginTolerance = 2 * kLogitTolerance;
 
