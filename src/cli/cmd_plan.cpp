@@ -3,9 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_loading.h"
-#include "compiler/llama_builder.h"
 #include "compiler/plan_printer.h"
-#include "core/log.h"
 
 namespace strata::cli {
 namespace {
@@ -15,14 +13,9 @@ struct PlanOptions {
 };
 
 int Plan(const PlanOptions& o) {
-  auto model = LoadModelWithProgress(o.model);
-  if (!model) return 1;
-  auto plan = ir::BuildLlamaPlan(*model);
-  if (!plan.ok()) {
-    spdlog::error("{}", plan.status().message());
-    return 1;
-  }
-  std::fputs(ir::PrintPlan(*plan).c_str(), stdout);
+  CompiledModel compiled;
+  if (!LoadAndCompile(o.model, compiled)) return 1;
+  std::fputs(ir::PrintPlan(compiled.plan).c_str(), stdout);
   return 0;
 }
 

@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/model_loading.h"
-#include "compiler/llama_builder.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
 #include "runtime/sampler.h"
@@ -42,21 +41,16 @@ Result<Logits> Prefill(CpuExecutor& exec, const std::vector<int32_t>& ids, int b
 }
 
 int Run(const RunOptions& o) {
-  auto model = LoadModelWithProgress(o.model);
-  if (!model) return 1;
-  auto plan = ir::BuildLlamaPlan(*model);
-  if (!plan.ok()) {
-    spdlog::error("{}", plan.status().message());
-    return 1;
-  }
-  const Tokenizer& tok = model->tokenizer();
+  CompiledModel compiled;
+  if (!LoadAndCompile(o.model, compiled)) return 1;
+  const Tokenizer& tok = compiled.model->tokenizer();
   const std::vector<int32_t> ids = tok.Encode(o.prompt, tok.add_bos());
   if (ids.empty()) {
     spdlog::error("the prompt is empty and the model adds no BOS token: nothing to run");
     return 1;
   }
   ThreadPool pool(o.threads);
-  CpuExecutor exec(*plan, pool, o.ctx);
+  CpuExecutor exec(compiled.plan, pool, o.ctx);
   spdlog::info("prompt: {} tokens, {} threads, context {}", ids.size(), pool.size(), exec.n_ctx());
 
   auto t0 = std::chrono::steady_clock::now();

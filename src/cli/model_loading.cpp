@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "compiler/llama_builder.h"
 #include "core/log.h"
 
 namespace strata::cli {
@@ -35,6 +36,18 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path) {
   spdlog::info("loaded {} in {:.0f} ms: {}, weights {:.1f} MiB", path, ms, (*model)->config().ToString(),
                (*model)->weight_bytes() / 1048576.0);
   return std::move(model).value();
+}
+
+bool LoadAndCompile(const std::string& path, CompiledModel& out) {
+  out.model = LoadModelWithProgress(path);
+  if (!out.model) return false;
+  auto plan = ir::BuildLlamaPlan(*out.model);
+  if (!plan.ok()) {
+    spdlog::error("{}", plan.status().message());
+    return false;
+  }
+  out.plan = std::move(plan).value();
+  return true;
 }
 
 }  // namespace strata::cli
