@@ -6,7 +6,7 @@ namespace {
 int Arity(Op op) {
   switch (op) {
     case Op::kTokens: return 0;
-    case Op::kEmbedding: case Op::kRmsNorm: case Op::kMatMul: case Op::kRope: case Op::kSilu: case Op::kLastRows:
+    case Op::kEmbedding: case Op::kRmsNorm: case Op::kMatMul: case Op::kRope: case Op::kSilu: case Op::kGatherRows:
       return 1;
     case Op::kAdd: case Op::kMul: return 2;
     case Op::kAttention: return 3;
@@ -51,7 +51,7 @@ Status CheckShape(const Plan& plan, const Node& n) {
       want = in(0).shape;
       break;
     case Op::kSilu: want = in(0).shape; break;
-    case Op::kLastRows: want = {kSymOutRows, in(0).shape.back()}; break;
+    case Op::kGatherRows: want = {kSymOutRows, in(0).shape.back()}; break;
   }
   if (want != n.shape) return NodeError(n, "shape " + DimsToString(n.shape) + ", expected " + DimsToString(want));
   return Status::Ok();
@@ -70,7 +70,7 @@ const char* OpName(Op op) {
     case Op::kAdd: return "add";
     case Op::kSilu: return "silu";
     case Op::kMul: return "mul";
-    case Op::kLastRows: return "last_rows";
+    case Op::kGatherRows: return "gather_rows";
   }
   return "?";
 }

@@ -21,7 +21,7 @@ enum class Op {
   kAdd,        // a + b
   kSilu,       // x * sigmoid(x)
   kMul,        // a * b
-  kLastRows,   // keeps the rows whose logits are wanted: the last one, or all of them
+  kGatherRows, // keeps the rows whose logits are wanted (a sequence's last row, or every row)
 };
 const char* OpName(Op op);
 

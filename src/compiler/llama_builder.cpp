@@ -37,8 +37,8 @@ class Builder {
     return Add({.op = op, .name = name, .inputs = {a, b}, .shape = Shape(a)});
   }
   int Silu(int x, const std::string& name) { return Add({.op = Op::kSilu, .name = name, .inputs = {x}, .shape = Shape(x)}); }
-  int LastRows(int x) {
-    return Add({.op = Op::kLastRows, .name = "logit_rows", .inputs = {x}, .shape = {kSymOutRows, Shape(x).back()}});
+  int GatherRows(int x) {
+    return Add({.op = Op::kGatherRows, .name = "logit_rows", .inputs = {x}, .shape = {kSymOutRows, Shape(x).back()}});
   }
 
  private:
@@ -83,7 +83,7 @@ Result<Plan> BuildLlamaPlan(const Model& model) {
   }
   // Rows are selected before the final norm so a decode step or the last prompt position pays for one row
   // of the (large) output head, not T.
-  x = b.RmsNorm(b.LastRows(x), "output_norm.weight", c.rms_eps);
+  x = b.RmsNorm(b.GatherRows(x), "output_norm.weight", c.rms_eps);
   plan.output = b.MatMul(x, c.tied_output ? "token_embd.weight" : "output.weight");
   STRATA_RETURN_IF_ERROR(plan.Validate());
   return plan;

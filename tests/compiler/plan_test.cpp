@@ -8,14 +8,14 @@
 namespace strata::ir {
 namespace {
 
-// A two-node plan built by hand: tokens -> embedding -> last_rows -> matmul.
+// A two-node plan built by hand: tokens -> embedding -> gather_rows -> matmul.
 Plan TinyPlan() {
   Plan p;
   p.kv = {1, 4, 8};
   const int w = p.AddWeight("emb", Tensor::Empty(DType::kF32, {10, 8}));
   p.input = p.AddNode({.op = Op::kTokens, .name = "tokens", .shape = {kSymTokens}, .dtype = DType::kI32});
   const int e = p.AddNode({.op = Op::kEmbedding, .name = "emb", .inputs = {p.input}, .shape = {kSymTokens, 8}, .weight = w});
-  const int r = p.AddNode({.op = Op::kLastRows, .name = "rows", .inputs = {e}, .shape = {kSymOutRows, 8}});
+  const int r = p.AddNode({.op = Op::kGatherRows, .name = "rows", .inputs = {e}, .shape = {kSymOutRows, 8}});
   p.output = p.AddNode({.op = Op::kMatMul, .name = "head", .inputs = {r}, .shape = {kSymOutRows, 10}, .weight = w});
   return p;
 }
@@ -34,7 +34,7 @@ TEST(PlanValidate, RejectsWrongShapesInputsAndWeights) {
   EXPECT_NE(p.Validate().message().find("does not precede"), std::string::npos);
 
   p = TinyPlan();
-  p.nodes[2].weight = 0;  // last_rows reads no weight
+  p.nodes[2].weight = 0;  // gather_rows reads no weight
   EXPECT_FALSE(p.Validate().ok());
 
   p = TinyPlan();
@@ -56,7 +56,7 @@ TEST(LlamaBuilder, BuildsTheTinyModelPlan) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto plan = BuildLlamaPlan(**model);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  // tokens, embedding, 16 nodes per layer x 4, last_rows, final norm, output head.
+  // tokens, embedding, 16 nodes per layer x 4, gather_rows, final norm, output head.
   EXPECT_EQ(plan->nodes.size(), 2u + 16u * 4u + 3u);
   EXPECT_EQ(plan->weights.size(), 39u);
   EXPECT_EQ(plan->kv.n_layers, 4);

@@ -1,6 +1,7 @@
 // Every non-matmul kernel against its scalar reference on random, odd shapes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -62,6 +63,31 @@ TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
   EXPECT_NEAR(y[2], std::cos(0.01f), 1e-6);  // base^(-2/4) = 0.01
 }
 
+// A contiguous cache (row j = position j) scattered into shuffled blocks, as the paged kernel reads it.
+struct ScatteredCache {
+  static constexpr int64_t kBlock = 4;
+  std::vector<float> k, v;
+  std::vector<int32_t> table;
+  std::vector<const int32_t*> row_tables;
+
+  ScatteredCache(const std::vector<float>& kc, const std::vector<float>& vc, int64_t n_pos, int64_t kv_dim,
+                 int64_t rows, uint32_t seed) {
+    const int64_t n_blocks = (n_pos + kBlock - 1) / kBlock + 3;  // spare blocks stay garbage
+    table.resize(static_cast<size_t>(n_blocks));
+    for (int64_t b = 0; b < n_blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(b);
+    std::shuffle(table.begin(), table.end(), std::mt19937(seed));
+    k = Random(static_cast<size_t>(n_blocks * kBlock * kv_dim), seed + 1, 100.0f);
+    v = Random(k.size(), seed + 2, 100.0f);
+    for (int64_t j = 0; j < n_pos; ++j) {
+      const int64_t slot = table[static_cast<size_t>(j / kBlock)] * kBlock + j % kBlock;
+      std::copy_n(kc.begin() + j * kv_dim, kv_dim, k.begin() + slot * kv_dim);
+      std::copy_n(vc.begin() + j * kv_dim, kv_dim, v.begin() + slot * kv_dim);
+    }
+    row_tables.assign(static_cast<size_t>(rows), table.data());
+  }
+  PagedKvView view() const { return {k.data(), v.data(), kBlock, row_tables.data()}; }
+};
+
 TEST(Kernels, AttentionMatchesReference) {
   ThreadPool pool(3);
   struct Case { int64_t heads, kv_heads, head_dim, past, rows; };
@@ -74,7 +100,8 @@ TEST(Kernels, AttentionMatchesReference) {
     for (int64_t t = 0; t < c.rows; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(c.past + t);
     std::vector<float> out(q.size()), ref(q.size());
     const AttentionShape s{c.heads, c.kv_heads, c.head_dim};
-    Attention(q.data(), c.rows, pos.data(), k.data(), v.data(), s, out.data(), pool);
+    const ScatteredCache paged(k, v, n_pos, kv_dim, c.rows, static_cast<uint32_t>(c.past + c.rows));
+    Attention(q.data(), c.rows, pos.data(), paged.view(), s, out.data(), pool);
     AttentionReference(q.data(), c.rows, pos.data(), k.data(), v.data(), s, ref.data());
     EXPECT_LE(MaxAbsDiff(out, ref), 2e-5f) << c.heads << "/" << c.kv_heads << " d" << c.head_dim;
   }
@@ -87,9 +114,9 @@ TEST(Kernels, AttentionIsCausal) {
   auto q = Random(2 * 8, 7), k = Random(3 * 4, 8), v = Random(3 * 4, 9);
   const int32_t pos[2] = {0, 1};
   std::vector<float> a(16), b(16);
-  Attention(q.data(), 2, pos, k.data(), v.data(), s, a.data(), pool);
+  Attention(q.data(), 2, pos, ScatteredCache(k, v, 3, 4, 2, 1).view(), s, a.data(), pool);
   for (int i = 8; i < 12; ++i) k[static_cast<size_t>(i)] += 5.0f, v[static_cast<size_t>(i)] -= 3.0f;  // position 2
-  Attention(q.data(), 2, pos, k.data(), v.data(), s, b.data(), pool);
+  Attention(q.data(), 2, pos, ScatteredCache(k, v, 3, 4, 2, 1).view(), s, b.data(), pool);
   EXPECT_EQ(a, b);
 }
 

@@ -17,12 +17,18 @@ float Dot(const float* a, const float* b, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+// Row offset (in floats) of every position 0..pos of one sequence, through its block table.
+void GatherOffsets(const int32_t* table, int64_t pos, int64_t block_size, int64_t kv_stride, int64_t* offsets) {
+  for (int64_t j = 0; j <= pos; ++j)
+    offsets[j] = (static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size) * kv_stride;
+}
+
 // One (query row, head): scores over keys 0..pos, softmax, weighted sum of values.
-void AttendOne(const float* q, int64_t pos, const float* k_cache, const float* v_cache, int64_t kv_stride,
+void AttendOne(const float* q, int64_t pos, const int64_t* offsets, const float* k_cache, const float* v_cache,
                int64_t head_dim, float scale, float* scores, float* out) {
   float max = -INFINITY;
   for (int64_t j = 0; j <= pos; ++j) {
-    scores[j] = Dot(q, k_cache + j * kv_stride, head_dim) * scale;
+    scores[j] = Dot(q, k_cache + offsets[j], head_dim) * scale;
     max = std::max(max, scores[j]);
   }
   float sum = 0;
@@ -34,14 +40,14 @@ void AttendOne(const float* q, int64_t pos, const float* k_cache, const float* v
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j <= pos; ++j) {
     const float p = scores[j] * inv;
-    const float* v = v_cache + j * kv_stride;
+    const float* v = v_cache + offsets[j];
     for (int64_t d = 0; d < head_dim; ++d) out[d] += p * v[d];
   }
 }
 
 }  // namespace
 
-void Attention(const float* q, int64_t rows, const int32_t* positions, const float* k_cache, const float* v_cache,
+void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
                const AttentionShape& s, float* out, ThreadPool& pool) {
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
@@ -50,11 +56,16 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const flo
   for (int64_t t = 0; t < rows; ++t) max_pos = std::max<int64_t>(max_pos, positions[t]);
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(max_pos + 1));
+    std::vector<int64_t> offsets(static_cast<size_t>(max_pos + 1));
+    int64_t offsets_row = -1;
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
-      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], k_cache + kvh * s.head_dim,
-                v_cache + kvh * s.head_dim, kv_stride, s.head_dim, scale, scores.data(),
-                out + t * q_stride + h * s.head_dim);
+      if (t != offsets_row) {
+        GatherOffsets(kv.block_tables[t], positions[t], kv.block_size, kv_stride, offsets.data());
+        offsets_row = t;
+      }
+      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], offsets.data(), kv.k + kvh * s.head_dim,
+                kv.v + kvh * s.head_dim, s.head_dim, scale, scores.data(), out + t * q_stride + h * s.head_dim);
     }
   });
 }

@@ -1,5 +1,6 @@
-// Causal grouped-query attention of new queries over a KV cache: query row t (at position positions[t])
-// attends to cache rows 0..positions[t]; query head h reads KV head h / (n_heads / n_kv_heads).
+// Causal grouped-query attention of new queries over a paged KV cache: query row t (at position positions[t])
+// attends to its sequence's positions 0..positions[t], position j living in slot
+// block_tables[t][j / block_size] * block_size + j % block_size; query head h reads KV head h / (n_heads / n_kv_heads).
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,17 @@ struct AttentionShape {
   int64_t head_dim = 0;
 };
 
-// q: [rows, n_heads*head_dim]; k_cache, v_cache: rows of n_kv_heads*head_dim floats; out like q.
-void Attention(const float* q, int64_t rows, const int32_t* positions, const float* k_cache, const float* v_cache,
+struct PagedKvView {
+  const float* k = nullptr;  // slots of n_kv_heads*head_dim floats
+  const float* v = nullptr;
+  int64_t block_size = 0;
+  const int32_t* const* block_tables = nullptr;  // one table per query row
+};
+
+// q: [rows, n_heads*head_dim]; out like q.
+void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
                const AttentionShape& shape, float* out, ThreadPool& pool);
+// Scalar reference over a contiguous cache (row j = position j), in double precision.
 void AttentionReference(const float* q, int64_t rows, const int32_t* positions, const float* k_cache,
                         const float* v_cache, const AttentionShape& shape, float* out);
 
