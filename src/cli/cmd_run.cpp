@@ -7,7 +7,7 @@
 #include "cli/model_loading.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
-#include "runtime/sampler.h"
+#include "engine/sampler.h"
 
 namespace strata::cli {
 namespace {
@@ -22,6 +22,8 @@ struct RunOptions {
   float temp = 0.0f;
   int top_k = 0;
   float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repeat_penalty = 1.0f;
   uint64_t seed = 0;
   bool ignore_eos = false;
 };
@@ -61,11 +63,23 @@ int Run(const RunOptions& o) {
   }
   const double prefill_s = Seconds(t0);
 
-  Sampler sampler({o.temp, o.top_k, o.top_p, o.seed});
+  SamplingParams params{.temperature = o.temp, .top_k = o.top_k, .top_p = o.top_p, .min_p = o.min_p,
+                        .repetition_penalty = o.repeat_penalty, .seed = o.seed};
+  if (Status st = ValidateSamplingParams(params); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  Sampler sampler(params);
+  std::vector<int32_t> out_ids;
+  auto sample = [&](const Logits& l) {
+    const int32_t t = sampler.Sample(std::span(l.last(), static_cast<size_t>(l.n_vocab)), ids, out_ids).token;
+    out_ids.push_back(t);
+    return t;
+  };
   Utf8StreamDecoder text;
   int generated = 0;
   t0 = std::chrono::steady_clock::now();
-  int32_t next = sampler.Sample(logits->last(), logits->n_vocab);
+  int32_t next = sample(*logits);
   while (generated < o.n_predict) {
     if (next == tok.eos_id() && !o.ignore_eos) break;
     ++generated;
@@ -82,7 +96,7 @@ int Run(const RunOptions& o) {
       spdlog::error("{}", step.status().message());
       return 1;
     }
-    next = sampler.Sample(step->last(), step->n_vocab);
+    next = sample(*step);
   }
   std::fputs(text.Flush().c_str(), stdout);
   std::fputc('\n', stdout);
@@ -107,6 +121,8 @@ void RegisterRun(CLI::App& app, int& exit_code) {
   cmd->add_option("--temp", opts->temp, "sampling temperature (0: greedy)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", opts->top_k, "keep the k most likely tokens (0: all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-p", opts->top_p, "nucleus sampling threshold")->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--min-p", opts->min_p, "drop tokens below min-p times the top probability")->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--repeat-penalty", opts->repeat_penalty, "repetition penalty over prompt and output (1: off)");
   cmd->add_option("--seed", opts->seed, "random seed for sampling");
   cmd->add_flag("--ignore-eos", opts->ignore_eos, "keep generating after the end-of-sequence token");
   cmd->callback([opts, &exit_code] { exit_code = Run(*opts); });

@@ -9,5 +9,7 @@ void RegisterRun(CLI::App& app, int& exit_code);
 void RegisterTokenize(CLI::App& app, int& exit_code);
 void RegisterInfo(CLI::App& app, int& exit_code);
 void RegisterPlan(CLI::App& app, int& exit_code);
+void RegisterServe(CLI::App& app, int& exit_code);
+void RegisterBench(CLI::App& app, int& exit_code);
 
 }  // namespace strata::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   strata::cli::RegisterTokenize(app, exit_code);
   strata::cli::RegisterInfo(app, exit_code);
   strata::cli::RegisterPlan(app, exit_code);
+  strata::cli::RegisterServe(app, exit_code);
+  strata::cli::RegisterBench(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

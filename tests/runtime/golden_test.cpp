@@ -8,7 +8,7 @@
 
 #include "compiler/llama_builder.h"
 #include "runtime/cpu_executor.h"
-#include "runtime/sampler.h"
+#include <algorithm>
 #include "testdata.h"
 
 namespace strata {
@@ -48,6 +48,11 @@ float MaxAbsDiff(const float* a, const nlohmann::json& b) {
   float m = 0;
   for (size_t i = 0; i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i].get<float>()));
   return m;
+}
+
+// Index of the largest logit, the lowest among equals (the sampler lives in engine/, above this layer).
+int32_t Argmax(const float* logits, int64_t n) {
+  return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
 }
 
 int32_t JsonArgmax(const nlohmann::json& logits) {

@@ -1,0 +1,99 @@
+// `strata serve`: the OpenAI-compatible server over one model.
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/model_loading.h"
+#include "core/log.h"
+#include "engine/async_engine.h"
+#include "server/http_server.h"
+
+namespace strata::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string served_name;
+  ServerConfig server;
+  EngineConfig engine;
+  int threads = 0;
+  bool no_prefix_caching = false;
+};
+
+HttpServer* g_server = nullptr;  // for the signal handler only
+
+void OnSignal(int) {
+  if (g_server) g_server->Stop();
+}
+
+// The chat template from the GGUF, parsed; null with a reason when absent or unsupported.
+std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& why) {
+  auto source = model.gguf().GetString("tokenizer.chat_template");
+  if (!source.ok()) {
+    why = "the GGUF has no tokenizer.chat_template";
+    return nullptr;
+  }
+  auto parsed = ChatTemplate::Parse(*source);
+  if (!parsed.ok()) {
+    why = "its chat template cannot be rendered: " + parsed.status().message();
+    spdlog::warn("chat completions disabled: {}", why);
+    return nullptr;
+  }
+  return std::make_unique<ChatTemplate>(std::move(*parsed));
+}
+
+int Serve(ServeOptions o) {
+  CompiledModel compiled;
+  if (!LoadAndCompile(o.model, compiled)) return 1;
+  ThreadPool pool(o.threads);
+  o.engine.prefix_caching = !o.no_prefix_caching;
+  auto engine = LlmEngine::Create(compiled.plan, compiled.model->tokenizer(), pool, o.engine);
+  if (!engine.ok()) {
+    spdlog::error("{}", engine.status().message());
+    return 1;
+  }
+  AsyncEngine async(std::move(*engine));
+  std::string why;
+  auto tmpl = LoadChatTemplate(*compiled.model, why);
+  o.server.model_name = o.served_name.empty() ? std::filesystem::path(o.model).filename().string() : o.served_name;
+  HttpServer server(o.server, async, std::move(tmpl), why);
+  if (Status st = server.Bind(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  g_server = &server;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  spdlog::info("serving {} as \"{}\" on http://{}:{} ({} threads, max {} seqs, {} batched tokens{})", o.model,
+               o.server.model_name, o.server.host, server.port(), pool.size(), o.engine.scheduler.max_num_seqs,
+               o.engine.scheduler.max_num_batched_tokens, o.server.api_key.empty() ? "" : ", API key required");
+  server.Serve();
+  g_server = nullptr;
+  spdlog::info("server stopped");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServe(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
+  cmd->add_option("-m,--model", o->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
+  cmd->add_option("--api-key", o->server.api_key, "require 'Authorization: Bearer KEY' on /v1 routes");
+  cmd->add_option("--served-model-name", o->served_name, "model id clients use (default: the file name)");
+  cmd->add_option("--max-num-seqs", o->engine.scheduler.max_num_seqs, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-num-batched-tokens", o->engine.scheduler.max_num_batched_tokens, "token budget per step")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--kv-cache-memory", o->engine.kv_cache_bytes, "KV cache size in bytes (default: max-num-seqs full contexts, at most 4 GiB)");
+  cmd->add_option("--block-size", o->engine.block_size, "tokens per KV block")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-model-len", o->engine.max_model_len, "context length per request (default: the model's)");
+  cmd->add_flag("--no-enable-prefix-caching", o->no_prefix_caching, "disable prefix caching");
+  cmd->add_option("--max-request-bytes", o->server.max_body_bytes, "largest request body accepted (413 beyond)")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "compute threads (0: all cores)");
+  cmd->callback([o, &exit_code] { exit_code = Serve(*o); });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,66 @@
+// Runs an LlmEngine on its own thread so HTTP handlers can submit requests and read their deltas
+// concurrently: one OutputStream per request, an inbox for new requests and aborts, gauges after every step.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/llm_engine.h"
+
+namespace strata {
+
+// The deltas of one request, produced by the engine thread and consumed by one reader.
+class OutputStream {
+ public:
+  // Waits up to `timeout` for the next delta; nullopt if none came.
+  std::optional<GenerateOutput> Next(std::chrono::milliseconds timeout);
+  void Push(GenerateOutput out);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<GenerateOutput> queue_;
+};
+
+class AsyncEngine {
+ public:
+  explicit AsyncEngine(std::unique_ptr<LlmEngine> engine);
+  ~AsyncEngine();  // stops the loop; unfinished requests are dropped
+
+  // Validates (synchronously, so the caller can answer 400 at once) and queues the request.
+  Result<std::shared_ptr<OutputStream>> Submit(GenerateRequest r);
+  // Cancels a request (client gone); its blocks are freed at the next step.
+  void Abort(const std::string& id);
+  // A fresh request id ("cmpl-<n>").
+  std::string NextId(const char* prefix);
+
+  EngineMetrics& metrics() { return engine_->metrics(); }
+  int64_t max_model_len() const { return engine_->max_model_len(); }
+  const Tokenizer& tokenizer() const { return engine_->tokenizer(); }
+
+ private:
+  void Loop();
+  void DrainInbox();
+  void PublishGauges();
+
+  std::unique_ptr<LlmEngine> engine_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<GenerateRequest, std::shared_ptr<OutputStream>>> inbox_;
+  std::vector<std::string> aborts_;
+  bool stop_ = false;
+  std::unordered_map<std::string, std::shared_ptr<OutputStream>> streams_;  // engine thread only
+  std::atomic<uint64_t> next_id_{0};
+  std::thread thread_;
+};
+
+}  // namespace strata

@@ -1,0 +1,277 @@
+// The JsonMatcher's byte steps. Each alternative is a stack of frames; a byte maps every stack to zero or
+// more stacks (zero: that alternative is dead).
+#include <algorithm>
+
+#include "engine/json_grammar.h"
+
+namespace strata {
+namespace {
+
+using Kind = JsonGrammar::Kind;
+using Frame = JsonMatcher::Frame;
+using Stack = JsonMatcher::Stack;
+
+enum Type : uint8_t { kValue, kLit, kStr, kNum, kObj, kArr };
+enum Step { kReject, kTaken, kDone };
+constexpr size_t kMaxDepth = 32;
+constexpr int32_t kMaxDigits = 15, kMaxExpDigits = 3;
+
+void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out);
+
+bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
+bool IsHex(uint8_t c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// Strings: b packs the escape state (bits 0-3), pending UTF-8 continuation bytes (4-5) and the allowed range
+// of the next continuation byte (8-10), so only text a strict JSON parser accepts gets through.
+Step StrStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
+  int esc = f.b & 0xF, cont = (f.b >> 4) & 0x3, range = (f.b >> 8) & 0x7;
+  auto pack = [&] { f.b = esc | (cont << 4) | (range << 8); };
+  if (cont > 0) {
+    static const uint8_t lo[] = {0x80, 0xA0, 0x80, 0x90, 0x80}, hi[] = {0xBF, 0xBF, 0x9F, 0xBF, 0x8F};
+    if (c < lo[range] || c > hi[range]) return kReject;
+    range = 0;
+    if (--cont == 0) ++f.a;
+    return pack(), kTaken;
+  }
+  if (esc == 1) {
+    if (c == 'u') return esc = 2, pack(), kTaken;
+    if (std::string_view("\"\\/bfnrt").find(static_cast<char>(c)) == std::string_view::npos) return kReject;
+    return esc = 0, ++f.a, pack(), kTaken;
+  }
+  if (esc >= 2) {  // \uXXXX; surrogates (first digit d) are refused since a lone one is invalid JSON
+    if (!IsHex(c) || (esc == 2 && (c == 'd' || c == 'D'))) return kReject;
+    if (++esc == 6) esc = 0, ++f.a;
+    return pack(), kTaken;
+  }
+  if (c == '"') return f.a >= n.min ? kDone : kReject;
+  if (n.max >= 0 && f.a >= n.max) return kReject;
+  if (c == '\\') return esc = 1, pack(), kTaken;
+  if (c < 0x20) return kReject;
+  if (c < 0x80) return ++f.a, kTaken;
+  if (c >= 0xC2 && c <= 0xDF) cont = 1, range = 0;
+  else if (c == 0xE0) cont = 2, range = 1;
+  else if (c == 0xED) cont = 2, range = 2;
+  else if (c >= 0xE1 && c <= 0xEF) cont = 2, range = 0;
+  else if (c == 0xF0) cont = 3, range = 3;
+  else if (c >= 0xF1 && c <= 0xF3) cont = 3, range = 0;
+  else if (c == 0xF4) cont = 3, range = 4;
+  else return kReject;
+  return pack(), kTaken;
+}
+
+// Numbers: states 0 start, 1 after '-', 2 leading zero*, 3 integer digits*, 4 after '.', 5 fraction*,
+// 6 after 'e', 7 after exponent sign, 8 exponent digits* (* = a number may end here). kDone means the byte
+// belongs to whatever follows the number.
+bool NumAccepting(const Frame& f) { return f.state == 2 || f.state == 3 || f.state == 5 || f.state == 8; }
+
+Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
+  const bool integer = n.kind == Kind::kInteger;
+  auto go = [&](uint8_t state, bool digit) {
+    f.a = f.state == state && digit ? f.a + 1 : (digit ? 1 : 0);
+    f.state = state;
+    return kTaken;
+  };
+  switch (f.state) {
+    case 0:
+      if (c == '-' && !n.non_negative) return go(1, false);
+      [[fallthrough]];
+    case 1:
+      if (c == '0') return go(2, true);
+      if (IsDigit(c)) return go(3, true);
+      return kReject;
+    case 2: case 3: case 5:
+      if (f.state == 3 && IsDigit(c)) return f.a < kMaxDigits ? go(3, true) : kReject;
+      if (f.state == 5 && IsDigit(c)) return f.a < kMaxDigits ? go(5, true) : kReject;
+      if (!integer && c == '.' && f.state != 5) return go(4, false);
+      if (!integer && (c == 'e' || c == 'E')) return go(6, false);
+      return IsDigit(c) ? kReject : kDone;
+    case 4:
+      return IsDigit(c) ? go(5, true) : kReject;
+    case 6:
+      if (c == '+' || c == '-') return go(7, false);
+      [[fallthrough]];
+    case 7:
+      return IsDigit(c) ? go(8, true) : kReject;
+    case 8:
+      if (IsDigit(c)) return f.a < kMaxExpDigits ? go(8, true) : kReject;
+      return kDone;
+  }
+  return kReject;
+}
+
+// Starts a value of grammar node `node` whose first byte is c.
+void Begin(const JsonGrammar& g, Stack s, int32_t node, uint8_t c, std::vector<Stack>& out) {
+  const JsonGrammar::Node& n = g.node(node);
+  switch (n.kind) {
+    case Kind::kAnyOf:
+      for (int32_t alt : n.alts) Begin(g, s, alt, c, out);
+      return;
+    case Kind::kLiterals:
+      for (int32_t lit : n.alts) {
+        Stack t = s;
+        t.push_back({kLit, 0, lit, 0, 0});
+        Feed(g, std::move(t), c, out);
+      }
+      return;
+    case Kind::kString:
+      if (c == '"') s.push_back({kStr, 0, node, 0, 0}), out.push_back(std::move(s));
+      return;
+    case Kind::kNumber: case Kind::kInteger:
+      s.push_back({kNum, 0, node, 0, 0});
+      return Feed(g, std::move(s), c, out);
+    case Kind::kObject:
+      if (c == '{' && s.size() < kMaxDepth) s.push_back({kObj, 0, node, 0, 0}), out.push_back(std::move(s));
+      return;
+    case Kind::kArray:
+      if (c == '[' && s.size() < kMaxDepth) s.push_back({kArr, 0, node, 0, 0}), out.push_back(std::move(s));
+      return;
+    case Kind::kAny:
+      if (c == '{') return Begin(g, std::move(s), g.any_object(), c, out);
+      if (c == '[') return Begin(g, std::move(s), g.any_array(), c, out);
+      if (c == '"') return Begin(g, std::move(s), g.any_string(), c, out);
+      if (c == '-' || IsDigit(c)) return Begin(g, std::move(s), g.any_number(), c, out);
+      return Begin(g, std::move(s), g.json_keywords(), c, out);
+  }
+}
+
+// Properties still allowed from index `next`: up to and including the first required one.
+bool CanClose(const JsonGrammar::Node& n, int32_t next) {
+  for (size_t j = static_cast<size_t>(next); j < n.props.size(); ++j)
+    if (n.props[j].required) return false;
+  return true;
+}
+
+void ObjStep(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
+  Frame& f = s.back();
+  const JsonGrammar::Node& n = g.node(f.node);
+  const bool expect_key = f.state == 0 || f.state == 3;
+  if (expect_key) {
+    if (c == '}' && f.state == 0 && (n.free_keys || CanClose(n, f.a))) return s.pop_back(), out.push_back(std::move(s));
+    if (n.free_keys) {
+      if (c == '"') f.state = 1, s.push_back({kStr, 0, g.any_string(), 0, 0}), out.push_back(std::move(s));
+      return;
+    }
+    for (size_t j = static_cast<size_t>(f.a); j < n.props.size(); ++j) {
+      Stack t = s;
+      t.back().state = 1;
+      t.back().a = static_cast<int32_t>(j + 1);
+      t.push_back({kLit, 0, n.props[j].key, 0, 0});
+      Feed(g, std::move(t), c, out);
+      if (n.props[j].required) break;
+    }
+    return;
+  }
+  if (f.state == 1) {
+    if (c != ':') return;
+    f.state = 2;
+    const int32_t value = n.free_keys ? n.item : n.props[static_cast<size_t>(f.a - 1)].value;
+    s.push_back({kValue, 0, value, 0, 0});
+    return out.push_back(std::move(s));
+  }
+  if (c == ',' && (n.free_keys || static_cast<size_t>(f.a) < n.props.size())) return f.state = 3, out.push_back(std::move(s));
+  if (c == '}' && (n.free_keys || CanClose(n, f.a))) return s.pop_back(), out.push_back(std::move(s));
+}
+
+void ArrStep(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
+  Frame& f = s.back();
+  const JsonGrammar::Node& n = g.node(f.node);
+  if (f.state == 2) {  // after an item
+    if (c == ',' && (n.max < 0 || f.a < n.max)) return f.state = 3, out.push_back(std::move(s));
+    if (c == ']' && f.a >= n.min) return s.pop_back(), out.push_back(std::move(s));
+    return;
+  }
+  if (f.state == 0 && c == ']') {
+    if (n.min == 0) s.pop_back(), out.push_back(std::move(s));
+    return;
+  }
+  if (f.state == 0 && n.max == 0) return;
+  f.state = 2;
+  ++f.a;
+  const int32_t item = n.item;
+  Begin(g, std::move(s), item, c, out);
+}
+
+void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
+  if (s.empty()) return;  // the document is complete: nothing may follow
+  Frame& f = s.back();
+  switch (f.type) {
+    case kValue: {
+      const int32_t node = f.node;
+      s.pop_back();
+      return Begin(g, std::move(s), node, c, out);
+    }
+    case kLit: {
+      const std::string& lit = g.literal(f.node);
+      if (static_cast<uint8_t>(lit[static_cast<size_t>(f.a)]) != c) return;
+      if (static_cast<size_t>(++f.a) == lit.size()) s.pop_back();
+      return out.push_back(std::move(s));
+    }
+    case kStr: {
+      const Step st = StrStep(g.node(f.node), f, c);
+      if (st == kDone) s.pop_back();
+      if (st != kReject) out.push_back(std::move(s));
+      return;
+    }
+    case kNum: {
+      const Step st = NumStep(g.node(f.node), f, c);
+      if (st == kTaken) return out.push_back(std::move(s));
+      if (st == kDone) return s.pop_back(), Feed(g, std::move(s), c, out);
+      return;
+    }
+    case kObj:
+      return ObjStep(g, std::move(s), c, out);
+    case kArr:
+      return ArrStep(g, std::move(s), c, out);
+  }
+}
+
+bool SameStack(const Stack& a, const Stack& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Frame& x, const Frame& y) {
+    return x.type == y.type && x.state == y.state && x.node == y.node && x.a == y.a && x.b == y.b;
+  });
+}
+
+}  // namespace
+
+JsonMatcher::JsonMatcher(std::shared_ptr<const JsonGrammar> g) : g_(std::move(g)) {
+  stacks_.push_back({{kValue, 0, g_->root(), 0, 0}});
+}
+
+bool JsonMatcher::AcceptByte(uint8_t c) {
+  std::vector<Stack> next;
+  for (const Stack& s : stacks_) Feed(*g_, s, c, next);
+  if (next.empty()) return false;
+  // Alternatives that converged to the same state are one.
+  std::vector<Stack> unique;
+  for (Stack& s : next)
+    if (std::none_of(unique.begin(), unique.end(), [&](const Stack& u) { return SameStack(u, s); }))
+      unique.push_back(std::move(s));
+  stacks_ = std::move(unique);
+  return true;
+}
+
+bool JsonMatcher::Accept(std::string_view bytes) {
+  const std::vector<Stack> saved = stacks_;
+  for (char ch : bytes)
+    if (!AcceptByte(static_cast<uint8_t>(ch))) {
+      stacks_ = saved;
+      return false;
+    }
+  return true;
+}
+
+bool JsonMatcher::IsComplete() const {
+  for (const Stack& s : stacks_)
+    if (s.empty() || (s.size() == 1 && s[0].type == kNum && NumAccepting(s[0]))) return true;
+  return false;
+}
+
+}  // namespace strata
+
+namespace strata {
+
+bool JsonMatcher::IsDead() const {
+  return std::all_of(stacks_.begin(), stacks_.end(), [](const Stack& s) { return s.empty(); });
+}
+
+}  // namespace strata

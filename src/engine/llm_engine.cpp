@@ -1,0 +1,221 @@
+#include "engine/llm_engine.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "engine/json_grammar.h"
+#include "engine/token_mask.h"
+#include "engine/stop_checker.h"
+
+namespace strata {
+
+struct LlmEngine::Active {
+  GenerateRequest req;
+  Sequence seq;
+  Sampler sampler;
+  StopChecker stop;
+  Utf8StreamDecoder decoder;
+  std::unique_ptr<JsonMatcher> matcher;
+  std::vector<uint8_t> mask;
+  Clock::time_point arrival = Clock::now(), last_token;
+  bool admitted = false;
+
+  explicit Active(GenerateRequest r) : req(std::move(r)), sampler(req.sampling), stop(req.stop) {}
+};
+
+const char* FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kAbort: return "abort";
+    case FinishReason::kError: return "error";
+    case FinishReason::kNone: break;
+  }
+  return "";
+}
+
+Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(const ir::Plan& plan, const Tokenizer& tokenizer,
+                                                    ThreadPool& pool, const EngineConfig& config) {
+  if (config.block_size <= 0) return Status::InvalidArgument("block size must be positive");
+  if (config.scheduler.max_num_seqs <= 0 || config.scheduler.max_num_batched_tokens <= 0)
+    return Status::InvalidArgument("max_num_seqs and max_num_batched_tokens must be positive");
+  const int64_t n_ctx = plan.kv.n_ctx;
+  const int64_t max_len = config.max_model_len > 0 ? config.max_model_len : n_ctx;
+  if (max_len > n_ctx)
+    return Status::InvalidArgument("max model length " + std::to_string(max_len) +
+                                   " exceeds the model's context length " + std::to_string(n_ctx));
+  const int64_t per_token = PagedKvCache::BytesPerToken(plan.kv.n_layers, plan.kv.kv_dim);
+  const int64_t per_block = per_token * config.block_size;
+  int64_t bytes = config.kv_cache_bytes;
+  if (bytes <= 0) bytes = std::min<int64_t>(int64_t{config.scheduler.max_num_seqs} * max_len * per_token, int64_t{4} << 30);
+  const int64_t blocks = bytes / per_block;
+  const int64_t need = (max_len + config.block_size - 1) / config.block_size;
+  if (blocks < need)
+    return Status::InvalidArgument("a KV cache of " + std::to_string(bytes) + " bytes holds " +
+                                   std::to_string(blocks * config.block_size) + " tokens, less than one full context of " +
+                                   std::to_string(max_len) + " (" + std::to_string(need * per_block) +
+                                   " bytes); raise --kv-cache-memory or lower --max-model-len");
+  if (blocks > (int64_t{1} << 30)) return Status::InvalidArgument("KV cache too large");
+  return std::unique_ptr<LlmEngine>(
+      new LlmEngine(plan, tokenizer, pool, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
+}
+
+LlmEngine::LlmEngine(const ir::Plan& plan, const Tokenizer& tokenizer, ThreadPool& pool,
+                     const EngineConfig& config, int64_t max_model_len, int32_t num_blocks)
+    : tokenizer_(tokenizer), exec_(plan, pool), config_(config), max_model_len_(max_model_len),
+      cache_(exec_.MakeKvCache(num_blocks, config.block_size)),
+      kv_(num_blocks, config.block_size, config.prefix_caching), scheduler_(config.scheduler, kv_) {
+  spdlog::info("KV cache: {} blocks of {} tokens ({:.1f} MiB)", num_blocks, config.block_size,
+                  static_cast<double>(cache_.bytes()) / (1 << 20));
+}
+
+LlmEngine::~LlmEngine() = default;
+
+Status LlmEngine::Validate(const GenerateRequest& r) const {
+  if (r.prompt.empty()) return Status::InvalidArgument("the prompt is empty");
+  for (int32_t id : r.prompt)
+    if (id < 0 || id >= tokenizer_.n_vocab())
+      return Status::InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary");
+  if (r.max_tokens < 1) return Status::InvalidArgument("max_tokens must be at least 1");
+  const auto prompt = static_cast<int64_t>(r.prompt.size());
+  if (prompt + r.max_tokens > max_model_len_)
+    return Status::OutOfRange("This model's maximum context length is " + std::to_string(max_model_len_) +
+                              " tokens. However, you requested " + std::to_string(prompt + r.max_tokens) +
+                              " tokens (" + std::to_string(prompt) + " in the prompt, " +
+                              std::to_string(r.max_tokens) + " in the completion). Please reduce the length of "
+                              "the prompt or max_tokens.");
+  return ValidateSamplingParams(r.sampling);
+}
+
+Status LlmEngine::Add(GenerateRequest r) {
+  STRATA_RETURN_IF_ERROR(Validate(r));
+  if (active_.count(r.id)) return Status::InvalidArgument("duplicate request id " + r.id);
+  auto a = std::make_unique<Active>(std::move(r));
+  if (a->req.grammar) {
+    if (!trie_) trie_ = std::make_unique<TokenTrie>(tokenizer_);
+    a->matcher = std::make_unique<JsonMatcher>(a->req.grammar);
+  }
+  a->seq.id = a->req.id;
+  a->seq.tokens = a->req.prompt;
+  a->seq.num_prompt = a->seq.num_tokens();
+  scheduler_.Add(&a->seq);
+  active_.emplace(a->req.id, std::move(a));
+  return Status::Ok();
+}
+
+void LlmEngine::Abort(const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  GenerateOutput delta;
+  Finish(*it->second, FinishReason::kAbort, delta);
+  pending_.push_back(std::move(delta));
+}
+
+void LlmEngine::BuildBatch(const SchedulerOutput& out) {
+  batch_.tokens.clear();
+  batch_.seqs.clear();
+  for (const ScheduledSequence& s : out.scheduled) {
+    const Sequence& q = *s.seq;
+    batch_.seqs.push_back({.first_row = static_cast<int64_t>(batch_.tokens.size()), .num_rows = s.num_tokens,
+                           .start_pos = q.num_computed, .block_table = q.block_table, .want_logits = s.samples});
+    batch_.tokens.insert(batch_.tokens.end(), q.tokens.begin() + q.num_computed,
+                         q.tokens.begin() + q.num_computed + s.num_tokens);
+  }
+}
+
+void LlmEngine::NoteAdmissions(const SchedulerOutput& out) {
+  metrics_.AddPreemptions(static_cast<int64_t>(out.preempted.size()));
+  for (const ScheduledSequence& s : out.scheduled) {
+    Active& a = *active_.at(s.seq->id);
+    if (a.admitted) continue;
+    a.admitted = true;
+    metrics_.AddPrefixCacheQuery(s.seq->num_prompt, s.seq->num_cached_prefix);
+  }
+}
+
+std::vector<GenerateOutput> LlmEngine::Step() {
+  std::vector<GenerateOutput> outputs = std::move(pending_);
+  pending_.clear();
+  const SchedulerOutput out = scheduler_.Schedule();
+  if (out.empty()) return outputs;
+  NoteAdmissions(out);
+  BuildBatch(out);
+  auto logits = exec_.Run(batch_, cache_);
+  if (!logits.ok()) {
+    FailAll(out, logits.status(), outputs);
+    return outputs;
+  }
+  scheduler_.Commit(out);
+  int64_t row = 0;
+  for (const ScheduledSequence& s : out.scheduled)
+    if (s.samples) ProcessSample(*active_.at(s.seq->id), logits->row(row++), outputs);
+  return outputs;
+}
+
+void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs) {
+  const auto n_vocab = static_cast<size_t>(exec_.n_vocab());
+  const std::vector<uint8_t>* mask = nullptr;
+  if (a.matcher) {
+    ComputeTokenMask(*a.matcher, *trie_, tokenizer_.eos_id(), a.mask);
+    mask = &a.mask;
+  }
+  const SampleResult s =
+      a.sampler.Sample(std::span<const float>(logits, n_vocab), a.seq.prompt(), a.seq.generated(), mask);
+  const Clock::time_point now = Clock::now();
+  if (a.seq.num_generated() == 0) {
+    metrics_.ObserveTimeToFirstToken(std::chrono::duration<double>(now - a.arrival).count());
+    metrics_.AddPromptTokens(a.seq.num_prompt);
+  } else {
+    metrics_.ObserveTimePerOutputToken(std::chrono::duration<double>(now - a.last_token).count());
+  }
+  a.last_token = now;
+  metrics_.AddGenerationTokens(1);
+  GenerateOutput delta;
+  delta.id = a.req.id;
+  const FinishReason reason = AppendToken(a, s, delta);
+  if (reason != FinishReason::kNone) Finish(a, reason, delta);  // erases `a`
+  outputs.push_back(std::move(delta));
+}
+
+FinishReason LlmEngine::AppendToken(Active& a, const SampleResult& s, GenerateOutput& delta) {
+  a.seq.tokens.push_back(s.token);
+  delta.tokens.push_back(s.token);
+  if (a.req.sampling.logprobs) delta.logprobs.push_back(s);
+  const bool eos = s.token == tokenizer_.eos_id() && (!a.req.ignore_eos || a.matcher);
+  if (eos || std::find(a.req.stop_token_ids.begin(), a.req.stop_token_ids.end(), s.token) != a.req.stop_token_ids.end())
+    return FinishReason::kStop;
+  const std::string bytes = tokenizer_.TokenBytes(s.token);
+  if (a.matcher) a.matcher->Accept(bytes);
+  delta.text = a.stop.Push(a.decoder.Push(bytes));
+  if (a.stop.stopped()) return FinishReason::kStop;
+  if (a.seq.num_generated() >= a.req.max_tokens || a.seq.num_tokens() >= max_model_len_) return FinishReason::kLength;
+  return FinishReason::kNone;
+}
+
+void LlmEngine::Finish(Active& a, FinishReason reason, GenerateOutput& delta) {
+  if (!a.stop.stopped()) {
+    delta.text += a.stop.Push(a.decoder.Flush());
+    if (!a.stop.stopped()) delta.text += a.stop.Flush();
+  }
+  delta.id = a.req.id;
+  delta.finished = true;
+  delta.finish_reason = reason;
+  delta.prompt_tokens = a.seq.num_prompt;
+  delta.completion_tokens = a.seq.num_generated();
+  delta.cached_tokens = a.seq.num_cached_prefix;
+  metrics_.FinishRequest(reason, std::chrono::duration<double>(Clock::now() - a.arrival).count());
+  scheduler_.Remove(&a.seq);
+  active_.erase(a.req.id);
+}
+
+void LlmEngine::FailAll(const SchedulerOutput& out, const Status& st, std::vector<GenerateOutput>& outputs) {
+  spdlog::error("step failed: {}", st.message());
+  for (const ScheduledSequence& s : out.scheduled) {
+    GenerateOutput delta;
+    delta.error = st.message();
+    Finish(*active_.at(s.seq->id), FinishReason::kError, delta);
+    outputs.push_back(std::move(delta));
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,89 @@
+// The serving engine's core loop, single-threaded: requests in, one batched forward step at a time, deltas
+// out. Each Step schedules (continuous batching over the paged KV cache), runs every scheduled sequence in
+// one plan execution, samples, detokenizes and applies stop conditions and structured-output masks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "engine/kv_cache_manager.h"
+#include "engine/metrics.h"
+#include "engine/request.h"
+#include "engine/scheduler.h"
+#include "model/tokenizer.h"
+#include "runtime/plan_executor.h"
+
+namespace strata {
+
+class TokenTrie;
+
+struct EngineConfig {
+  int32_t block_size = 16;
+  int64_t kv_cache_bytes = 0;   // 0: room for max_num_seqs full contexts, capped at 4 GiB
+  int64_t max_model_len = 0;    // 0: the model's context length
+  bool prefix_caching = true;
+  SchedulerConfig scheduler;
+};
+
+class LlmEngine {
+ public:
+  // `plan`, `tokenizer` and `pool` must outlive the engine.
+  static Result<std::unique_ptr<LlmEngine>> Create(const ir::Plan& plan, const Tokenizer& tokenizer,
+                                                   ThreadPool& pool, const EngineConfig& config);
+  ~LlmEngine();
+
+  // Checks a request against the model (empty prompt, ids, prompt + max_tokens within the context). Const and
+  // independent of engine state, so callers on other threads may use it.
+  Status Validate(const GenerateRequest& r) const;
+  Status Add(GenerateRequest r);
+  // Ends a request; its final delta (finish_reason abort) comes from the next Step. Unknown ids are ignored.
+  void Abort(const std::string& id);
+  // Runs one step; returns the deltas it produced (possibly none).
+  std::vector<GenerateOutput> Step();
+
+  bool has_work() const { return !active_.empty() || !pending_.empty(); }
+  size_t num_running() const { return scheduler_.num_running(); }
+  size_t num_waiting() const { return scheduler_.num_waiting(); }
+  double kv_cache_usage() const { return kv_.pool().usage(); }
+  int32_t num_free_blocks() const { return kv_.pool().num_free(); }
+  int32_t num_blocks() const { return kv_.pool().num_blocks(); }
+  int64_t num_preemptions() const { return scheduler_.num_preemptions(); }
+  int64_t max_model_len() const { return max_model_len_; }
+  EngineMetrics& metrics() { return metrics_; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+
+ private:
+  struct Active;
+  using Clock = std::chrono::steady_clock;
+
+  LlmEngine(const ir::Plan& plan, const Tokenizer& tokenizer, ThreadPool& pool, const EngineConfig& config,
+            int64_t max_model_len, int32_t num_blocks);
+  void BuildBatch(const SchedulerOutput& out);
+  void NoteAdmissions(const SchedulerOutput& out);
+  void ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs);
+  FinishReason AppendToken(Active& a, const SampleResult& s, GenerateOutput& delta);
+  void Finish(Active& a, FinishReason reason, GenerateOutput& delta);
+  void FailAll(const SchedulerOutput& out, const Status& st, std::vector<GenerateOutput>& outputs);
+
+  const Tokenizer& tokenizer_;
+  PlanExecutor exec_;
+  EngineConfig config_;
+  int64_t max_model_len_;
+  PagedKvCache cache_;
+  KvCacheManager kv_;
+  Scheduler scheduler_;
+  EngineMetrics metrics_;
+  std::unique_ptr<TokenTrie> trie_;  // built on the first structured-output request
+  std::unordered_map<std::string, std::unique_ptr<Active>> active_;
+  std::vector<GenerateOutput> pending_;  // aborts waiting for the next Step
+  Batch batch_;
+};
+
+}  // namespace strata

@@ -1,0 +1,60 @@
+// Serving metrics, kept by the engine and rendered in the Prometheus text format under vLLM's names, so the
+// dashboards and alerts people already have for vLLM work unchanged. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/request.h"
+
+namespace strata {
+
+// Cumulative histogram with fixed upper bounds (the last bucket is +Inf).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double v);
+  const std::vector<double>& bounds() const { return bounds_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }  // per bucket, not cumulative; last = +Inf
+  double sum() const { return sum_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+struct EngineGauges {
+  int64_t running = 0;
+  int64_t waiting = 0;
+  double kv_cache_usage = 0;  // 0..1
+};
+
+class EngineMetrics {
+ public:
+  EngineMetrics();
+  void AddPromptTokens(int64_t n);
+  void AddGenerationTokens(int64_t n);
+  void AddPrefixCacheQuery(int64_t queried, int64_t hit);
+  void AddPreemptions(int64_t n);
+  void ObserveTimeToFirstToken(double seconds);
+  void ObserveTimePerOutputToken(double seconds);
+  void FinishRequest(FinishReason reason, double e2e_seconds);
+  void SetGauges(const EngineGauges& g);
+  EngineGauges gauges() const;
+
+  std::string RenderPrometheus(const std::string& model_name) const;
+
+ private:
+  mutable std::mutex mu_;
+  EngineGauges gauges_;
+  int64_t prompt_tokens_ = 0, generation_tokens_ = 0, prefix_queries_ = 0, prefix_hits_ = 0, preemptions_ = 0;
+  int64_t finished_stop_ = 0, finished_length_ = 0, finished_abort_ = 0, finished_error_ = 0;
+  Histogram ttft_, tpot_, e2e_;
+};
+
+}  // namespace strata
