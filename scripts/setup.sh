@@ -5,7 +5,12 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config
           libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          googletest libgtest-dev libgmock-dev)
+          googletest libgtest-dev libgmock-dev
+          libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+          prometheus curl)
+
+# Node.js runs the official openai client in a test; the machine's own node is kept when there is one.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,3 +26,8 @@ fi
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} ${CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR"
+
+# The official OpenAI client for the server's end-to-end test, in a scratch folder inside the build dir.
+if command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/openai" ]; then
+  npm install --prefix "$BUILD_DIR/js" --no-audit --no-fund --silent openai@4 || echo "npm install openai failed: its test will be skipped"
+fi

@@ -4,7 +4,7 @@
 
 namespace strata {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using Kind = JsonGrammar::Kind;
 
 int32_t JsonGrammar::Add(Node n) {

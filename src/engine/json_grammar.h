@@ -4,7 +4,7 @@
 // sharing a prefix) run side by side as separate stacks, as in llama.cpp's grammar engine.
 //
 // Choices: no whitespace outside strings (so the model cannot stall in blanks); schema properties come in
-// schema order, optional ones may be skipped, no extra keys; numbers have at most 15 digits per part;
+// schema order (hence ordered_json), optional ones may be skipped, no extra keys; numbers have at most 15 digits per part and 2 exponent digits (always a finite double);
 // minimum/maximum, format and multipleOf are not enforced except that an integer with minimum >= 0 has no
 // sign; "pattern" is rejected as unsupported; nesting in free-form JSON is limited to depth 32.
 #pragma once
@@ -42,7 +42,7 @@ class JsonGrammar {
   // {"type": "json_object"}: any JSON object.
   static Result<std::shared_ptr<const JsonGrammar>> AnyObject();
   // {"type": "json_schema"}: the schema's subset described above; unsupported keywords give kUnsupported.
-  static Result<std::shared_ptr<const JsonGrammar>> FromSchema(const nlohmann::json& schema);
+  static Result<std::shared_ptr<const JsonGrammar>> FromSchema(const nlohmann::ordered_json& schema);
 
   const Node& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
   const std::string& literal(int32_t i) const { return literals_[static_cast<size_t>(i)]; }

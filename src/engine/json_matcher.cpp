@@ -14,7 +14,7 @@ using Stack = JsonMatcher::Stack;
 enum Type : uint8_t { kValue, kLit, kStr, kNum, kObj, kArr };
 enum Step { kReject, kTaken, kDone };
 constexpr size_t kMaxDepth = 32;
-constexpr int32_t kMaxDigits = 15, kMaxExpDigits = 3;
+constexpr int32_t kMaxDigits = 15, kMaxExpDigits = 2;  // 1e15 * 1e99 stays a finite double
 
 void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out);
 

@@ -1,0 +1,149 @@
+#include "server/completion_service.h"
+
+#include <chrono>
+
+#include "engine/json_grammar.h"
+#include "engine/token_mask.h"
+
+namespace strata {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+ApiError FromStatus(const Status& st, const std::string& param = "") {
+  return {400, st.message(), "invalid_request_error", param};
+}
+
+void Summarize(const GenerateOutput& d, RequestSummary& s) {
+  s.finish_reason = FinishReasonName(d.finish_reason);
+  s.prompt_tokens = d.prompt_tokens;
+  s.completion_tokens = d.completion_tokens;
+  s.cached_tokens = d.cached_tokens;
+}
+
+std::string Event(const json& j) { return "data: " + Dump(j) + "\n\n"; }
+
+}  // namespace
+
+CompletionService::CompletionService(AsyncEngine& engine, const ChatTemplate* chat_template,
+                                     std::string template_error, std::string model_name)
+    : engine_(engine), template_(chat_template), template_error_(std::move(template_error)),
+      model_name_(std::move(model_name)) {}
+
+std::optional<ApiError> CompletionService::BuildPrompt(ParsedRequest& p) const {
+  const Tokenizer& tok = engine_.tokenizer();
+  if (!p.chat) {
+    p.gen.prompt = p.prompt_text ? tok.Encode(*p.prompt_text, tok.add_bos()) : p.prompt_ids;
+    if (p.gen.prompt.empty()) return ApiError{400, "the prompt is empty", "invalid_request_error", "prompt"};
+    return std::nullopt;
+  }
+  if (!template_)
+    return ApiError{400, "this model has no usable chat template: " + template_error_ + "; use /v1/completions",
+                    "invalid_request_error", "messages"};
+  const std::string bos = tok.Piece(tok.bos_id()), eos = tok.Piece(tok.eos_id());
+  auto text = template_->Render(p.messages, /*add_generation_prompt=*/true, bos, eos);
+  if (!text.ok()) return ApiError{400, "chat template: " + text.status().message(), "invalid_request_error", "messages"};
+  // Templates that write the BOS text themselves get the BOS token once, not the text plus a second BOS.
+  std::string_view body = *text;
+  bool add_bos = tok.add_bos();
+  if (!bos.empty() && body.starts_with(bos)) body.remove_prefix(bos.size()), add_bos = true;
+  p.gen.prompt = tok.Encode(body, add_bos);
+  return std::nullopt;
+}
+
+std::optional<ApiError> CompletionService::BuildGrammar(ParsedRequest& p) {
+  if (!p.response_format) return std::nullopt;
+  const nlohmann::ordered_json& rf = *p.response_format;
+  const std::string type = rf["type"].get<std::string>();
+  if (type == "text") return std::nullopt;
+  if (type == "json_object") {
+    if (!any_object_) {
+      auto g = JsonGrammar::AnyObject();
+      if (!g.ok()) return FromStatus(g.status(), "response_format");
+      any_object_ = *g;
+    }
+    p.gen.grammar = any_object_;
+    return std::nullopt;
+  }
+  if (type != "json_schema")
+    return ApiError{400, "response_format type must be 'text', 'json_object' or 'json_schema'", "invalid_request_error",
+                    "response_format"};
+  auto js = rf.find("json_schema");
+  if (js == rf.end() || !js->is_object() || !js->contains("schema") || !(*js)["schema"].is_object())
+    return ApiError{400, "response_format.json_schema.schema must be an object", "invalid_request_error",
+                    "response_format"};
+  auto g = JsonGrammar::FromSchema((*js)["schema"]);
+  if (!g.ok()) return FromStatus(g.status(), "response_format");
+  p.gen.grammar = *g;
+  return std::nullopt;
+}
+
+std::variant<StartedRequest, ApiError> CompletionService::Start(const std::string& body, bool chat) {
+  StartedRequest r;
+  if (auto err = ParseCompletionRequest(body, chat, r.parsed)) return *err;
+  ParsedRequest& p = r.parsed;
+  if (!p.model.empty() && p.model != model_name_)
+    return ApiError{404, "The model `" + p.model + "` does not exist.", "not_found_error", "model"};
+  if (auto err = BuildPrompt(p)) return *err;
+  if (auto err = BuildGrammar(p)) return *err;
+  const auto prompt_len = static_cast<int64_t>(p.gen.prompt.size());
+  if (chat && !p.max_tokens_given) p.gen.max_tokens = std::max<int64_t>(1, engine_.max_model_len() - prompt_len);
+  p.gen.id = engine_.NextId(chat ? "chatcmpl" : "cmpl");
+  r.ctx = {p.gen.id, model_name_, UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer()};
+  r.prompt_tokens = prompt_len;
+  auto stream = engine_.Submit(p.gen);
+  if (!stream.ok()) return FromStatus(stream.status());
+  r.stream = *stream;
+  return r;
+}
+
+std::pair<int, json> CompletionService::Collect(StartedRequest& r, RequestSummary& summary) {
+  Accumulated acc;
+  for (;;) {
+    auto d = r.stream->Next(std::chrono::milliseconds(1000));
+    if (!d) continue;
+    acc.text += d->text;
+    acc.logprobs.insert(acc.logprobs.end(), d->logprobs.begin(), d->logprobs.end());
+    if (!d->finished) continue;
+    acc.last = std::move(*d);
+    Summarize(acc.last, summary);
+    if (acc.last.finish_reason == FinishReason::kError)
+      return {500, ApiError{500, acc.last.error, "server_error", ""}.ToJson()};
+    return {200, FullResponse(r.ctx, acc)};
+  }
+}
+
+bool CompletionService::Stream(StartedRequest& r, const std::function<bool(std::string_view)>& write,
+                               RequestSummary& summary) {
+  auto abort = [&] {
+    engine_.Abort(r.ctx.id);
+    summary.finish_reason = "abort";
+    return false;
+  };
+  if (r.ctx.chat && !write(Event(ChatRoleChunk(r.ctx)))) return abort();
+  for (;;) {
+    auto d = r.stream->Next(std::chrono::milliseconds(500));
+    if (!d) {
+      if (!write(": keep-alive\n\n")) return abort();  // finds a client that left while we were idle
+      continue;
+    }
+    if (d->finished && d->finish_reason == FinishReason::kError) {
+      Summarize(*d, summary);
+      write(Event(ApiError{500, d->error, "server_error", ""}.ToJson()));
+      return write("data: [DONE]\n\n");
+    }
+    if ((!d->text.empty() || d->finished || !d->logprobs.empty()) && !write(Event(ChunkJson(r.ctx, *d))))
+      return abort();
+    if (!d->finished) continue;
+    Summarize(*d, summary);
+    if (r.parsed.include_usage && !write(Event(UsageChunk(r.ctx, *d)))) return false;
+    return write("data: [DONE]\n\n");
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,62 @@
+// Turns an OpenAI completion / chat request into an engine request (chat template, tokenization, default
+// max_tokens, response_format grammar) and its engine deltas back into a response or an SSE stream. Knows
+// nothing of HTTP, so it is testable on its own.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/async_engine.h"
+#include "model/chat_template.h"
+#include "server/openai_protocol.h"
+#include "server/openai_responses.h"
+
+namespace strata {
+
+class JsonGrammar;
+
+struct StartedRequest {
+  ParsedRequest parsed;
+  ResponseContext ctx;
+  std::shared_ptr<OutputStream> stream;
+  int64_t prompt_tokens = 0;
+};
+
+// Summary of a finished request, for the one log line per request.
+struct RequestSummary {
+  std::string finish_reason;
+  int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+};
+
+class CompletionService {
+ public:
+  CompletionService(AsyncEngine& engine, const ChatTemplate* chat_template, std::string template_error,
+                    std::string model_name);
+
+  // Validates, renders and tokenizes the prompt, and submits it.
+  std::variant<StartedRequest, ApiError> Start(const std::string& body, bool chat);
+  // Waits for the whole answer. Returns the HTTP status and body.
+  std::pair<int, nlohmann::json> Collect(StartedRequest& r, RequestSummary& summary);
+  // Writes the SSE events (each "data: {...}\n\n", then "data: [DONE]\n\n"). When `write` fails the client
+  // is gone: the request is aborted (its KV blocks freed) and false returned.
+  bool Stream(StartedRequest& r, const std::function<bool(std::string_view)>& write, RequestSummary& summary);
+
+  const std::string& model_name() const { return model_name_; }
+
+ private:
+  std::optional<ApiError> BuildPrompt(ParsedRequest& p) const;
+  std::optional<ApiError> BuildGrammar(ParsedRequest& p);
+
+  AsyncEngine& engine_;
+  const ChatTemplate* template_;
+  std::string template_error_;
+  std::string model_name_;
+  std::shared_ptr<const JsonGrammar> any_object_;
+};
+
+}  // namespace strata

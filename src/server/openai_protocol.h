@@ -1,0 +1,42 @@
+// The OpenAI request bodies Strata accepts (/v1/completions and /v1/chat/completions, with vLLM's extra
+// sampling fields), parsed and type-checked into engine terms, and OpenAI-style errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/request.h"
+#include "model/chat_template.h"
+
+namespace strata {
+
+// An error as the client sees it: HTTP status and the {"error": {...}} body.
+struct ApiError {
+  int status = 400;
+  std::string message;
+  std::string type = "invalid_request_error";
+  std::string param;
+  nlohmann::json ToJson() const;
+};
+
+struct ParsedRequest {
+  bool chat = false;
+  bool stream = false;
+  bool include_usage = false;                // stream_options.include_usage
+  std::string model;                         // empty when the client left it out
+  std::vector<ChatMessage> messages;         // chat
+  std::optional<std::string> prompt_text;    // completions: a string prompt...
+  std::vector<int32_t> prompt_ids;           // ... or token ids
+  GenerateRequest gen;                       // sampling, stops, max_tokens; prompt filled in later
+  bool max_tokens_given = false;
+  int completion_logprobs = -1;              // completions' integer logprobs; -1 when absent
+  std::optional<nlohmann::ordered_json> response_format;  // key order kept: it orders schema properties
+};
+
+// Parses a request body; on failure returns the error to send.
+std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, ParsedRequest& out);
+
+}  // namespace strata

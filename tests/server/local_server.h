@@ -1,0 +1,100 @@
+// A real HttpServer on a free loopback port, over the shared Q8_0 model, for the server tests; plus small
+// HTTP client helpers. One model load per test process.
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/llama_builder.h"
+#include "engine/async_engine.h"
+#include "model/model.h"
+#include "server/http_server.h"
+#include "testdata.h"
+
+namespace strata::testing {
+
+struct ServerOptions {
+  std::string api_key;
+  size_t max_body_bytes = 1u << 20;
+  EngineConfig engine{.scheduler = {.max_num_seqs = 16, .max_num_batched_tokens = 256}};
+};
+
+class LocalServer {
+ public:
+  explicit LocalServer(const ServerOptions& o = {}) : pool_(2) {
+    auto model = Model::Load(TestDataPath("models/tiny-llama-q8_0.gguf"));
+    if (!model.ok()) throw std::runtime_error(model.status().message());
+    model_ = std::move(*model);
+    auto plan = ir::BuildLlamaPlan(*model_);
+    if (!plan.ok()) throw std::runtime_error(plan.status().message());
+    plan_ = std::move(*plan);
+    auto engine = LlmEngine::Create(plan_, model_->tokenizer(), pool_, o.engine);
+    if (!engine.ok()) throw std::runtime_error(engine.status().message());
+    async_ = std::make_unique<AsyncEngine>(std::move(*engine));
+    auto tmpl = ChatTemplate::Parse(*model_->gguf().GetString("tokenizer.chat_template"));
+    if (!tmpl.ok()) throw std::runtime_error(tmpl.status().message());
+    ServerConfig cfg{.host = "127.0.0.1", .port = 0, .api_key = o.api_key, .model_name = "tiny",
+                     .max_body_bytes = o.max_body_bytes, .http_threads = 300};
+    server_ = std::make_unique<HttpServer>(cfg, *async_, std::make_unique<ChatTemplate>(std::move(*tmpl)), "");
+    if (!server_->Bind().ok()) throw std::runtime_error("bind failed");
+    thread_ = std::thread([this] { server_->Serve(); });
+  }
+  ~LocalServer() {
+    server_->Stop();
+    thread_.join();
+  }
+
+  int port() const { return server_->port(); }
+  httplib::Client Client() const {
+    httplib::Client c("127.0.0.1", port());
+    c.set_read_timeout(300, 0);
+    return c;
+  }
+  // POST a JSON body; returns status and parsed body (null if not JSON).
+  std::pair<int, nlohmann::json> Post(const std::string& path, const std::string& body,
+                                      const std::string& key = "") const {
+    auto c = Client();
+    httplib::Headers h;
+    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
+    auto res = c.Post(path.c_str(), h, body, "application/json");
+    if (!res) return {-1, nullptr};
+    return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+  }
+  std::pair<int, nlohmann::json> Post(const std::string& path, const nlohmann::json& body) const {
+    return Post(path, body.dump());
+  }
+  std::string Metrics() const {
+    auto c = Client();
+    auto res = c.Get("/metrics");
+    return res ? res->body : "";
+  }
+  // Value of an unlabelled-suffix metric line "name{...} value" (first match), or -1.
+  double Metric(const std::string& name) const {
+    const std::string text = Metrics();
+    size_t pos = 0;
+    while ((pos = text.find(name + "{", pos)) != std::string::npos) {
+      if (pos == 0 || text[pos - 1] == '\n') {
+        const size_t sp = text.find("} ", pos);
+        return std::stod(text.substr(sp + 2, text.find('\n', sp) - sp - 2));
+      }
+      ++pos;
+    }
+    return -1;
+  }
+  const Tokenizer& tokenizer() const { return model_->tokenizer(); }
+
+ private:
+  ThreadPool pool_;
+  std::unique_ptr<Model> model_;
+  ir::Plan plan_;
+  std::unique_ptr<AsyncEngine> async_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+}  // namespace strata::testing
