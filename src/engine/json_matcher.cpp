@@ -38,8 +38,13 @@ Step StrStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
     if (std::string_view("\"\\/bfnrt").find(static_cast<char>(c)) == std::string_view::npos) return kReject;
     return esc = 0, ++f.a, pack(), kTaken;
   }
-  if (esc >= 2) {  // \uXXXX; surrogates (first digit d) are refused since a lone one is invalid JSON
-    if (!IsHex(c) || (esc == 2 && (c == 'd' || c == 'D'))) return kReject;
+  if (esc == 7) {  // after \ud: 0-7 keeps it below the surrogates (a lone surrogate is invalid JSON)
+    if (c < '0' || c > '7') return kReject;
+    return esc = 4, pack(), kTaken;
+  }
+  if (esc >= 2) {  // \uXXXX
+    if (!IsHex(c)) return kReject;
+    if (esc == 2 && (c == 'd' || c == 'D')) return esc = 7, pack(), kTaken;
     if (++esc == 6) esc = 0, ++f.a;
     return pack(), kTaken;
   }
