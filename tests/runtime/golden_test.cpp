@@ -117,7 +117,9 @@ TEST_P(GoldenTest, GreedyContinuationWithKvCacheMatchesReference) {
     }
   }
   std::printf("[ %s ] greedy tokens compared: %d of %zu\n", GetParam().c_str(), compared, g.json["cases"].size() * 32);
-  if (exact) EXPECT_EQ(compared, static_cast<int>(g.json["cases"].size() * 32));
+  if (exact) {
+    EXPECT_EQ(compared, static_cast<int>(g.json["cases"].size() * 32));
+  }
 }
 
 TEST_P(GoldenTest, BatchedPrefillMatchesAllPositionLogits) {

@@ -25,7 +25,9 @@ class ServerApi : public ::testing::Test {
     EXPECT_TRUE(e["message"].is_string() && !e["message"].get<std::string>().empty());
     EXPECT_TRUE(e["type"].is_string());
     EXPECT_EQ(e["code"], status);
-    if (!needle.empty()) EXPECT_NE(e["message"].get<std::string>().find(needle), std::string::npos) << e.dump();
+    if (!needle.empty()) {
+      EXPECT_NE(e["message"].get<std::string>().find(needle), std::string::npos) << e.dump();
+    }
   }
   void ExpectStillServing() {
     auto r = server_->Post("/v1/completions", json{{"prompt", "Once"}, {"max_tokens", 2}});

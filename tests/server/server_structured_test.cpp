@@ -49,14 +49,22 @@ TEST_F(ServerStructured, TwentySchemaRequestsParseAndValidate) {
 }
 
 TEST_F(ServerStructured, JsonObjectModeGivesAnObject) {
-  const json body = {{"prompt", "{"}, {"max_tokens", 120}, {"temperature", 0.7}, {"seed", 3},
-                     {"response_format", {{"type", "json_object"}}}};
-  auto [status, r] = server_->Post("/v1/completions", body);
-  ASSERT_EQ(status, 200) << r.dump();
-  const std::string text = r["choices"][0]["text"].get<std::string>();
-  ASSERT_FALSE(text.empty());
-  EXPECT_EQ(text[0], '{');
-  if (r["choices"][0]["finish_reason"] == "stop") EXPECT_TRUE(json::parse(text, nullptr, false).is_object()) << text;
+  // Free-form JSON has no bound on string lengths, so a request may run out of tokens; every one that
+  // finishes must be an object (on this model about half finish within 200 tokens).
+  int finished = 0;
+  for (int seed = 0; seed < 10; ++seed) {
+    const json body = {{"prompt", "Data:"}, {"max_tokens", 200}, {"temperature", 0.7}, {"seed", seed},
+                       {"response_format", {{"type", "json_object"}}}};
+    auto [status, r] = server_->Post("/v1/completions", body);
+    ASSERT_EQ(status, 200) << r.dump();
+    const std::string text = r["choices"][0]["text"].get<std::string>();
+    ASSERT_FALSE(text.empty());
+    EXPECT_EQ(text[0], '{');
+    if (r["choices"][0]["finish_reason"] != "stop") continue;
+    EXPECT_TRUE(json::parse(text, nullptr, false).is_object()) << text;
+    ++finished;
+  }
+  EXPECT_GE(finished, 3);
 }
 
 TEST_F(ServerStructured, UnsupportedSchemaIsA400) {
