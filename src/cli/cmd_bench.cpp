@@ -35,6 +35,7 @@ struct Sample {
   bool ok = false;
   double ttft = 0, tpot = 0;
   int64_t tokens = 0;
+  std::string error;
 };
 
 const char* kPrompts[] = {"Once upon a time", "The little dog", "One day, a girl named Lily",
@@ -77,6 +78,7 @@ Sample RunOne(const BenchOptions& o, int index) {
   };
   auto res = cli.send(req);
   s.ok = res && res->status == 200 && chunks > 0;
+  if (!s.ok) s.error = res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
   s.ttft = Seconds(first - start);
   s.tpot = s.tokens > 1 ? Seconds(last - first) / static_cast<double>(s.tokens - 1) : 0;
   return s;
@@ -106,7 +108,7 @@ void RunLevel(const BenchOptions& o, int conc) {
   int failed = 0;
   for (const Sample& s : samples) {
     if (!s.ok) {
-      ++failed;
+      if (failed++ == 0) spdlog::warn("request failed: {}", s.error);
       continue;
     }
     ttft.push_back(s.ttft * 1e3);

@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
 
 #include "core/log.h"
@@ -27,6 +31,28 @@ void SendError(httplib::Response& res, const ApiError& e) { SendJson(res, e.stat
 
 bool IsCompletionPath(const std::string& path) {
   return path == "/v1/completions" || path == "/v1/chat/completions";
+}
+
+// Debian's cpp-httplib is a compiled library whose listen() backlog is 5: a burst of a few hundred clients
+// connecting at once overflows it (connections reset, SYN retries). Linux lets listen() be called again on a
+// listening socket to raise the backlog, so find ours among this process's descriptors and do that.
+void RaiseListenBacklog(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  while (dirent* e = readdir(dir)) {
+    const int fd = std::atoi(e->d_name);
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    const int bound = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                                   : -1;
+    if (bound == port) listen(fd, 4096);
+  }
+  closedir(dir);
 }
 
 }  // namespace
@@ -139,6 +165,7 @@ Status HttpServer::Bind() {
     i.port = i.svr.bind_to_any_port(i.cfg.host);
   else
     i.port = i.svr.bind_to_port(i.cfg.host, i.cfg.port) ? i.cfg.port : -1;
+  if (i.port >= 0) RaiseListenBacklog(i.port);
   if (i.port < 0)
     return Status::IoError("cannot listen on " + i.cfg.host + ":" + std::to_string(i.cfg.port) +
                            " (address in use or not available)");

@@ -235,5 +235,40 @@ TEST_F(ServerGeneration, LoadOf200RequestsAt32Concurrency) {
   EXPECT_EQ(server_->Metric("vllm:kv_cache_usage_perc"), 0);
 }
 
+TEST_F(ServerGeneration, Holds256ConcurrentStreams) {
+  // All 256 connections are open at once: each stream waits on a barrier before reading on.
+  constexpr int kStreams = 256;
+  std::atomic<int> ok{0}, open{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kStreams; ++i)
+    clients.emplace_back([&, i] {
+      auto c = server_->Client();
+      httplib::Request req;
+      req.method = "POST";
+      req.path = "/v1/completions";
+      req.body = json{{"prompt", kPrompts[static_cast<size_t>(i) % kPrompts.size()]}, {"max_tokens", 6},
+                      {"ignore_eos", true}, {"stream", true}}.dump();
+      req.set_header("Content-Type", "application/json");
+      bool counted = false;
+      std::string body;
+      req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+        if (!counted) {
+          counted = true;
+          ++open;
+          for (int w = 0; w < 2000 && open.load() < kStreams; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        body.append(d, n);
+        return true;
+      };
+      auto res = c.send(req);
+      if (res && res->status == 200 && body.find("data: [DONE]") != std::string::npos) ++ok;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(open.load(), kStreams);
+  EXPECT_EQ(ok.load(), kStreams);
+  WaitIdle();
+  EXPECT_EQ(server_->Metric("vllm:kv_cache_usage_perc"), 0);
+}
+
 }  // namespace
 }  // namespace strata::testing
