@@ -55,7 +55,7 @@ void ExpectNoSanitizerReport(const CommandResult& r) {
 }
 
 TEST(Cli, HelpOnEveryCommand) {
-  for (const char* sub : {"", "run ", "tokenize ", "info ", "plan "}) {
+  for (const char* sub : {"", "run ", "tokenize ", "info ", "plan ", "serve ", "bench serve "}) {
     auto r = Strata(std::string(sub) + "--help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << sub << r.out;
@@ -220,6 +220,26 @@ TEST(Cli, OverlongPromptIsAnError) {
   auto r = Strata("run -m " + Model("q4_0") + " -c 8 -n 4 -p 'this prompt has more than eight tokens in it for sure'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("context length 8"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ServeRejectsBadSettingsWithAClearError) {
+  STRATA_REQUIRE_TESTDATA();
+  auto small = Strata("serve -m " + Model("q8_0") + " --port 0 --kv-cache-memory 1000");
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.err.find("less than one full context"), std::string::npos) << small.err;
+  auto long_ctx = Strata("serve -m " + Model("q8_0") + " --port 0 --max-model-len 100000");
+  EXPECT_EQ(long_ctx.exit_code, 1);
+  EXPECT_NE(long_ctx.err.find("exceeds the model's context length 256"), std::string::npos) << long_ctx.err;
+  auto bad_host = Strata("serve -m " + Model("q8_0") + " --host 203.0.113.7 --port 1");
+  EXPECT_EQ(bad_host.exit_code, 1);
+  EXPECT_NE(bad_host.err.find("cannot listen on 203.0.113.7:1"), std::string::npos) << bad_host.err;
+  ExpectNoSanitizerReport(bad_host);
+}
+
+TEST(Cli, BenchServeWithoutAServerIsAnError) {
+  auto r = Strata("bench serve --port 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no server answering"), std::string::npos) << r.err;
 }
 
 }  // namespace
