@@ -77,6 +77,8 @@ Status LlmEngine::Validate(const GenerateRequest& r) const {
     if (id < 0 || id >= tokenizer_.n_vocab())
       return Status::InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary");
   if (r.max_tokens < 1) return Status::InvalidArgument("max_tokens must be at least 1");
+  for (auto [t, bias] : r.sampling.logit_bias)
+    if (t >= tokenizer_.n_vocab()) return Status::InvalidArgument("logit_bias token id " + std::to_string(t) + " is outside the vocabulary");
   const auto prompt = static_cast<int64_t>(r.prompt.size());
   if (prompt + r.max_tokens > max_model_len_)
     return Status::OutOfRange("This model's maximum context length is " + std::to_string(max_model_len_) +

@@ -33,6 +33,9 @@ Status ValidateSamplingParams(const SamplingParams& p) {
   STRATA_RETURN_IF_ERROR(Range("frequency_penalty", p.frequency_penalty, -2, 2, false, "in [-2, 2]"));
   STRATA_RETURN_IF_ERROR(Range("presence_penalty", p.presence_penalty, -2, 2, false, "in [-2, 2]"));
   if (p.top_k < -1) return Status::InvalidArgument("top_k must be -1 (off), 0 (off) or positive, got " + std::to_string(p.top_k));
+  for (auto [t, bias] : p.logit_bias)
+    if (t < 0 || !(bias >= -100 && bias <= 100))
+      return Status::InvalidArgument("logit_bias needs token ids >= 0 and biases in [-100, 100]");
   if (p.top_logprobs < 0 || p.top_logprobs > 20)
     return Status::InvalidArgument("top_logprobs must be in [0, 20], got " + std::to_string(p.top_logprobs));
   return Status::Ok();
@@ -58,6 +61,8 @@ void ApplyPenalties(const SamplingParams& p, std::span<float> logits, std::span<
     for (auto [t, c] : counts)
       logits[static_cast<size_t>(t)] -= p.frequency_penalty * static_cast<float>(c) + p.presence_penalty;
   }
+  for (auto [t, bias] : p.logit_bias)
+    if (t >= 0 && t < n) logits[static_cast<size_t>(t)] += bias;
 }
 
 int32_t Argmax(const float* logits, int64_t n) {

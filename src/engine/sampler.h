@@ -21,6 +21,7 @@ struct SamplingParams {
   float frequency_penalty = 0.0f;    // over output: logit -= frequency * count + presence * (count > 0)
   float presence_penalty = 0.0f;
   std::optional<uint64_t> seed;      // set: reproducible; unset: a random seed
+  std::vector<std::pair<int32_t, float>> logit_bias;  // OpenAI logit_bias: added to those tokens' logits
   bool logprobs = false;
   int top_logprobs = 0;              // alternatives reported per token
 };
@@ -39,7 +40,7 @@ struct SampleResult {
 // Ranges as vLLM checks them; the message names the field and what is allowed.
 Status ValidateSamplingParams(const SamplingParams& p);
 
-// Penalties applied in place to one row of logits (exposed for tests).
+// Penalties and logit_bias applied in place to one row of logits (exposed for tests).
 void ApplyPenalties(const SamplingParams& p, std::span<float> logits, std::span<const int32_t> prompt,
                     std::span<const int32_t> generated);
 

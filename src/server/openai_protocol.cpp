@@ -1,5 +1,8 @@
 #include "server/openai_protocol.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace strata {
 
 using nlohmann::json;
@@ -64,6 +67,16 @@ std::optional<ApiError> ParseSampling(const Fields& f, ParsedRequest& out) {
   STRATA_API_CHECK(f.Number("presence_penalty", s.presence_penalty));
   STRATA_API_CHECK(f.Int("seed", seed, &seed_given));
   s.top_k = static_cast<int>(std::clamp<int64_t>(top_k, -1, 1 << 30));
+  if (const json* bias = f.Find("logit_bias")) {
+    if (!bias->is_object()) return Bad("logit_bias", "'logit_bias' must be an object of token id -> bias");
+    for (const auto& [id, b] : bias->items()) {
+      char* end = nullptr;
+      const long t = std::strtol(id.c_str(), &end, 10);
+      if (id.empty() || *end != '\0' || !b.is_number())
+        return Bad("logit_bias", "'logit_bias' keys must be token ids and values numbers");
+      s.logit_bias.emplace_back(static_cast<int32_t>(std::clamp<long>(t, -1, 1 << 30)), b.get<float>());
+    }
+  }
   if (seed_given) s.seed = static_cast<uint64_t>(seed);
   return std::nullopt;
 }

@@ -97,6 +97,12 @@ TEST(Sampler, PenaltiesFollowTheirFormulas) {
   EXPECT_FLOAT_EQ(l[2], 0.3f);
 }
 
+TEST(Sampler, LogitBiasShiftsTheChoice) {
+  EXPECT_EQ(Sampler({.temperature = 0, .logit_bias = {{1, -100.0f}}}).Sample(kLogits, {}, {}).token, 3);
+  EXPECT_EQ(Sampler({.temperature = 0, .logit_bias = {{4, 5.0f}}}).Sample(kLogits, {}, {}).token, 4);
+  EXPECT_FALSE(ValidateSamplingParams({.logit_bias = {{2, 101.0f}}}).ok());
+}
+
 TEST(Sampler, LogprobsComeFromTheRawLogits) {
   Sampler s({.temperature = 0.7f, .top_k = 2, .repetition_penalty = 1.3f, .seed = 1, .logprobs = true, .top_logprobs = 4});
   const auto r = s.Sample(kLogits, std::vector<int32_t>{1}, {});

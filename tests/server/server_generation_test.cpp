@@ -131,6 +131,27 @@ TEST_F(ServerGeneration, TopKOneEqualsGreedy) {
   }
 }
 
+TEST_F(ServerGeneration, LogitBiasBansAndForcesTokens) {
+  json body = Greedy(kPrompts[0], 1);
+  body["logprobs"] = 1;
+  const json r = Complete(body);
+  const std::string first = r["choices"][0]["logprobs"]["tokens"][0].get<std::string>();
+  // Ban every token spelling the greedy first token: the answer changes.
+  json ban = json::object();
+  for (int32_t id = 0; id < server_->tokenizer().n_vocab(); ++id)
+    if (server_->tokenizer().TokenBytes(id) == first) ban[std::to_string(id)] = -100;
+  body["logit_bias"] = ban;
+  EXPECT_NE(Complete(body)["choices"][0]["logprobs"]["tokens"][0].get<std::string>(), first);
+  // Force token 300 (whatever it is).
+  body["logit_bias"] = {{"300", 100}};
+  body["max_tokens"] = 3;
+  body["logprobs"] = 0;
+  const json forced = Complete(body);
+  EXPECT_EQ(Text(forced), server_->tokenizer().TokenBytes(300) + server_->tokenizer().TokenBytes(300) +
+                              server_->tokenizer().TokenBytes(300));
+  EXPECT_EQ(server_->Post("/v1/completions", json{{"prompt", "x"}, {"logit_bias", {{"99999", 1}}}}).first, 400);
+}
+
 TEST_F(ServerGeneration, StopStringsCutExactly) {
   const std::string full = Text(Complete(Greedy(kPrompts[2], 40)));
   ASSERT_GT(full.size(), 20u);
