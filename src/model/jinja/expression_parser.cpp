@@ -359,14 +359,19 @@ Result<ExprPtr> ExpressionParser::ParsePostfix(ExprPtr node) {
       STRATA_ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node), t));
     } else if (ts_.IsOp("(")) {
       ts_.Next();
-      auto call = MakeExpr(Expr::Kind::kCall, t.pos);
-      call->children.push_back(std::move(node));
-      STRATA_RETURN_IF_ERROR(ParseCallArgs(*call));
-      node = std::move(call);
+      STRATA_ASSIGN_OR_RETURN(node, ParseCall(std::move(node), t));
     } else {
       return node;
     }
   }
+}
+
+// `node(args)`, the '(' already consumed.
+Result<ExprPtr> ExpressionParser::ParseCall(ExprPtr node, const Token& t) {
+  auto call = MakeExpr(Expr::Kind::kCall, t.pos);
+  call->children.push_back(std::move(node));
+  STRATA_RETURN_IF_ERROR(ParseCallArgs(*call));
+  return call;
 }
 
 Result<ExprPtr> ExpressionParser::ParseSubscript(ExprPtr node, const Token& open) {
@@ -411,10 +416,7 @@ Result<ExprPtr> ExpressionParser::ParseFilterChain(ExprPtr node) {
       STRATA_ASSIGN_OR_RETURN(node, ParseTest(std::move(node), t));
     } else if (ts_.IsOp("(")) {
       ts_.Next();
-      auto call = MakeExpr(Expr::Kind::kCall, t.pos);
-      call->children.push_back(std::move(node));
-      STRATA_RETURN_IF_ERROR(ParseCallArgs(*call));
-      node = std::move(call);
+      STRATA_ASSIGN_OR_RETURN(node, ParseCall(std::move(node), t));
     } else {
       return node;
     }

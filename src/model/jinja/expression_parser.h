@@ -65,6 +65,7 @@ class ExpressionParser {
   Result<ExprPtr> ParseListLiteral(const Token& open);
   Result<ExprPtr> ParseDictLiteral(const Token& open);
   Result<ExprPtr> ParsePostfix(ExprPtr node);
+  Result<ExprPtr> ParseCall(ExprPtr node, const Token& t);
   Result<ExprPtr> ParseSubscript(ExprPtr node, const Token& open);
   Result<ExprPtr> ParseFilterChain(ExprPtr node);
   Result<ExprPtr> ParseTest(ExprPtr node, const Token& is_token);
