@@ -1,6 +1,8 @@
+// Compiles a JSON Schema subset (json_grammar.h) into grammar nodes.
 #include "engine/json_grammar.h"
 
-#include <set>
+#include <algorithm>
+#include <map>
 
 namespace strata {
 
@@ -28,98 +30,159 @@ void JsonGrammar::AddBuiltins() {
   any_array_ = Add({.kind = Kind::kArray, .item = any_});
 }
 
-// Walks a schema depth-first into grammar nodes; $ref to #/$defs or #/definitions is inlined (not recursive).
+// Walks a schema depth-first into grammar nodes. A $ref becomes a node of its own, compiled once, so recursive
+// schemas give a cyclic graph (the matcher's nesting limit bounds the documents) instead of endless inlining.
 class SchemaCompiler {
  public:
   SchemaCompiler(JsonGrammar& g, const json& root) : g_(g), root_(root) {}
 
   Result<int32_t> Compile(const json& s, int depth) {
-    if (depth > 32) return Status::Unsupported("schema nests deeper than 32 levels (recursive $ref?)");
-    if (s.is_boolean()) return g_.any();
-    if (!s.is_object()) return Status::InvalidArgument("a schema must be an object, got " + s.dump());
+    if (depth > 64) return Status::Unsupported("JSON schema nests deeper than 64 levels");
+    if (s.is_boolean()) {
+      if (!s.get<bool>()) return Status::InvalidArgument("JSON schema 'false' accepts no value");
+      return g_.any();
+    }
+    if (!s.is_object()) return Status::InvalidArgument("a JSON schema must be an object, got " + s.dump());
     if (s.contains("$ref")) return Ref(s["$ref"], depth);
-    for (const char* k : {"pattern", "patternProperties", "not", "if", "allOf", "prefixItems", "uniqueItems"})
+    for (const char* k : {"pattern", "patternProperties", "not", "if", "then", "else", "allOf", "prefixItems",
+                          "uniqueItems", "contains", "minProperties", "maxProperties", "propertyNames",
+                          "dependentRequired", "dependentSchemas", "multipleOf", "unevaluatedProperties",
+                          "unevaluatedItems", "additionalItems", "$dynamicRef"})
       if (s.contains(k)) return Status::Unsupported(std::string("JSON schema keyword '") + k + "' is not supported");
-    if (s.contains("enum")) return Literals(s["enum"]);
-    if (s.contains("const")) return Literals(json::array({s["const"]}));
+    if (s.contains("enum")) return Literals(s["enum"], "enum");
+    if (s.contains("const")) return Literals(json::array({s["const"]}), "const");
     for (const char* k : {"anyOf", "oneOf"})
-      if (s.contains(k)) return AnyOf(s[k], depth);
-    if (!s.contains("type")) return s.contains("properties") ? Object(s, depth) : g_.any();
+      if (s.contains(k)) return AnyOf(s[k], k, depth);
+    if (!s.contains("type")) {
+      if (s.contains("properties") || s.contains("required")) return Object(s, depth);
+      if (s.contains("items")) return Array(s, depth);
+      return g_.any();
+    }
     const json& type = s["type"];
     if (type.is_array()) {
+      if (type.empty()) return Status::InvalidArgument("JSON schema 'type' must not be an empty array");
       JsonGrammar::Node alt{.kind = Kind::kAnyOf};
       for (const json& t : type) {
-        json one = s;
-        one["type"] = t;
-        STRATA_ASSIGN_OR_RETURN(int32_t n, Compile(one, depth + 1));
+        if (!t.is_string()) return Status::InvalidArgument("JSON schema 'type' entries must be strings");
+        STRATA_ASSIGN_OR_RETURN(int32_t n, Typed(t.get<std::string>(), s, depth));
         alt.alts.push_back(n);
       }
       return g_.Add(std::move(alt));
     }
-    if (!type.is_string()) return Status::InvalidArgument("schema 'type' must be a string or an array");
+    if (!type.is_string()) return Status::InvalidArgument("JSON schema 'type' must be a string or an array");
     return Typed(type.get<std::string>(), s, depth);
   }
 
  private:
+  // A non-negative integer keyword, or `dflt` when absent.
+  static Result<int64_t> Count(const json& s, const char* key, int64_t dflt) {
+    if (!s.contains(key)) return dflt;
+    const json& v = s[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      return Status::InvalidArgument(std::string("JSON schema '") + key + "' must be a non-negative integer");
+    return v.get<int64_t>();
+  }
+
+  // minimum >= 0 (or exclusiveMinimum >= 0): the only bound the grammar enforces is "no minus sign".
+  static bool NonNegative(const json& s) {
+    for (const char* k : {"minimum", "exclusiveMinimum"})
+      if (s.contains(k) && s[k].is_number() && s[k].get<double>() >= 0) return true;
+    return false;
+  }
+
   Result<int32_t> Typed(const std::string& type, const json& s, int depth) {
     if (type == "object") return Object(s, depth);
     if (type == "array") return Array(s, depth);
-    if (type == "string")
-      return g_.Add({.kind = Kind::kString, .min = s.value("minLength", int64_t{0}), .max = s.value("maxLength", int64_t{-1})});
-    if (type == "number") return g_.any_number();
-    if (type == "integer") {
-      const bool non_negative = s.contains("minimum") && s["minimum"].is_number() && s["minimum"].get<double>() >= 0;
-      return g_.Add({.kind = Kind::kInteger, .non_negative = non_negative});
+    if (type == "string") {
+      STRATA_ASSIGN_OR_RETURN(int64_t min, Count(s, "minLength", 0));
+      STRATA_ASSIGN_OR_RETURN(int64_t max, Count(s, "maxLength", -1));
+      if (max >= 0 && max < min) return Status::InvalidArgument("JSON schema maxLength is below minLength");
+      return g_.Add({.kind = Kind::kString, .min = min, .max = max});
     }
-    if (type == "boolean") return Literals(json::array({true, false}));
-    if (type == "null") return Literals(json::array({nullptr}));
+    if (type == "number" || type == "integer")
+      return g_.Add({.kind = type == "number" ? Kind::kNumber : Kind::kInteger, .non_negative = NonNegative(s)});
+    if (type == "boolean") return Literals(json::array({true, false}), "type");
+    if (type == "null") return Literals(json::array({nullptr}), "type");
     return Status::Unsupported("JSON schema type '" + type + "' is not supported");
   }
 
   Result<int32_t> Object(const json& s, int depth) {
     JsonGrammar::Node n{.kind = Kind::kObject};
-    if (!s.contains("properties")) {
-      n.free_keys = true;
-      const json* extra = s.contains("additionalProperties") ? &s["additionalProperties"] : nullptr;
-      if (extra && extra->is_object()) {
-        STRATA_ASSIGN_OR_RETURN(n.item, Compile(*extra, depth + 1));
+    // Values of keys not listed in properties: a schema, any value (absent/true) or none (false).
+    int32_t extra = g_.any();
+    bool extra_allowed = true;
+    if (s.contains("additionalProperties")) {
+      const json& a = s["additionalProperties"];
+      if (a.is_boolean()) {
+        extra_allowed = a.get<bool>();
       } else {
-        n.item = g_.any();
+        STRATA_ASSIGN_OR_RETURN(extra, Compile(a, depth + 1));
       }
+    }
+    std::vector<std::string> required;
+    if (s.contains("required")) {
+      if (!s["required"].is_array()) return Status::InvalidArgument("JSON schema 'required' must be an array");
+      for (const json& r : s["required"]) {
+        if (!r.is_string()) return Status::InvalidArgument("JSON schema 'required' entries must be strings");
+        required.push_back(r.get<std::string>());
+      }
+    }
+    const bool listed = s.contains("properties");
+    if (!listed && required.empty()) {
+      if (extra_allowed) n.free_keys = true, n.item = extra;  // any keys (none when additionalProperties false)
       return g_.Add(std::move(n));
     }
-    if (!s["properties"].is_object()) return Status::InvalidArgument("schema 'properties' must be an object");
-    std::set<std::string> required;
-    if (s.contains("required") && s["required"].is_array())
-      for (const json& r : s["required"])
-        if (r.is_string()) required.insert(r.get<std::string>());
-    for (const auto& [key, sub] : s["properties"].items()) {
-      STRATA_ASSIGN_OR_RETURN(int32_t value, Compile(sub, depth + 1));
-      n.props.push_back({g_.AddLiteral(json(key).dump()), value, required.count(key) > 0});
+    json props = listed ? s["properties"] : json::object();
+    if (!props.is_object()) return Status::InvalidArgument("JSON schema 'properties' must be an object");
+    std::vector<std::string> undescribed;
+    for (const std::string& r : required) {
+      if (props.contains(r)) continue;
+      // A required key the schema does not describe takes the additionalProperties schema.
+      if (!extra_allowed)
+        return Status::InvalidArgument("JSON schema requires '" + r + "' but forbids keys not in 'properties'");
+      props[r] = true;
+      undescribed.push_back(r);
+    }
+    for (const auto& [key, sub] : props.items()) {
+      const bool req = std::find(required.begin(), required.end(), key) != required.end();
+      int32_t value = extra;
+      if (std::find(undescribed.begin(), undescribed.end(), key) == undescribed.end()) {
+        STRATA_ASSIGN_OR_RETURN(value, Compile(sub, depth + 1));
+      }
+      n.props.push_back({g_.AddLiteral(json(key).dump()), value, req});
     }
     return g_.Add(std::move(n));
   }
 
   Result<int32_t> Array(const json& s, int depth) {
-    JsonGrammar::Node n{.kind = Kind::kArray, .min = s.value("minItems", int64_t{0}), .max = s.value("maxItems", int64_t{-1})};
+    STRATA_ASSIGN_OR_RETURN(int64_t min, Count(s, "minItems", 0));
+    STRATA_ASSIGN_OR_RETURN(int64_t max, Count(s, "maxItems", -1));
+    JsonGrammar::Node n{.kind = Kind::kArray, .min = min, .max = max};
+    if (n.max >= 0 && n.max < n.min) return Status::InvalidArgument("JSON schema maxItems is below minItems");
+    n.item = g_.any();
     if (s.contains("items")) {
-      STRATA_ASSIGN_OR_RETURN(n.item, Compile(s["items"], depth + 1));
-    } else {
-      n.item = g_.any();
+      const json& items = s["items"];
+      if (items.is_boolean() && !items.get<bool>()) {
+        if (n.min > 0) return Status::InvalidArgument("JSON schema 'items': false contradicts minItems");
+        n.max = 0;
+      } else {
+        STRATA_ASSIGN_OR_RETURN(n.item, Compile(items, depth + 1));
+      }
     }
-    if (n.max >= 0 && n.max < n.min) return Status::InvalidArgument("schema maxItems is below minItems");
     return g_.Add(std::move(n));
   }
 
-  Result<int32_t> Literals(const json& values) {
-    if (!values.is_array() || values.empty()) return Status::InvalidArgument("schema 'enum' must be a non-empty array");
+  Result<int32_t> Literals(const json& values, const char* keyword) {
+    if (!values.is_array() || values.empty())
+      return Status::InvalidArgument(std::string("JSON schema '") + keyword + "' must be a non-empty array");
     JsonGrammar::Node n{.kind = Kind::kLiterals};
     for (const json& v : values) n.alts.push_back(g_.AddLiteral(v.dump()));
     return g_.Add(std::move(n));
   }
 
-  Result<int32_t> AnyOf(const json& alts, int depth) {
-    if (!alts.is_array() || alts.empty()) return Status::InvalidArgument("schema 'anyOf' must be a non-empty array");
+  Result<int32_t> AnyOf(const json& alts, const char* keyword, int depth) {
+    if (!alts.is_array() || alts.empty())
+      return Status::InvalidArgument(std::string("JSON schema '") + keyword + "' must be a non-empty array");
     JsonGrammar::Node n{.kind = Kind::kAnyOf};
     for (const json& a : alts) {
       STRATA_ASSIGN_OR_RETURN(int32_t id, Compile(a, depth + 1));
@@ -128,20 +191,43 @@ class SchemaCompiler {
     return g_.Add(std::move(n));
   }
 
-  Result<int32_t> Ref(const json& ref, int depth) {
-    if (!ref.is_string()) return Status::InvalidArgument("schema '$ref' must be a string");
-    const std::string r = ref.get<std::string>();
-    for (const char* prefix : {"#/$defs/", "#/definitions/"}) {
-      const std::string p = prefix;
-      const std::string section = p.substr(2, p.size() - 3);
-      if (r.starts_with(p) && root_.contains(section) && root_[section].contains(r.substr(p.size())))
-        return Compile(root_[section][r.substr(p.size())], depth + 1);
+  // The schema a local reference points to: "#", "#/$defs/name", "#/definitions/name" (JSON pointer escapes).
+  const json* Resolve(const std::string& r) const {
+    if (r == "#") return &root_;
+    for (const char* section : {"$defs", "definitions"}) {
+      const std::string prefix = std::string("#/") + section + "/";
+      if (!r.starts_with(prefix) || !root_.contains(section) || !root_[section].is_object()) continue;
+      std::string name;  // JSON pointer unescaping: ~1 is '/', ~0 is '~'
+      for (size_t i = prefix.size(); i < r.size(); ++i) {
+        if (r[i] == '~' && i + 1 < r.size() && (r[i + 1] == '0' || r[i + 1] == '1')) {
+          name += r[++i] == '1' ? '/' : '~';
+        } else {
+          name += r[i];
+        }
+      }
+      if (root_[section].contains(name)) return &root_[section][name];
     }
-    return Status::Unsupported("schema $ref '" + r + "' cannot be resolved (only #/$defs/... and #/definitions/...)");
+    return nullptr;
+  }
+
+  Result<int32_t> Ref(const json& ref, int depth) {
+    if (!ref.is_string()) return Status::InvalidArgument("JSON schema '$ref' must be a string");
+    const std::string r = ref.get<std::string>();
+    if (auto it = refs_.find(r); it != refs_.end()) return it->second;
+    const json* target = Resolve(r);
+    if (!target)
+      return Status::Unsupported("JSON schema $ref '" + r + "' cannot be resolved (only #, #/$defs/... and #/definitions/...)");
+    // A one-way anyOf stands for the reference, so a recursive use finds it before its target is compiled.
+    const int32_t id = g_.Add({.kind = Kind::kAnyOf});
+    refs_[r] = id;
+    STRATA_ASSIGN_OR_RETURN(int32_t t, Compile(*target, depth + 1));
+    g_.nodes_[static_cast<size_t>(id)].alts = {t};
+    return id;
   }
 
   JsonGrammar& g_;
   const json& root_;
+  std::map<std::string, int32_t> refs_;
 };
 
 Result<std::shared_ptr<const JsonGrammar>> JsonGrammar::AnyObject() {
@@ -155,7 +241,12 @@ Result<std::shared_ptr<const JsonGrammar>> JsonGrammar::FromSchema(const json& s
   auto g = std::make_shared<JsonGrammar>();
   g->AddBuiltins();
   SchemaCompiler c(*g, schema);
-  STRATA_ASSIGN_OR_RETURN(g->root_, c.Compile(schema, 0));
+  // The compiler checks types before it reads; the catch keeps a missed case from throwing across the API.
+  try {
+    STRATA_ASSIGN_OR_RETURN(g->root_, c.Compile(schema, 0));
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("JSON schema: ") + e.what());
+  }
   return std::shared_ptr<const JsonGrammar>(g);
 }
 

@@ -1,8 +1,9 @@
 // The JsonMatcher's byte steps. Each alternative is a stack of frames; a byte maps every stack to zero or
-// more stacks (zero: that alternative is dead).
-#include <algorithm>
+// more stacks (zero: that alternative is dead). Frames of objects, arrays and pending values use `b` as
+// "one space already taken here".
+#include "engine/json_matcher.h"
 
-#include "engine/json_grammar.h"
+#include <algorithm>
 
 namespace strata {
 namespace {
@@ -15,6 +16,8 @@ enum Type : uint8_t { kValue, kLit, kStr, kNum, kObj, kArr };
 enum Step { kReject, kTaken, kDone };
 constexpr size_t kMaxDepth = 32;
 constexpr int32_t kMaxDigits = 15, kMaxExpDigits = 2;  // 1e15 * 1e99 stays a finite double
+constexpr int kMaxHops = 64;  // anyOf/$ref indirections while starting one value (guards ref cycles)
+constexpr uint8_t kSpace = ' ';
 
 void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out);
 
@@ -105,11 +108,12 @@ Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
 }
 
 // Starts a value of grammar node `node` whose first byte is c.
-void Begin(const JsonGrammar& g, Stack s, int32_t node, uint8_t c, std::vector<Stack>& out) {
+void Begin(const JsonGrammar& g, Stack s, int32_t node, uint8_t c, std::vector<Stack>& out, int hops = 0) {
   const JsonGrammar::Node& n = g.node(node);
+  if (hops > kMaxHops) return;
   switch (n.kind) {
     case Kind::kAnyOf:
-      for (int32_t alt : n.alts) Begin(g, s, alt, c, out);
+      for (int32_t alt : n.alts) Begin(g, s, alt, c, out, hops + 1);
       return;
     case Kind::kLiterals:
       for (int32_t lit : n.alts) {
@@ -131,11 +135,11 @@ void Begin(const JsonGrammar& g, Stack s, int32_t node, uint8_t c, std::vector<S
       if (c == '[' && s.size() < kMaxDepth) s.push_back({kArr, 0, node, 0, 0}), out.push_back(std::move(s));
       return;
     case Kind::kAny:
-      if (c == '{') return Begin(g, std::move(s), g.any_object(), c, out);
-      if (c == '[') return Begin(g, std::move(s), g.any_array(), c, out);
-      if (c == '"') return Begin(g, std::move(s), g.any_string(), c, out);
-      if (c == '-' || IsDigit(c)) return Begin(g, std::move(s), g.any_number(), c, out);
-      return Begin(g, std::move(s), g.json_keywords(), c, out);
+      if (c == '{') return Begin(g, std::move(s), g.any_object(), c, out, hops + 1);
+      if (c == '[') return Begin(g, std::move(s), g.any_array(), c, out, hops + 1);
+      if (c == '"') return Begin(g, std::move(s), g.any_string(), c, out, hops + 1);
+      if (c == '-' || IsDigit(c)) return Begin(g, std::move(s), g.any_number(), c, out, hops + 1);
+      return Begin(g, std::move(s), g.json_keywords(), c, out, hops + 1);
   }
 }
 
@@ -146,7 +150,16 @@ bool CanClose(const JsonGrammar::Node& n, int32_t next) {
   return true;
 }
 
+// One space may come wherever an object or array frame is on top: after '{' '[' ',' ':' a key or a value.
+bool TakeSpace(Stack& s, uint8_t c, std::vector<Stack>& out) {
+  Frame& f = s.back();
+  if (c != kSpace) return f.b = 0, false;
+  if (f.b == 0) f.b = 1, out.push_back(std::move(s));
+  return true;
+}
+
 void ObjStep(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
+  if (TakeSpace(s, c, out)) return;
   Frame& f = s.back();
   const JsonGrammar::Node& n = g.node(f.node);
   const bool expect_key = f.state == 0 || f.state == 3;
@@ -178,6 +191,7 @@ void ObjStep(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) 
 }
 
 void ArrStep(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
+  if (TakeSpace(s, c, out)) return;
   Frame& f = s.back();
   const JsonGrammar::Node& n = g.node(f.node);
   if (f.state == 2) {  // after an item
@@ -200,7 +214,11 @@ void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
   if (s.empty()) return;  // the document is complete: nothing may follow
   Frame& f = s.back();
   switch (f.type) {
-    case kValue: {
+    case kValue: {  // a value not started yet; one space may come first, except before the whole document
+      if (c == kSpace) {
+        if (f.b == 0 && s.size() > 1) f.b = 1, out.push_back(std::move(s));
+        return;
+      }
       const int32_t node = f.node;
       s.pop_back();
       return Begin(g, std::move(s), node, c, out);
@@ -242,14 +260,42 @@ JsonMatcher::JsonMatcher(std::shared_ptr<const JsonGrammar> g) : g_(std::move(g)
   stacks_.push_back({{kValue, 0, g_->root(), 0, 0}});
 }
 
+// The hot path of mask computation: one alternative inside a string, literal or number changes only its top
+// frame, in place. Returns false when the general path must decide.
+bool JsonMatcher::FastStep(uint8_t c, bool& accepted) {
+  if (stacks_.size() != 1 || stacks_[0].empty()) return false;
+  Stack& s = stacks_[0];
+  Frame f = s.back();
+  const JsonGrammar::Node& n = g_->node(f.node);
+  Step st = kReject;
+  switch (f.type) {
+    case kStr: st = StrStep(n, f, c); break;
+    case kNum: st = NumStep(n, f, c); if (st == kDone) return false; break;
+    case kLit: {
+      const std::string& lit = g_->literal(f.node);
+      if (static_cast<uint8_t>(lit[static_cast<size_t>(f.a)]) == c)
+        st = static_cast<size_t>(++f.a) == lit.size() ? kDone : kTaken;
+      break;
+    }
+    default: return false;
+  }
+  accepted = st != kReject;
+  if (st == kTaken) s.back() = f;
+  if (st == kDone) s.pop_back();
+  return true;
+}
+
 bool JsonMatcher::AcceptByte(uint8_t c) {
+  if (bool accepted = false; FastStep(c, accepted)) return accepted;
   std::vector<Stack> next;
   for (const Stack& s : stacks_) Feed(*g_, s, c, next);
   if (next.empty()) return false;
-  // Alternatives that converged to the same state are one.
+  // Alternatives that converged to the same state are one; past kMaxStacks the rest are dropped, which only
+  // narrows what may follow (every kept stack is still a valid prefix).
   std::vector<Stack> unique;
   for (Stack& s : next)
-    if (std::none_of(unique.begin(), unique.end(), [&](const Stack& u) { return SameStack(u, s); }))
+    if (unique.size() < kMaxStacks &&
+        std::none_of(unique.begin(), unique.end(), [&](const Stack& u) { return SameStack(u, s); }))
       unique.push_back(std::move(s));
   stacks_ = std::move(unique);
   return true;
@@ -270,10 +316,6 @@ bool JsonMatcher::IsComplete() const {
     if (s.empty() || (s.size() == 1 && s[0].type == kNum && NumAccepting(s[0]))) return true;
   return false;
 }
-
-}  // namespace strata
-
-namespace strata {
 
 bool JsonMatcher::IsDead() const {
   return std::all_of(stacks_.begin(), stacks_.end(), [](const Stack& s) { return s.empty(); });

@@ -1,5 +1,7 @@
 #include "engine/token_mask.h"
 
+#include <algorithm>
+
 namespace strata {
 
 TokenTrie::TokenTrie(const Tokenizer& tok) : nodes_(1), n_vocab_(tok.n_vocab()) {
@@ -29,23 +31,44 @@ void TokenTrie::Insert(const std::string& bytes, int32_t id) {
   nodes_[static_cast<size_t>(cur)].tokens.push_back(id);
 }
 
-namespace {
+// Depth-first over the trie with one matcher per depth: a child starts from a copy of its parent's state made
+// into a reused buffer (no allocation once warm), and a rejected byte skips the child's whole subtree.
+class TokenMaskWalker {
+ public:
+  TokenMaskWalker(const TokenTrie& trie, std::vector<uint8_t>& allowed) : trie_(trie), allowed_(allowed) {}
 
-void Walk(const TokenTrie& trie, int32_t node, const JsonMatcher& m, std::vector<uint8_t>& allowed) {
-  for (auto [byte, child] : trie.node(node).children) {
-    JsonMatcher next = m;
-    if (!next.AcceptByte(byte)) continue;
-    for (int32_t id : trie.node(child).tokens) allowed[static_cast<size_t>(id)] = 1;
-    Walk(trie, child, next, allowed);
+  void Run(const JsonMatcher& m) {
+    if (levels_.empty()) levels_.push_back(m);
+    levels_[0].CopyStateFrom(m);
+    Walk(0, 0);
   }
-}
 
-}  // namespace
+ private:
+  void Walk(int32_t node, size_t depth) {
+    if (levels_.size() <= depth + 1) levels_.push_back(levels_[depth]);
+    for (auto [byte, child] : trie_.node(node).children) {
+      JsonMatcher& next = levels_[depth + 1];
+      next.CopyStateFrom(levels_[depth]);
+      if (!next.AcceptByte(byte)) continue;
+      for (int32_t id : trie_.node(child).tokens) allowed_[static_cast<size_t>(id)] = 1;
+      if (!trie_.node(child).children.empty()) Walk(child, depth + 1);
+    }
+  }
+
+  const TokenTrie& trie_;
+  std::vector<uint8_t>& allowed_;
+  std::vector<JsonMatcher> levels_;
+};
 
 void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed) {
   allowed.assign(static_cast<size_t>(trie.n_vocab()), 0);
-  Walk(trie, 0, m, allowed);
-  if (eos_id >= 0 && eos_id < trie.n_vocab()) allowed[static_cast<size_t>(eos_id)] = m.IsComplete() ? 1 : 0;
+  TokenMaskWalker walker(trie, allowed);
+  walker.Run(m);
+  if (eos_id < 0 || eos_id >= trie.n_vocab()) return;
+  const bool any = std::find(allowed.begin(), allowed.end(), 1) != allowed.end();
+  // A dead end (no token can continue, e.g. a nesting limit met with items still required) ends the output
+  // rather than leaving the sampler nothing to choose.
+  allowed[static_cast<size_t>(eos_id)] = m.IsComplete() || !any ? 1 : 0;
 }
 
 }  // namespace strata

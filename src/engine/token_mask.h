@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/json_grammar.h"
+#include "engine/json_matcher.h"
 #include "model/tokenizer.h"
 
 namespace strata {
 
+// The token bytes of a vocabulary as a trie, built once per model (about 10 ms for 32000 tokens); tokens with
+// no bytes (control tokens) are left out.
 class TokenTrie {
  public:
   explicit TokenTrie(const Tokenizer& tok);
@@ -30,7 +32,9 @@ class TokenTrie {
 };
 
 // allowed[id] = 1 when token id keeps the output valid; EOS only once the value is complete. Tokens with no
-// bytes (control tokens) are never allowed, except EOS.
+// bytes (control tokens) are never allowed, except EOS. Should no token at all fit (a dead end of the grammar),
+// EOS is allowed so the sampler always has a choice. Cost: about the size of the trie's part that stays a
+// valid prefix; inside a string that is most of it.
 void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed);
 
 }  // namespace strata

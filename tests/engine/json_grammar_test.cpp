@@ -35,7 +35,7 @@ TEST(JsonMatcher, AnyObject) {
   for (const char* ok : {"{}", R"({"a":1})", R"({"a":[1,2.5e3,-0.1,true,null,"x"],"b":{"c":{}}})",
                          R"({"\u00e9\n\"":"\ud7ff"})", "{\"\xC3\xA9\":\"\xE2\x82\xAC\xF0\x9F\x98\x80\"}"})
     EXPECT_TRUE(Complete(g, ok)) << ok;
-  for (const char* bad : {"[]", "{a:1}", R"({"a":01})", R"({"a":1,})", R"({"a" :1})", R"({"a":tru})",
+  for (const char* bad : {"[]", "{a:1}", R"({"a":01})", R"({"a":1,})", R"({"a"  :1})", R"({"a":tru})",
                           "{\"\x01\":1}", R"({"\x":1})", "{\"\xC3\x28\":1}", "{\"\xED\xA0\x80\":1}", R"({"a":"\ud800"})"})
     EXPECT_FALSE(Complete(g, bad)) << bad;
   EXPECT_TRUE(Prefix(g, R"({"a":[1,{"b")"));
@@ -170,7 +170,10 @@ TEST(TokenMask, RealLlama2Vocabulary) {
     // Every token spelling exactly the next character is allowed, and EOS is not (the object is open).
     int spelled = 0;  // (some characters only exist inside longer pieces)
     for (int32_t id = 0; id < (*tok)->n_vocab(); ++id)
-      if ((*tok)->TokenBytes(id) == std::string(1, c)) EXPECT_TRUE(allowed[static_cast<size_t>(id)]) << c, ++spelled;
+      if ((*tok)->TokenBytes(id) == std::string(1, c)) {
+        EXPECT_TRUE(allowed[static_cast<size_t>(id)]) << c;
+        ++spelled;
+      }
     EXPECT_FALSE(allowed[static_cast<size_t>((*tok)->eos_id())]);
     EXPECT_TRUE(m.Accept(std::string(1, c)));
   }
