@@ -19,6 +19,52 @@ int32_t JsonGrammar::AddLiteral(std::string s) {
   return static_cast<int32_t>(literals_.size() - 1);
 }
 
+int64_t JsonGrammar::RequiredRest(int32_t i, int32_t next, bool leading_comma) const {
+  const Node& n = node(i);
+  int64_t total = 0;
+  bool first = !leading_comma;
+  for (size_t j = static_cast<size_t>(std::max(next, 0)); j < n.props.size(); ++j) {
+    if (!n.props[j].required) continue;
+    total += (first ? 0 : 1) + static_cast<int64_t>(literal(n.props[j].key).size()) + 1 + min_len(n.props[j].value);
+    first = false;
+  }
+  return total;
+}
+
+// Shortest value per node by fixed-point iteration (recursive $refs make the node graph cyclic).
+void JsonGrammar::ComputeMinLengths() {
+  constexpr int64_t kInf = int64_t{1} << 40;
+  min_len_.assign(nodes_.size(), kInf);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const Node& n = nodes_[i];
+      int64_t v = kInf;
+      switch (n.kind) {
+        case Kind::kAny: case Kind::kNumber: case Kind::kInteger: v = 1; break;
+        case Kind::kString: v = 2 + n.min; break;
+        case Kind::kLiterals:
+          for (int32_t l : n.alts) v = std::min(v, static_cast<int64_t>(literal(l).size()));
+          break;
+        case Kind::kAnyOf:
+          for (int32_t a : n.alts) v = std::min(v, min_len_[static_cast<size_t>(a)]);
+          break;
+        case Kind::kObject: v = std::min(kInf, 2 + RequiredRest(static_cast<int32_t>(i), 0, false)); break;
+        case Kind::kArray:
+          v = n.min == 0 ? 2 : std::min(kInf, 2 + n.min * (min_len_[static_cast<size_t>(n.item)] + 1) - 1);
+          break;
+      }
+      if (v < min_len_[i]) min_len_[i] = v, changed = true;
+    }
+  }
+  // A byte can at most start a key (its literal, ':' and the value) or a value where a shorter one would do.
+  int64_t longest_value = 0, longest_literal = 0;
+  for (int64_t v : min_len_)
+    if (v < kInf) longest_value = std::max(longest_value, v);
+  for (const std::string& l : literals_) longest_literal = std::max(longest_literal, static_cast<int64_t>(l.size()));
+  max_rise_per_byte_ = longest_literal + 2 * longest_value + 4;
+}
+
 void JsonGrammar::AddBuiltins() {
   any_ = Add({.kind = Kind::kAny});
   any_string_ = Add({.kind = Kind::kString});
@@ -234,6 +280,7 @@ Result<std::shared_ptr<const JsonGrammar>> JsonGrammar::AnyObject() {
   auto g = std::make_shared<JsonGrammar>();
   g->AddBuiltins();
   g->root_ = g->any_object_;
+  g->ComputeMinLengths();
   return std::shared_ptr<const JsonGrammar>(g);
 }
 
@@ -247,6 +294,7 @@ Result<std::shared_ptr<const JsonGrammar>> JsonGrammar::FromSchema(const json& s
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("JSON schema: ") + e.what());
   }
+  g->ComputeMinLengths();
   return std::shared_ptr<const JsonGrammar>(g);
 }
 

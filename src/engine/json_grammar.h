@@ -55,6 +55,14 @@ class JsonGrammar {
   static Result<std::shared_ptr<const JsonGrammar>> FromSchema(const nlohmann::ordered_json& schema);
 
   const Node& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
+  // Fewest bytes of any value of node i (e.g. 2 for an object with no required keys): what closing an
+  // unfinished document costs, so generation can be steered to finish within its token budget.
+  int64_t min_len(int32_t i) const { return min_len_[static_cast<size_t>(i)]; }
+  // Bytes of the required properties of object node i from property index `next` on, with their commas.
+  int64_t RequiredRest(int32_t i, int32_t next, bool leading_comma) const;
+  // An upper bound on how much one byte can raise the bytes still needed to complete a document: lets the
+  // budgeted mask skip that computation for tokens that cannot reach the budget.
+  int64_t max_rise_per_byte() const { return max_rise_per_byte_; }
   const std::string& literal(int32_t i) const { return literals_[static_cast<size_t>(i)]; }
   int32_t root() const { return root_; }
   int32_t any() const { return any_; }
@@ -69,8 +77,11 @@ class JsonGrammar {
   int32_t Add(Node n);
   int32_t AddLiteral(std::string s);
   void AddBuiltins();
+  void ComputeMinLengths();
 
   std::vector<Node> nodes_;
+  std::vector<int64_t> min_len_;
+  int64_t max_rise_per_byte_ = 0;
   std::vector<std::string> literals_;
   int32_t root_ = -1, any_ = -1, any_string_ = -1, any_number_ = -1, keywords_ = -1, any_object_ = -1, any_array_ = -1;
 };

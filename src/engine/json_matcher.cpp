@@ -322,3 +322,59 @@ bool JsonMatcher::IsDead() const {
 }
 
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+// Bytes still needed by one frame: a leaf to finish itself, a container to close once its child is done.
+int64_t FrameCost(const JsonGrammar& g, const Frame& f) {
+  const JsonGrammar::Node& n = g.node(f.node);
+  switch (f.type) {
+    case kValue: return g.min_len(f.node);
+    case kLit: return static_cast<int64_t>(g.literal(f.node).size()) - f.a;
+    case kNum: return NumAccepting(f) ? 0 : 1;
+    case kStr: {
+      const int esc = f.b & 0xF, cont = (f.b >> 4) & 0x3;
+      const int64_t pending = esc == 1 ? 1 : (esc >= 2 && esc <= 5) ? 6 - esc : esc == 7 ? 3 : cont;
+      return pending + std::max<int64_t>(0, n.min - (f.a + (pending > 0 ? 1 : 0))) + 1;
+    }
+    case kObj: {
+      if (n.free_keys) return f.state == 3 ? 3 + g.min_len(n.item) + 1 : f.state == 1 ? 1 + g.min_len(n.item) + 1 : 1;
+      if (f.state == 0) return g.RequiredRest(f.node, f.a, false) + 1;
+      if (f.state == 1) {
+        const int32_t value = n.props[static_cast<size_t>(f.a - 1)].value;
+        return 1 + g.min_len(value) + g.RequiredRest(f.node, f.a, true) + 1;
+      }
+      if (f.state == 2) return g.RequiredRest(f.node, f.a, true) + 1;
+      int64_t rest = g.RequiredRest(f.node, f.a, false);
+      if (rest == 0) {
+        rest = int64_t{1} << 40;
+        for (size_t j = static_cast<size_t>(f.a); j < n.props.size(); ++j)
+          rest = std::min(rest, static_cast<int64_t>(g.literal(n.props[j].key).size()) + 1 + g.min_len(n.props[j].value));
+      }
+      return rest + 1;
+    }
+    case kArr: {
+      const int64_t item = g.min_len(n.item);
+      if (f.state == 0) return n.min == 0 ? 1 : n.min * (item + 1);
+      if (f.state == 2) return std::max<int64_t>(0, n.min - f.a) * (1 + item) + 1;
+      const int64_t k = std::max<int64_t>(1, n.min - f.a);
+      return k * (item + 1);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t JsonMatcher::MinBytesToComplete() const {
+  int64_t best = int64_t{1} << 40;
+  for (const Stack& s : stacks_) {
+    int64_t cost = 0;
+    for (const Frame& f : s) cost += FrameCost(*g_, f);
+    best = std::min(best, cost);
+  }
+  return best;
+}
+
+}  // namespace strata

@@ -25,6 +25,10 @@ class JsonMatcher {
   bool IsComplete() const;
   // No continuation is possible any more: only the end may come.
   bool IsDead() const;
+  // Fewest bytes that complete the document from here (0 when complete). Every ASCII byte has a token of
+  // its own in the vocabularies we serve, so this many tokens always suffice to close the output.
+  int64_t MinBytesToComplete() const;
+  const JsonGrammar& grammar() const { return *g_; }
 
   struct Frame {
     uint8_t type = 0;

@@ -158,7 +158,9 @@ void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<Genera
   const auto n_vocab = static_cast<size_t>(exec_.n_vocab());
   const std::vector<uint8_t>* mask = nullptr;
   if (a.matcher) {
-    ComputeTokenMask(*a.matcher, *trie_, tokenizer_.eos_id(), a.mask);
+    // Tokens left: the document must close within them, so a cut at max_tokens still parses.
+    const int64_t budget = std::min(a.req.max_tokens - a.seq.num_generated(), max_model_len_ - a.seq.num_tokens());
+    ComputeTokenMask(*a.matcher, *trie_, tokenizer_.eos_id(), a.mask, budget);
     mask = &a.mask;
   }
   const SampleResult s =

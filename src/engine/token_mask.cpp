@@ -35,13 +35,19 @@ void TokenTrie::Insert(const std::string& bytes, int32_t id) {
 // into a reused buffer (no allocation once warm), and a rejected byte skips the child's whole subtree.
 class TokenMaskWalker {
  public:
-  TokenMaskWalker(const TokenTrie& trie, std::vector<uint8_t>& allowed) : trie_(trie), allowed_(allowed) {}
+  TokenMaskWalker(const TokenTrie& trie, std::vector<uint8_t>& allowed, int64_t budget)
+      : trie_(trie), allowed_(allowed), budget_(budget) {}
 
   void Run(const JsonMatcher& m) {
+    if (budget_ >= 0) {
+      slack_ = budget_ - 1 - m.MinBytesToComplete();
+      rise_ = m.grammar().max_rise_per_byte();
+    }
     if (levels_.empty()) levels_.push_back(m);
     levels_[0].CopyStateFrom(m);
     Walk(0, 0);
   }
+  int64_t least_cost() const { return least_cost_; }  // the smallest rest any continuing token leaves
 
  private:
   void Walk(int32_t node, size_t depth) {
@@ -50,20 +56,39 @@ class TokenMaskWalker {
       JsonMatcher& next = levels_[depth + 1];
       next.CopyStateFrom(levels_[depth]);
       if (!next.AcceptByte(byte)) continue;
-      for (int32_t id : trie_.node(child).tokens) allowed_[static_cast<size_t>(id)] = 1;
+      bool fits = true;
+      // A token of depth+1 bytes raises the rest by at most that many times the grammar's bound per byte.
+      if (budget_ >= 0 && !trie_.node(child).tokens.empty() &&
+          static_cast<int64_t>(depth + 1) * rise_ > slack_) {
+        const int64_t cost = next.MinBytesToComplete();
+        least_cost_ = std::min(least_cost_, cost);
+        fits = cost <= budget_ - 1;
+      }
+      if (fits)
+        for (int32_t id : trie_.node(child).tokens) allowed_[static_cast<size_t>(id)] = 1;
       if (!trie_.node(child).children.empty()) Walk(child, depth + 1);
     }
   }
 
   const TokenTrie& trie_;
   std::vector<uint8_t>& allowed_;
+  int64_t budget_;
   std::vector<JsonMatcher> levels_;
+  int64_t least_cost_ = int64_t{1} << 40;
+  int64_t slack_ = 0, rise_ = 0;
 };
 
-void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed) {
+void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed,
+                      int64_t budget) {
   allowed.assign(static_cast<size_t>(trie.n_vocab()), 0);
-  TokenMaskWalker walker(trie, allowed);
+  TokenMaskWalker walker(trie, allowed, budget);
   walker.Run(m);
+  // Over budget already (a budget below the schema's shortest document): head for the end as fast as it goes.
+  if (budget >= 0 && !m.IsComplete() && std::find(allowed.begin(), allowed.end(), 1) == allowed.end() &&
+      walker.least_cost() < (int64_t{1} << 40)) {
+    TokenMaskWalker closest(trie, allowed, walker.least_cost() + 1);
+    closest.Run(m);
+  }
   if (eos_id < 0 || eos_id >= trie.n_vocab()) return;
   const bool any = std::find(allowed.begin(), allowed.end(), 1) != allowed.end();
   // A dead end (no token can continue, e.g. a nesting limit met with items still required) ends the output

@@ -31,10 +31,14 @@ class TokenTrie {
   int32_t n_vocab_ = 0;
 };
 
+// budget >= 0: tokens left (this one included); a token is allowed only if the document can still be
+// closed within the rest, so output cut by max_tokens is complete JSON (if no token qualifies, the budget
+// is ignored).
 // allowed[id] = 1 when token id keeps the output valid; EOS only once the value is complete. Tokens with no
 // bytes (control tokens) are never allowed, except EOS. Should no token at all fit (a dead end of the grammar),
 // EOS is allowed so the sampler always has a choice. Cost: about the size of the trie's part that stays a
 // valid prefix; inside a string that is most of it.
-void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed);
+void ComputeTokenMask(const JsonMatcher& m, const TokenTrie& trie, int32_t eos_id, std::vector<uint8_t>& allowed,
+                      int64_t budget = -1);
 
 }  // namespace strata

@@ -165,7 +165,7 @@ TEST(TokenMask, RealLlama2Vocabulary) {
   double total_ms = 0;
   for (char c : doc) {
     const auto t = std::chrono::steady_clock::now();
-    ComputeTokenMask(m, trie, (*tok)->eos_id(), allowed);
+    ComputeTokenMask(m, trie, (*tok)->eos_id(), allowed, /*budget=*/200);  // as the engine calls it
     total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
     // Every token spelling exactly the next character is allowed, and EOS is not (the object is open).
     int spelled = 0;  // (some characters only exist inside longer pieces)
@@ -180,6 +180,46 @@ TEST(TokenMask, RealLlama2Vocabulary) {
   EXPECT_TRUE(m.IsComplete());
   std::printf("trie build %.1f ms; mask %.3f ms per step over %zu steps (32000-token vocabulary)\n", build_ms,
               total_ms / static_cast<double>(doc.size()), doc.size());
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+// With a token budget the mask steers the output to close in time: walks that never choose EOS still end
+// complete and valid when their budget runs out.
+TEST(TokenMask, BudgetClosesTheDocumentInTime) {
+  const char* schemas[] = {
+      R"({"type":"object","properties":{"name":{"type":"string","minLength":2},"tags":{"type":"array","items":{"type":"string"},"minItems":2},"n":{"type":"number"}},"required":["name","tags","n"]})",
+      R"({"type":"object"})",
+      R"({"type":"array","items":{"type":"object","properties":{"a":{"type":"array","items":{"type":"integer"}}},"required":["a"]}})"};
+  TokenTrie trie(kVocab);
+  std::mt19937 rng(5);
+  for (int walk = 0; walk < 120; ++walk) {
+    const char* text_schema = schemas[walk % 3];
+    JsonMatcher m(walk % 3 == 1 ? *JsonGrammar::AnyObject() : Schema(text_schema));
+    const int64_t budget = 34 + walk % 40;  // the first schema's shortest document is 34 bytes
+    std::string text;
+    std::vector<uint8_t> allowed;
+    for (int64_t left = budget; left > 0; --left) {
+      ComputeTokenMask(m, trie, 0, allowed, left);
+      std::vector<int32_t> choices;
+      for (size_t i = 1; i < allowed.size(); ++i)
+        if (allowed[i]) choices.push_back(static_cast<int32_t>(i));
+      if (choices.empty()) break;  // only EOS left: the document is complete
+      const int32_t t = choices[rng() % choices.size()];
+      ASSERT_TRUE(m.Accept(kVocab[static_cast<size_t>(t)]));
+      text += kVocab[static_cast<size_t>(t)];
+    }
+    ASSERT_TRUE(m.IsComplete()) << "budget " << budget << ": " << text;
+    const json parsed = json::parse(text, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << text;
+    if (walk % 3 != 1) {
+      EXPECT_EQ(testing::Validate(parsed, json::parse(text_schema)), "") << text;
+    }
+  }
 }
 
 }  // namespace

@@ -49,22 +49,17 @@ TEST_F(ServerStructured, TwentySchemaRequestsParseAndValidate) {
 }
 
 TEST_F(ServerStructured, JsonObjectModeGivesAnObject) {
-  // Free-form JSON has no bound on string lengths, so a request may run out of tokens; every one that
-  // finishes must be an object (on this model about half finish within 200 tokens).
-  int finished = 0;
+  // Free-form JSON has no bound on string lengths; the mask steers each document to close within max_tokens,
+  // so even a short budget ends in an object that parses.
   for (int seed = 0; seed < 10; ++seed) {
-    const json body = {{"prompt", "Data:"}, {"max_tokens", 200}, {"temperature", 0.7}, {"seed", seed},
+    const json body = {{"prompt", "Data:"}, {"max_tokens", 12 + 4 * seed}, {"temperature", 0.9}, {"seed", seed},
                        {"response_format", {{"type", "json_object"}}}};
     auto [status, r] = server_->Post("/v1/completions", body);
     ASSERT_EQ(status, 200) << r.dump();
     const std::string text = r["choices"][0]["text"].get<std::string>();
-    ASSERT_FALSE(text.empty());
-    EXPECT_EQ(text[0], '{');
-    if (r["choices"][0]["finish_reason"] != "stop") continue;
-    EXPECT_TRUE(json::parse(text, nullptr, false).is_object()) << text;
-    ++finished;
+    EXPECT_TRUE(json::parse(text, nullptr, false).is_object()) << "seed " << seed << ": " << text;
+    EXPECT_LE(r["usage"]["completion_tokens"].get<int>(), 12 + 4 * seed);
   }
-  EXPECT_GE(finished, 3);
 }
 
 TEST_F(ServerStructured, UnsupportedSchemaIsA400) {
