@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
 #include "engine/sampler.h"
+#include "runtime/profiler.h"
 
 namespace strata::cli {
 namespace {
@@ -26,6 +27,7 @@ struct RunOptions {
   float repeat_penalty = 1.0f;
   uint64_t seed = 0;
   bool ignore_eos = false;
+  CompileFlags compile;
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -44,7 +46,8 @@ Result<Logits> Prefill(CpuExecutor& exec, const std::vector<int32_t>& ids, int b
 
 int Run(const RunOptions& o) {
   CompiledModel compiled;
-  if (!LoadAndCompile(o.model, compiled)) return 1;
+  if (!LoadAndCompile(o.model, o.compile, compiled)) return 1;
+  TraceSession trace(o.compile.trace);
   const Tokenizer& tok = compiled.model->tokenizer();
   const std::vector<int32_t> ids = tok.Encode(o.prompt, tok.add_bos());
   if (ids.empty()) {
@@ -52,7 +55,7 @@ int Run(const RunOptions& o) {
     return 1;
   }
   ThreadPool pool(o.threads);
-  CpuExecutor exec(compiled.plan, pool, o.ctx);
+  CpuExecutor exec(compiled.ranks, pool, o.ctx);
   spdlog::info("prompt: {} tokens, {} threads, context {}", ids.size(), pool.size(), exec.n_ctx());
 
   auto t0 = std::chrono::steady_clock::now();
@@ -72,6 +75,7 @@ int Run(const RunOptions& o) {
   Sampler sampler(params);
   std::vector<int32_t> out_ids;
   auto sample = [&](const Logits& l) {
+    TraceScope scope(Track::kHost, 0, "sample");
     const int32_t t = sampler.Sample(std::span(l.last(), static_cast<size_t>(l.n_vocab)), ids, out_ids).token;
     out_ids.push_back(t);
     return t;
@@ -125,6 +129,7 @@ void RegisterRun(CLI::App& app, int& exit_code) {
   cmd->add_option("--repeat-penalty", opts->repeat_penalty, "repetition penalty over prompt and output (1: off)");
   cmd->add_option("--seed", opts->seed, "random seed for sampling");
   cmd->add_flag("--ignore-eos", opts->ignore_eos, "keep generating after the end-of-sequence token");
+  AddCompileFlags(cmd, opts->compile);
   cmd->callback([opts, &exit_code] { exit_code = Run(*opts); });
 }
 

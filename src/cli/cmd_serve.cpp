@@ -19,6 +19,7 @@ struct ServeOptions {
   EngineConfig engine;
   int threads = 0;
   bool no_prefix_caching = false;
+  CompileFlags compile;
 };
 
 HttpServer* g_server = nullptr;  // for the signal handler only
@@ -45,10 +46,11 @@ std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& 
 
 int Serve(ServeOptions o) {
   CompiledModel compiled;
-  if (!LoadAndCompile(o.model, compiled)) return 1;
+  if (!LoadAndCompile(o.model, o.compile, compiled)) return 1;
+  TraceSession trace(o.compile.trace);
   ThreadPool pool(o.threads);
   o.engine.prefix_caching = !o.no_prefix_caching;
-  auto engine = LlmEngine::Create(compiled.plan, compiled.model->tokenizer(), pool, o.engine);
+  auto engine = LlmEngine::Create(compiled.ranks, compiled.model->tokenizer(), pool, o.engine);
   if (!engine.ok()) {
     spdlog::error("{}", engine.status().message());
     return 1;
@@ -93,6 +95,7 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-enable-prefix-caching", o->no_prefix_caching, "disable prefix caching");
   cmd->add_option("--max-request-bytes", o->server.max_body_bytes, "largest request body accepted (413 beyond)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "compute threads (0: all cores)");
+  AddCompileFlags(cmd, o->compile);
   cmd->callback([o, &exit_code] { exit_code = Serve(*o); });
 }
 

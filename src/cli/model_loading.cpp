@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "compiler/llama_builder.h"
+#include <sstream>
+
+#include "runtime/profiler.h"
 #include "core/log.h"
 
 namespace strata::cli {
@@ -38,16 +40,56 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path) {
   return std::move(model).value();
 }
 
-bool LoadAndCompile(const std::string& path, CompiledModel& out) {
-  out.model = LoadModelWithProgress(path);
-  if (!out.model) return false;
-  auto plan = ir::BuildLlamaPlan(*out.model);
-  if (!plan.ok()) {
-    spdlog::error("{}", plan.status().message());
+void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
+  cmd->add_option("--passes", flags.passes, "Fusion passes in order: comma-separated names, 'default' or 'none'")
+      ->capture_default_str();
+  cmd->add_option("--tp", flags.tp, "Tensor-parallel ranks (in-process CPU devices)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--device-lacks", flags.device_lacks,
+                  "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
+  cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
+}
+
+bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
+  auto passes = ir::ParsePassList(flags.passes);
+  if (!passes.ok()) {
+    spdlog::error("{}", passes.status().message());
     return false;
   }
-  out.plan = std::move(plan).value();
+  out.passes = std::move(passes).value();
+  out.tp = flags.tp;
+  out.device_lacks.clear();
+  std::stringstream ss(flags.device_lacks);
+  for (std::string op; std::getline(ss, op, ',');)
+    if (!op.empty()) out.device_lacks.push_back(op);
   return true;
+}
+
+bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
+                    const ir::PassObserver& observe) {
+  ir::CompileOptions options;
+  if (!ToCompileOptions(flags, options)) return false;
+  out.model = LoadModelWithProgress(path);
+  if (!out.model) return false;
+  const auto start = std::chrono::steady_clock::now();
+  auto ranks = ir::Compile(*out.model, options, observe);
+  if (!ranks.ok()) {
+    spdlog::error("{}", ranks.status().message());
+    return false;
+  }
+  out.ranks = std::move(ranks).value();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}", ms, out.plan().nodes.size(), flags.passes,
+               options.tp);
+  return true;
+}
+
+TraceSession::TraceSession(const std::string& path) : on_(!path.empty()) {
+  if (on_) Profiler::Start(path);
+}
+
+TraceSession::~TraceSession() {
+  if (!on_) return;
+  if (Status st = Profiler::Stop(); !st.ok()) spdlog::error("{}", st.message());
 }
 
 }  // namespace strata::cli

@@ -1,10 +1,15 @@
-// Loading a model from the command line: shows progress on stderr and reports errors in one line.
+// Loading and compiling a model from the command line: shows progress on stderr and reports errors in one
+// line. The compile flags (--passes, --tp, --device-lacks, --trace) are shared by run, serve, bench and plan.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "compiler/ir.h"
+#include "compiler/pass_manager.h"
 #include "model/model.h"
 
 namespace strata::cli {
@@ -12,13 +17,38 @@ namespace strata::cli {
 // Loads `path` with a progress display; on failure logs the error and returns null.
 std::unique_ptr<Model> LoadModelWithProgress(const std::string& path);
 
-// A loaded model and its compiled plan (the plan views the model's weights, so they travel together).
+struct CompileFlags {
+  std::string passes = "default";
+  int tp = 1;
+  std::string device_lacks;  // comma-separated op labels
+  std::string trace;         // Chrome trace JSON output file, "" = off
+};
+void AddCompileFlags(CLI::App* cmd, CompileFlags& flags);
+// The options the flags name; on a bad flag logs why and returns false.
+bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out);
+
+// A loaded model and its compiled plans, one per tensor-parallel rank (the plans view the model's weights, so
+// they travel together).
 struct CompiledModel {
   std::unique_ptr<Model> model;
-  ir::Plan plan;
+  std::vector<ir::Plan> ranks;
+  const ir::Plan& plan() const { return ranks[0]; }
 };
 
-// Loads `path` and builds its plan; on failure logs the error and returns false.
-bool LoadAndCompile(const std::string& path, CompiledModel& out);
+// Loads `path` and compiles it; on failure logs the error and returns false. `observe` sees every pass.
+bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
+                    const ir::PassObserver& observe = {});
+
+// Starts the profiler when --trace was given and writes the trace when it goes out of scope.
+class TraceSession {
+ public:
+  explicit TraceSession(const std::string& path);
+  ~TraceSession();
+  TraceSession(const TraceSession&) = delete;
+  TraceSession& operator=(const TraceSession&) = delete;
+
+ private:
+  bool on_;
+};
 
 }  // namespace strata::cli

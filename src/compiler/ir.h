@@ -1,5 +1,6 @@
 // The graph IR of a forward pass (a "plan"): nodes in execution order, each an op with inputs, an output
-// shape and dtype, and the weight it reads. The runtime executes exactly this; there is no other forward.
+// shape and dtype, and the weights it reads. The builder emits one op per basic operation; passes fuse, split
+// across tensor-parallel ranks and place ops. The runtime executes exactly this; there is no other forward.
 #pragma once
 
 #include <cstdint>
@@ -12,23 +13,42 @@
 namespace strata::ir {
 
 enum class Op {
-  kTokens,     // graph input: token ids of this step, [T] i32
-  kEmbedding,  // rows of a weight table by token id: [T] -> [T, dim]
-  kRmsNorm,    // x / sqrt(mean(x²) + eps) * weight, per row
-  kMatMul,     // x[T, K] · W[N, K]ᵀ -> [T, N]
-  kRope,       // rotary embedding (llama.cpp NORM mode: adjacent pairs) at each token's position
-  kAttention,  // appends k, v to the layer's KV cache, then causal grouped-query attention of q over it
-  kAdd,        // a + b
-  kSilu,       // x * sigmoid(x)
-  kMul,        // a * b
-  kGatherRows, // keeps the rows whose logits are wanted (a sequence's last row, or every row)
+  kTokens,      // graph input: token ids of this step, [T] i32
+  kEmbedding,   // rows of a weight table by token id: [T] -> [T, dim]
+  kRmsNorm,     // x / sqrt(mean(x²) + eps) * weight, per row
+  kMatMul,      // x[T, K] · W[N, K]ᵀ -> [T, N]
+  kRope,        // rotary embedding (llama.cpp NORM mode: adjacent pairs) at each token's position
+  kKvStore,     // writes this step's k and v rows into the layer's paged KV cache; no output of its own
+  kAttnScores,  // q · kᵀ / sqrt(head_dim) of each row over its sequence's cached positions: [T, heads, C]
+  kSoftmax,     // causal softmax per (row, head) over positions 0..pos; later positions become 0
+  kAttnValues,  // probabilities · v over the cached positions: [T, heads * head_dim]
+  kAttention,   // fused KV store + scores + softmax + values, online softmax block by block (no [T, C] scores)
+  kAdd,         // a + b
+  kSilu,        // x * sigmoid(x)
+  kMul,         // a * b
+  kSwiGLU,      // fused silu(x · Wgateᵀ) * (x · Wupᵀ): gate and up projections, activation and product
+  kGatherRows,  // keeps the rows whose logits are wanted (a sequence's last row, or every row)
+  kAllReduce,   // elementwise sum of this tensor over the tensor-parallel ranks
+  kAllGather,   // concatenation of every rank's tensor along the last dimension
+  kCopy,        // moves a tensor between device and host memory (inserted by placement)
 };
 const char* OpName(Op op);
 
 // A shape entry below zero is a symbol bound when the plan runs.
 inline constexpr int64_t kSymTokens = -1;   // T: tokens in this step
 inline constexpr int64_t kSymOutRows = -2;  // R: rows whose logits are wanted (1 or T)
+inline constexpr int64_t kSymContext = -3;  // C: longest context (cached + new positions) of the step
 std::string DimsToString(const std::vector<int64_t>& shape);  // "[T, 192]"
+
+// The values of the symbols for one step.
+struct Binding {
+  int64_t tokens = 1, out_rows = 1, context = 1;
+  int64_t Dim(int64_t d) const { return d == kSymTokens ? tokens : d == kSymOutRows ? out_rows : d == kSymContext ? context : d; }
+  int64_t Numel(const std::vector<int64_t>& shape) const;
+};
+
+// Where a node runs: on the backend's device, or on the host when the backend lacks its op.
+enum class Placement : uint8_t { kDevice, kHost };
 
 struct Node {
   int id = -1;
@@ -37,17 +57,25 @@ struct Node {
   std::vector<int> inputs;
   std::vector<int64_t> shape;
   DType dtype = DType::kF32;
-  int weight = -1;  // index into Plan::weights, or -1
+  int weight = -1;   // index into Plan::weights, or -1 (kSwiGLU: the gate projection)
+  int weight2 = -1;  // kSwiGLU: the up projection
   // Op attributes (only the ones an op uses are set).
   int layer = -1;
   float eps = 0.0f;
   float rope_base = 0.0f;
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  // Fusions into kMatMul / kSwiGLU (see passes/): an RMSNorm of input 0 by norm_weight (eps) before the
+  // product; RoPE of the output (head_dim, rope_base); the output plus the last input (a residual).
+  int norm_weight = -1;
+  bool rope = false;
+  bool residual = false;
+  Placement placement = Placement::kDevice;
+  bool to_host = false;  // kCopy: device -> host (else host -> device)
 };
 
 struct WeightRef {
   std::string name;
-  Tensor tensor;  // a view into the mapped model file
+  Tensor tensor;  // a view into the mapped model file, or an owned slice of one (tensor parallelism)
 };
 
 // What the runtime must provision for the plan's attention nodes.
@@ -57,18 +85,38 @@ struct KvCacheSpec {
   int64_t kv_dim = 0;  // n_kv_heads * head_dim per layer, for K and for V
 };
 
+// Tensor parallelism: this plan is rank `rank` of `size` ranks that run together, joined by collective ops.
+struct ParallelSpec {
+  int rank = 0;
+  int size = 1;
+};
+
 struct Plan {
   std::vector<Node> nodes;
   std::vector<WeightRef> weights;
   int input = -1;   // the kTokens node
   int output = -1;  // the logits node
   KvCacheSpec kv;
+  ParallelSpec parallel;
 
   int AddWeight(const std::string& name, const Tensor& t);
   int AddNode(Node n);  // assigns the id; returns it
   const Node& node(int id) const { return nodes[static_cast<size_t>(id)]; }
+  Node& node(int id) { return nodes[static_cast<size_t>(id)]; }
+  const Tensor& weight(int w) const { return weights[static_cast<size_t>(w)].tensor; }
   // Checks structure: inputs come earlier, arities, shapes and dtypes agree with each op's rule.
   Status Validate() const;
+  // Drops nodes the output does not depend on and renumbers the rest (keeping their order).
+  void RemoveDeadNodes();
+  // Uses of each node as an input, by node id.
+  std::vector<int> UseCounts() const;
+  // Replaces every use of node `from` as an input by node `to` (and the output, if it was `from`).
+  void ReplaceUses(int from, int to);
 };
+
+// The label a plan shows for a node: its op, with the ops fused into it ("rms_norm+matmul+rope").
+std::string NodeLabel(const Node& n);
+// Bytes a node's output occupies under a binding (0 for nodes without a buffer: tokens, kv_store).
+int64_t OutputBytes(const Node& n, const Binding& b);
 
 }  // namespace strata::ir

@@ -28,10 +28,19 @@ class Builder {
     return Add({.op = Op::kRope, .name = name, .inputs = {x}, .shape = Shape(x), .rope_base = base,
                 .head_dim = head_dim});
   }
+  // Attention as the builder emits it, one basic op each: store k/v, scores, causal softmax, weighted values.
   int Attention(int q, int k, int v, int layer, const LlamaConfig& c) {
-    return Add({.op = Op::kAttention, .name = "blk." + std::to_string(layer) + ".attn", .inputs = {q, k, v},
-                .shape = Shape(q), .layer = layer, .n_heads = c.n_heads, .n_kv_heads = c.n_kv_heads,
-                .head_dim = c.head_dim});
+    const std::string p = "blk." + std::to_string(layer) + ".attn";
+    Node a{.layer = layer, .n_heads = c.n_heads, .n_kv_heads = c.n_kv_heads, .head_dim = c.head_dim};
+    auto with = [&](Op op, const std::string& name, std::vector<int> inputs, std::vector<int64_t> shape) {
+      Node n = a;
+      n.op = op, n.name = name, n.inputs = std::move(inputs), n.shape = std::move(shape);
+      return Add(std::move(n));
+    };
+    const int store = with(Op::kKvStore, p + "_kv_store", {k, v}, {0});
+    const int scores = with(Op::kAttnScores, p + "_scores", {q, store}, {kSymTokens, c.n_heads, kSymContext});
+    const int probs = with(Op::kSoftmax, p + "_softmax", {scores}, {kSymTokens, c.n_heads, kSymContext});
+    return with(Op::kAttnValues, p + "_values", {probs, store}, Shape(q));
   }
   int Binary(Op op, int a, int b, const std::string& name) {
     return Add({.op = op, .name = name, .inputs = {a, b}, .shape = Shape(a)});

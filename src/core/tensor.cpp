@@ -77,3 +77,33 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 std::string Tensor::ShapeString() const { return ShapeToString(shape_); }
 
 }  // namespace strata
+
+namespace strata {
+
+Tensor Tensor::Rows(int64_t r0, int64_t r1) const {
+  Tensor t = *this;
+  t.shape_ = {r1 - r0, dim(1)};
+  t.strides_ = strides_;
+  t.data_ = row(r0);
+  return t;
+}
+
+Tensor SliceColumns(const Tensor& t, int64_t c0, int64_t c1) {
+  const int64_t rows = t.dim(0), cols = c1 - c0, block = Traits(t.dtype()).block_elems;
+  if (c0 % block == 0 && c1 % block == 0) {
+    Tensor out = Tensor::Empty(t.dtype(), {rows, cols});
+    const int64_t skip = RowBytes(t.dtype(), c0), bytes = RowBytes(t.dtype(), cols);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(static_cast<uint8_t*>(out.mutable_data()) + r * bytes, t.row(r) + skip, static_cast<size_t>(bytes));
+    return out;
+  }
+  Tensor out = Tensor::Empty(DType::kF32, {rows, cols});
+  std::vector<float> row(static_cast<size_t>(t.dim(1)));
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeRow(t.dtype(), t.row(r), row.data(), t.dim(1));
+    std::memcpy(out.mutable_data_as<float>() + r * cols, row.data() + c0, static_cast<size_t>(cols) * sizeof(float));
+  }
+  return out;
+}
+
+}  // namespace strata

@@ -43,6 +43,8 @@ class Tensor {
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data_) + r * row_bytes(); }
 
   std::string ShapeString() const;  // "[2, 192]"
+  // Rows [r0, r1) of a rank-2 tensor: a view sharing this tensor's storage.
+  Tensor Rows(int64_t r0, int64_t r1) const;
 
  private:
   DType dtype_ = DType::kF32;
@@ -54,5 +56,8 @@ class Tensor {
 };
 
 std::string ShapeToString(const std::vector<int64_t>& shape);
+// Columns [c0, c1) of a rank-2 tensor, copied into owned storage: in the tensor's dtype when c0 and c1 fall on
+// block boundaries, else dequantized to F32 (same values, as every kernel dequantizes to F32 anyway).
+Tensor SliceColumns(const Tensor& t, int64_t c0, int64_t c1);
 
 }  // namespace strata

@@ -34,8 +34,10 @@ const char* FinishReasonName(FinishReason r) {
   return "";
 }
 
-Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(const ir::Plan& plan, const Tokenizer& tokenizer,
+Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer,
                                                     ThreadPool& pool, const EngineConfig& config) {
+  if (ranks.empty()) return Status::InvalidArgument("no plan to run");
+  const ir::Plan& plan = ranks[0];
   if (config.block_size <= 0) return Status::InvalidArgument("block size must be positive");
   if (config.scheduler.max_num_seqs <= 0 || config.scheduler.max_num_batched_tokens <= 0)
     return Status::InvalidArgument("max_num_seqs and max_num_batched_tokens must be positive");
@@ -44,7 +46,7 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(const ir::Plan& plan, const
   if (max_len > n_ctx)
     return Status::InvalidArgument("max model length " + std::to_string(max_len) +
                                    " exceeds the model's context length " + std::to_string(n_ctx));
-  const int64_t per_token = PagedKvCache::BytesPerToken(plan.kv.n_layers, plan.kv.kv_dim);
+  const int64_t per_token = ModelRunner::KvBytesPerToken(ranks);
   const int64_t per_block = per_token * config.block_size;
   int64_t bytes = config.kv_cache_bytes;
   if (bytes <= 0) bytes = std::min<int64_t>(int64_t{config.scheduler.max_num_seqs} * max_len * per_token, int64_t{4} << 30);
@@ -57,16 +59,16 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(const ir::Plan& plan, const
                                    " bytes); raise --kv-cache-memory or lower --max-model-len");
   if (blocks > (int64_t{1} << 30)) return Status::InvalidArgument("KV cache too large");
   return std::unique_ptr<LlmEngine>(
-      new LlmEngine(plan, tokenizer, pool, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
+      new LlmEngine(ranks, tokenizer, pool, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
 }
 
-LlmEngine::LlmEngine(const ir::Plan& plan, const Tokenizer& tokenizer, ThreadPool& pool,
+LlmEngine::LlmEngine(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer, ThreadPool& pool,
                      const EngineConfig& config, int64_t max_model_len, int32_t num_blocks)
-    : tokenizer_(tokenizer), exec_(plan, pool), config_(config), max_model_len_(max_model_len),
-      cache_(exec_.MakeKvCache(num_blocks, config.block_size)),
+    : tokenizer_(tokenizer), config_(config), max_model_len_(max_model_len),
+      runner_(ranks, pool, num_blocks, config.block_size),
       kv_(num_blocks, config.block_size, config.prefix_caching), scheduler_(config.scheduler, kv_) {
   spdlog::info("KV cache: {} blocks of {} tokens ({:.1f} MiB)", num_blocks, config.block_size,
-                  static_cast<double>(cache_.bytes()) / (1 << 20));
+                  static_cast<double>(runner_.kv_cache_bytes()) / (1 << 20));
 }
 
 LlmEngine::~LlmEngine() = default;
@@ -142,7 +144,7 @@ std::vector<GenerateOutput> LlmEngine::Step() {
   if (out.empty()) return outputs;
   NoteAdmissions(out);
   BuildBatch(out);
-  auto logits = exec_.Run(batch_, cache_);
+  auto logits = runner_.Run(batch_);
   if (!logits.ok()) {
     FailAll(out, logits.status(), outputs);
     return outputs;
@@ -155,7 +157,7 @@ std::vector<GenerateOutput> LlmEngine::Step() {
 }
 
 void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs) {
-  const auto n_vocab = static_cast<size_t>(exec_.n_vocab());
+  const auto n_vocab = static_cast<size_t>(runner_.n_vocab());
   const std::vector<uint8_t>* mask = nullptr;
   if (a.matcher) {
     // Tokens left: the document must close within them, so a cut at max_tokens still parses.

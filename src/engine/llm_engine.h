@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,7 +19,7 @@
 #include "engine/request.h"
 #include "engine/scheduler.h"
 #include "model/tokenizer.h"
-#include "runtime/plan_executor.h"
+#include "runtime/model_runner.h"
 
 namespace strata {
 
@@ -34,9 +35,13 @@ struct EngineConfig {
 
 class LlmEngine {
  public:
-  // `plan`, `tokenizer` and `pool` must outlive the engine.
-  static Result<std::unique_ptr<LlmEngine>> Create(const ir::Plan& plan, const Tokenizer& tokenizer,
+  // `plan` (or the plans of the tensor-parallel ranks), `tokenizer` and `pool` must outlive the engine.
+  static Result<std::unique_ptr<LlmEngine>> Create(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer,
                                                    ThreadPool& pool, const EngineConfig& config);
+  static Result<std::unique_ptr<LlmEngine>> Create(const ir::Plan& plan, const Tokenizer& tokenizer,
+                                                   ThreadPool& pool, const EngineConfig& config) {
+    return Create(std::span<const ir::Plan>(&plan, 1), tokenizer, pool, config);
+  }
   ~LlmEngine();
 
   // Checks a request against the model (empty prompt, ids, prompt + max_tokens within the context). Const and
@@ -63,8 +68,8 @@ class LlmEngine {
   struct Active;
   using Clock = std::chrono::steady_clock;
 
-  LlmEngine(const ir::Plan& plan, const Tokenizer& tokenizer, ThreadPool& pool, const EngineConfig& config,
-            int64_t max_model_len, int32_t num_blocks);
+  LlmEngine(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer, ThreadPool& pool,
+            const EngineConfig& config, int64_t max_model_len, int32_t num_blocks);
   void BuildBatch(const SchedulerOutput& out);
   void NoteAdmissions(const SchedulerOutput& out);
   void ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs);
@@ -73,10 +78,9 @@ class LlmEngine {
   void FailAll(const SchedulerOutput& out, const Status& st, std::vector<GenerateOutput>& outputs);
 
   const Tokenizer& tokenizer_;
-  PlanExecutor exec_;
   EngineConfig config_;
   int64_t max_model_len_;
-  PagedKvCache cache_;
+  ModelRunner runner_;
   KvCacheManager kv_;
   Scheduler scheduler_;
   EngineMetrics metrics_;

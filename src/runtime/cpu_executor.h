@@ -1,24 +1,32 @@
 // One sequence on the CPU, step by step: the simple interface `strata run` and the golden tests use. It owns a
-// paged KV cache sized for n_ctx whose block table is just 0, 1, 2, ... and runs the plan through PlanExecutor.
+// paged KV cache sized for n_ctx whose block table is just 0, 1, 2, ... and runs the plan (or the plans of its
+// tensor-parallel ranks) through a ModelRunner.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "runtime/plan_executor.h"
+#include "runtime/model_runner.h"
 
 namespace strata {
 
 class CpuExecutor {
  public:
   // `plan` and `pool` must outlive the executor. n_ctx <= 0 keeps the plan's context length.
-  CpuExecutor(const ir::Plan& plan, ThreadPool& pool, int64_t n_ctx = 0);
+  CpuExecutor(const ir::Plan& plan, ThreadPool& pool, int64_t n_ctx = 0)
+      : CpuExecutor(std::span<const ir::Plan>(&plan, 1), pool, n_ctx) {}
+  CpuExecutor(std::span<const ir::Plan> ranks, ThreadPool& pool, int64_t n_ctx = 0);
 
   // Runs `tokens` at positions n_past() .. n_past()+T-1 and appends them to the KV cache. Returns the logits
   // of the last position, or of every position when all_logits. Bad ids or an over-long input give an error
   // and leave the cache unchanged.
   Result<Logits> Forward(std::span<const int32_t> tokens, bool all_logits);
+  // Runs `tokens` only up to plan node `node_id` (without advancing the context); that node's output of rank
+  // `rank` is then at NodeOutput().
+  Status ForwardUntil(std::span<const int32_t> tokens, int node_id);
+  const float* NodeOutput(int node_id, int rank = 0) { return runner_.executor(rank).Output(node_id); }
+  const ir::MemoryPlan& memory_plan(int rank = 0) { return runner_.executor(rank).memory_plan(); }
 
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return n_ctx_; }
@@ -28,9 +36,11 @@ class CpuExecutor {
 
  private:
   static constexpr int64_t kBlockSize = 16;
-  PlanExecutor exec_;
+  static int64_t Blocks(int64_t n_ctx) { return (n_ctx + kBlockSize - 1) / kBlockSize; }
+  Status Prepare(std::span<const int32_t> tokens, bool all_logits);
+
   int64_t n_ctx_;
-  PagedKvCache kv_;
+  ModelRunner runner_;
   std::vector<int32_t> block_table_;
   Batch batch_;
   int64_t n_past_ = 0;

@@ -1,15 +1,20 @@
-// Executes a plan on the CPU for one batch step: binds the symbolic dims (T rows, R logit rows), runs every
-// node's kernel in order on the pool's threads, writing new keys/values into a paged KV cache and attending
-// through each sequence's block table. This is the only forward pass.
+// Executes one plan (one tensor-parallel rank's) on the CPU for one batch step: binds the symbolic dims (T
+// rows, R logit rows, C context), lays every intermediate out in one arena by the static memory plan for that
+// binding, and runs each node's kernel in order on the pool's threads, writing new keys/values into a paged
+// KV cache and attending through each sequence's block table. This is the only forward pass.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "compiler/ir.h"
+#include "compiler/passes/memory_plan.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "runtime/batch.h"
+#include "runtime/collectives.h"
 #include "runtime/paged_kv_cache.h"
 
 namespace strata {
@@ -25,33 +30,49 @@ struct Logits {
 
 class PlanExecutor {
  public:
-  // `plan` and `pool` must outlive the executor.
-  PlanExecutor(const ir::Plan& plan, ThreadPool& pool);
+  // `plan`, `pool` and `collectives` (needed when the plan has collective ops) must outlive the executor.
+  PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives = nullptr);
 
   // Runs every sequence's new tokens; returns one logits row per sequence with want_logits, in batch order.
   // Bad token ids or an inconsistent batch give an error before anything is written to the cache.
-  Result<Logits> Run(const Batch& batch, PagedKvCache& kv);
+  // `stop_after` >= 0 stops after that node: its output is then what Output() returns.
+  Result<Logits> Run(const Batch& batch, PagedKvCache& kv, int stop_after = -1);
+  // A node's output of the last Run (valid if the node ran and its buffer was not reused since).
+  const float* Output(int node_id) const { return Buf(node_id); }
 
   int64_t n_vocab() const { return n_vocab_; }
   const ir::Plan& plan() const { return plan_; }
+  const ir::MemoryPlan& memory_plan() const { return *mp_; }
   // A KV cache of `num_blocks` blocks shaped for this plan.
   PagedKvCache MakeKvCache(int64_t num_blocks, int64_t block_size) const;
 
  private:
   Status CheckTokens(const std::vector<int32_t>& tokens) const;
-  void Bind(int64_t T, int64_t R);
-  void RunNode(const ir::Node& n, int64_t T, PagedKvCache& kv);
-  float* Buf(int id) { return buffers_[static_cast<size_t>(id)].data(); }
+  void Bind(const ir::Binding& b);
+  void RunNode(const ir::Node& n, PagedKvCache& kv);
+  void RunLinear(const ir::Node& n);
+  void TraceNode(const ir::Node& n, int64_t begin_us);
+  int64_t Rows(const ir::Node& n) const { return binding_.Dim(n.shape[0]); }
+  float* Buf(int id) const { return arena_base_ + mp_->offset[static_cast<size_t>(id)] / sizeof(float); }
+  float* Scratch(int id) const {
+    return arena_base_ + ir::ScratchOffset(*mp_, id, plan_.nodes.size()) / sizeof(float);
+  }
 
   const ir::Plan& plan_;
   ThreadPool& pool_;
-  int64_t n_vocab_ = 0;       // logits width
+  Collectives* collectives_;
+  int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
   int64_t n_embd_rows_ = 0;   // valid token ids are below this
-  std::vector<std::vector<float>> buffers_;  // one per node, sized for the bound T and R
+  // Memory plans by rounded binding: steps of similar size share one plan and the arena only grows.
+  std::map<std::tuple<int64_t, int64_t, int64_t>, ir::MemoryPlan> plans_;
+  const ir::MemoryPlan* mp_ = nullptr;
+  std::vector<float> arena_;
+  float* arena_base_ = nullptr;
+  ir::Binding binding_;
   const Batch* batch_ = nullptr;
   BatchLayout layout_;
   std::vector<const int32_t*> row_tables_;
-  int64_t R_ = 0;
+  int64_t block_size_ = 0;
 };
 
 }  // namespace strata

@@ -56,14 +56,15 @@ TEST(LlamaBuilder, BuildsTheTinyModelPlan) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto plan = BuildLlamaPlan(**model);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  // tokens, embedding, 16 nodes per layer x 4, gather_rows, final norm, output head.
-  EXPECT_EQ(plan->nodes.size(), 2u + 16u * 4u + 3u);
+  // tokens, embedding, 19 nodes per layer x 4 (attention as kv_store, scores, softmax, values), gather_rows,
+  // final norm, output head.
+  EXPECT_EQ(plan->nodes.size(), 2u + 19u * 4u + 3u);
   EXPECT_EQ(plan->weights.size(), 39u);
   EXPECT_EQ(plan->kv.n_layers, 4);
   EXPECT_EQ(plan->kv.kv_dim, 64);
   int attention = 0, matmul = 0, rope = 0;
   for (const Node& n : plan->nodes) {
-    attention += n.op == Op::kAttention;
+    attention += n.op == Op::kSoftmax;
     matmul += n.op == Op::kMatMul;
     rope += n.op == Op::kRope;
   }
@@ -74,7 +75,7 @@ TEST(LlamaBuilder, BuildsTheTinyModelPlan) {
   EXPECT_EQ(out.shape, (std::vector<int64_t>{kSymOutRows, 1024}));
   const std::string text = PrintPlan(*plan);
   EXPECT_NE(text.find("weight=blk.3.ffn_down.weight q8_0 [192, 512]"), std::string::npos) << text;
-  EXPECT_NE(text.find("attention"), std::string::npos);
+  EXPECT_NE(text.find("attn_scores"), std::string::npos);
 }
 
 }  // namespace

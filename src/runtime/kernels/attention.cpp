@@ -17,32 +17,40 @@ float Dot(const float* a, const float* b, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-// Row offset (in floats) of every position 0..pos of one sequence, through its block table.
-void GatherOffsets(const int32_t* table, int64_t pos, int64_t block_size, int64_t kv_stride, int64_t* offsets) {
-  for (int64_t j = 0; j <= pos; ++j)
-    offsets[j] = (static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size) * kv_stride;
+// Slot offset (in floats) of position j of a sequence, through its block table.
+inline int64_t SlotOffset(const int32_t* table, int64_t j, int64_t block_size, int64_t kv_stride) {
+  return (static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size) * kv_stride;
 }
 
-// One (query row, head): scores over keys 0..pos, softmax, weighted sum of values.
-void AttendOne(const float* q, int64_t pos, const int64_t* offsets, const float* k_cache, const float* v_cache,
-               int64_t head_dim, float scale, float* scores, float* out) {
-  float max = -INFINITY;
-  for (int64_t j = 0; j <= pos; ++j) {
-    scores[j] = Dot(q, k_cache + offsets[j], head_dim) * scale;
-    max = std::max(max, scores[j]);
-  }
-  float sum = 0;
-  for (int64_t j = 0; j <= pos; ++j) {
-    scores[j] = std::exp(scores[j] - max);
-    sum += scores[j];
-  }
+// One (query row, head), block by block with an online softmax: a running max and sum rescale what was
+// accumulated, so no score vector as long as the context is ever held.
+void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvView& kv, int64_t kv_stride,
+               int64_t head_off, int64_t head_dim, float scale, float* scores, float* out) {
+  float max = -INFINITY, sum = 0;
   std::fill(out, out + head_dim, 0.0f);
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j <= pos; ++j) {
-    const float p = scores[j] * inv;
-    const float* v = v_cache + offsets[j];
-    for (int64_t d = 0; d < head_dim; ++d) out[d] += p * v[d];
+  for (int64_t j0 = 0; j0 <= pos; j0 += kv.block_size) {
+    const int64_t n = std::min(kv.block_size, pos + 1 - j0);
+    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + head_off;
+    float block_max = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) {
+      scores[j] = Dot(q, kv.k + base + j * kv_stride, head_dim) * scale;
+      block_max = std::max(block_max, scores[j]);
+    }
+    if (block_max > max) {
+      const float rescale = std::exp(max - block_max);  // exp(-inf) = 0 on the first block
+      for (int64_t d = 0; d < head_dim; ++d) out[d] *= rescale;
+      sum *= rescale;
+      max = block_max;
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      const float p = std::exp(scores[j] - max);
+      sum += p;
+      const float* v = kv.v + base + j * kv_stride;
+      for (int64_t d = 0; d < head_dim; ++d) out[d] += p * v[d];
+    }
   }
+  const float inv = 1.0f / sum;
+  for (int64_t d = 0; d < head_dim; ++d) out[d] *= inv;
 }
 
 }  // namespace
@@ -52,20 +60,66 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-  int64_t max_pos = 0;
-  for (int64_t t = 0; t < rows; ++t) max_pos = std::max<int64_t>(max_pos, positions[t]);
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(max_pos + 1));
-    std::vector<int64_t> offsets(static_cast<size_t>(max_pos + 1));
-    int64_t offsets_row = -1;
+    std::vector<float> scores(static_cast<size_t>(kv.block_size));
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
-      if (t != offsets_row) {
-        GatherOffsets(kv.block_tables[t], positions[t], kv.block_size, kv_stride, offsets.data());
-        offsets_row = t;
+      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], kv.block_tables[t], kv, kv_stride,
+                kvh * s.head_dim, s.head_dim, scale, scores.data(), out + t * q_stride + h * s.head_dim);
+    }
+  });
+}
+
+void AttnScores(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+                const AttentionShape& s, int64_t ctx, float* scores, ThreadPool& pool) {
+  const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const int64_t group = s.n_heads / s.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
+      float* row = scores + i * ctx;
+      for (int64_t j = 0; j < ctx; ++j)
+        row[j] = j <= positions[t]
+                     ? Dot(q + t * q_stride + h * s.head_dim,
+                           kv.k + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim,
+                           s.head_dim) * scale
+                     : -INFINITY;
+    }
+  });
+}
+
+void CausalSoftmax(const float* scores, int64_t rows, int64_t n_heads, int64_t ctx, const int32_t* positions,
+                   float* probs, ThreadPool& pool) {
+  pool.ParallelFor(rows * n_heads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t n = positions[i / n_heads] + 1;
+      const float* in = scores + i * ctx;
+      float* out = probs + i * ctx;
+      const float max = *std::max_element(in, in + n);
+      float sum = 0;
+      for (int64_t j = 0; j < n; ++j) sum += (out[j] = std::exp(in[j] - max));
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j < n; ++j) out[j] *= inv;
+      std::fill(out + n, out + ctx, 0.0f);
+    }
+  });
+}
+
+void AttnValues(const float* probs, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+                const AttentionShape& s, int64_t ctx, float* out, ThreadPool& pool) {
+  const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const int64_t group = s.n_heads / s.n_kv_heads;
+  pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
+      float* o = out + t * q_stride + h * s.head_dim;
+      std::fill(o, o + s.head_dim, 0.0f);
+      for (int64_t j = 0; j <= positions[t]; ++j) {
+        const float p = probs[i * ctx + j];
+        const float* v = kv.v + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim;
+        for (int64_t d = 0; d < s.head_dim; ++d) o[d] += p * v[d];
       }
-      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], offsets.data(), kv.k + kvh * s.head_dim,
-                kv.v + kvh * s.head_dim, s.head_dim, scale, scores.data(), out + t * q_stride + h * s.head_dim);
     }
   });
 }

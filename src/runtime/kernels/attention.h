@@ -22,9 +22,18 @@ struct PagedKvView {
   const int32_t* const* block_tables = nullptr;  // one table per query row
 };
 
-// q: [rows, n_heads*head_dim]; out like q.
+// Fused: q: [rows, n_heads*head_dim]; out like q. Online softmax over the cache one block at a time.
 void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
                const AttentionShape& shape, float* out, ThreadPool& pool);
+// The unfused parts, one op each in an unoptimised plan (ctx = C, the step's longest context):
+// scores [rows, n_heads, ctx] (positions after a row's own are -inf), causal softmax (those become 0),
+// and the probability-weighted sum of values.
+void AttnScores(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+                const AttentionShape& shape, int64_t ctx, float* scores, ThreadPool& pool);
+void CausalSoftmax(const float* scores, int64_t rows, int64_t n_heads, int64_t ctx, const int32_t* positions,
+                   float* probs, ThreadPool& pool);
+void AttnValues(const float* probs, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+                const AttentionShape& shape, int64_t ctx, float* out, ThreadPool& pool);
 // Scalar reference over a contiguous cache (row j = position j), in double precision.
 void AttentionReference(const float* q, int64_t rows, const int32_t* positions, const float* k_cache,
                         const float* v_cache, const AttentionShape& shape, float* out);

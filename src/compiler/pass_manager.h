@@ -1,0 +1,40 @@
+// Compiling a model: build the unoptimised plan, split it into tensor-parallel ranks, run the chosen fusion
+// passes in the chosen order, then place ops on the device or the host. `strata plan --print-after-all` shows
+// the plan after each step through the observer.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "compiler/passes/passes.h"
+#include "model/model.h"
+
+namespace strata::ir {
+
+struct PassInfo {
+  const char* name;
+  const char* summary;
+  Status (*run)(Plan&, const PassContext&);
+};
+
+// The fusion passes, in their default order.
+const std::vector<PassInfo>& FusionPasses();
+
+struct CompileOptions {
+  std::vector<std::string> passes;  // fusion pass names in order; DefaultPasses() unless told otherwise
+  int tp = 1;
+  std::vector<std::string> device_lacks;  // op labels the device backend lacks
+};
+std::vector<std::string> DefaultPasses();
+// "default", "none", or a comma-separated list of pass names.
+Result<std::vector<std::string>> ParsePassList(const std::string& spec);
+
+// Called after each step with its name ("build", "tp_split", a pass name, "placement"), the rank and the plan.
+using PassObserver = std::function<void(const std::string& step, int rank, const Plan& plan)>;
+
+// One plan per tensor-parallel rank (a single plan when tp = 1).
+Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe = {});
+
+}  // namespace strata::ir
