@@ -182,7 +182,7 @@ void PlanExecutor::RunNode(const ir::Node& n, PagedKvCache& kv) {
                     static_cast<size_t>(width) * sizeof(float));
       return;
     case ir::Op::kCopy:
-      std::memcpy(out, in(0), static_cast<size_t>(rows * width) * sizeof(float));
+      std::memcpy(out, in(0), static_cast<size_t>(binding_.Numel(n.shape)) * sizeof(float));
       return;
     case ir::Op::kAllReduce:
       return collectives_->AllReduceSum(plan_.parallel.rank, in(0), out, rows * width);

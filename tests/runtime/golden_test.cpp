@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "compiler/llama_builder.h"
+#include "compiler/pass_manager.h"
 #include "runtime/cpu_executor.h"
 #include <algorithm>
 #include "testdata.h"
@@ -38,9 +38,10 @@ Golden& Load(const std::string& name) {
   auto model = Model::Load(testing::TestDataPath("models/tiny-llama-" + name + ".gguf"));
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   g.model = std::move(model).value();
-  auto plan = ir::BuildLlamaPlan(*g.model);
+  // The plan every command runs by default: all fusion passes.
+  auto plan = ir::Compile(*g.model, {.passes = ir::DefaultPasses()});
   EXPECT_TRUE(plan.ok()) << plan.status().ToString();
-  g.plan = std::move(plan).value();
+  g.plan = std::move(plan->front());
   return cache.emplace(name, std::move(g)).first->second;
 }
 
