@@ -143,8 +143,9 @@ int BenchServe(const BenchOptions& o) {
 }  // namespace
 
 void RegisterBench(CLI::App& app, int& exit_code) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks");
-  bench->require_subcommand(1);
+  CLI::App* bench = app.add_subcommand("bench", "Benchmark a model (-m FILE) or a running server (serve)");
+  bench->require_subcommand(0, 1);
+  AddBenchModel(bench, exit_code);
   auto o = std::make_shared<BenchOptions>();
   CLI::App* serve = bench->add_subcommand("serve", "Load a running server: throughput, TTFT and TPOT per concurrency");
   serve->add_option("--host", o->host)->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "compiler/plan_cache.h"
 #include "runtime/profiler.h"
 #include "core/log.h"
 
@@ -71,7 +72,15 @@ bool LoadAndCompile(const std::string& path, const CompileFlags& flags, Compiled
   out.model = LoadModelWithProgress(path);
   if (!out.model) return false;
   const auto start = std::chrono::steady_clock::now();
-  auto ranks = ir::Compile(*out.model, options, observe);
+  // An observer wants to see every pass run, so it bypasses the plan cache.
+  Result<std::vector<ir::Plan>> ranks = Status::Internal("not compiled");
+  if (observe) {
+    ranks = ir::Compile(*out.model, options, observe);
+  } else if (auto cached = ir::PlanCache::Global().GetOrCompile(*out.model, options); cached.ok()) {
+    ranks = **cached;
+  } else {
+    ranks = cached.status();
+  }
   if (!ranks.ok()) {
     spdlog::error("{}", ranks.status().message());
     return false;
