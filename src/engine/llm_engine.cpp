@@ -4,8 +4,10 @@
 
 #include "core/log.h"
 #include "engine/json_grammar.h"
-#include "engine/token_mask.h"
+#include "engine/request_trace.h"
 #include "engine/stop_checker.h"
+#include "engine/token_mask.h"
+#include "runtime/profiler.h"
 
 namespace strata {
 
@@ -17,8 +19,8 @@ struct LlmEngine::Active {
   Utf8StreamDecoder decoder;
   std::unique_ptr<JsonMatcher> matcher;
   std::vector<uint8_t> mask;
-  Clock::time_point arrival = Clock::now(), last_token;
-  bool admitted = false;
+  RequestTimeline timeline;  // arrival, first scheduled, first token
+  Clock::time_point last_token;
 
   explicit Active(GenerateRequest r) : req(std::move(r)), sampler(req.sampling), stop(req.stop) {}
 };
@@ -131,8 +133,8 @@ void LlmEngine::NoteAdmissions(const SchedulerOutput& out) {
   metrics_.AddPreemptions(static_cast<int64_t>(out.preempted.size()));
   for (const ScheduledSequence& s : out.scheduled) {
     Active& a = *active_.at(s.seq->id);
-    if (a.admitted) continue;
-    a.admitted = true;
+    if (a.timeline.was_scheduled()) continue;
+    a.timeline.scheduled = Clock::now();
     metrics_.AddPrefixCacheQuery(s.seq->num_prompt, s.seq->num_cached_prefix);
   }
 }
@@ -140,7 +142,14 @@ void LlmEngine::NoteAdmissions(const SchedulerOutput& out) {
 std::vector<GenerateOutput> LlmEngine::Step() {
   std::vector<GenerateOutput> outputs = std::move(pending_);
   pending_.clear();
-  const SchedulerOutput out = scheduler_.Schedule();
+  const SchedulerOutput out = [&] {
+    TraceScope scope(Track::kHost, 0, "schedule");
+    SchedulerOutput scheduled = scheduler_.Schedule();
+    if (scope.on())
+      scope.set_args("\"sequences\":" + std::to_string(scheduled.scheduled.size()) +
+                     ",\"preempted\":" + std::to_string(scheduled.preempted.size()));
+    return scheduled;
+  }();
   if (out.empty()) return outputs;
   NoteAdmissions(out);
   BuildBatch(out);
@@ -150,6 +159,7 @@ std::vector<GenerateOutput> LlmEngine::Step() {
     return outputs;
   }
   scheduler_.Commit(out);
+  TraceScope sample(Track::kHost, 0, "sample");  // sampling, detokenizing and stop checks of the step
   int64_t row = 0;
   for (const ScheduledSequence& s : out.scheduled)
     if (s.samples) ProcessSample(*active_.at(s.seq->id), logits->row(row++), outputs);
@@ -169,7 +179,8 @@ void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<Genera
       a.sampler.Sample(std::span<const float>(logits, n_vocab), a.seq.prompt(), a.seq.generated(), mask);
   const Clock::time_point now = Clock::now();
   if (a.seq.num_generated() == 0) {
-    metrics_.ObserveTimeToFirstToken(std::chrono::duration<double>(now - a.arrival).count());
+    a.timeline.first_token = now;
+    metrics_.ObserveTimeToFirstToken(std::chrono::duration<double>(now - a.timeline.arrival).count());
     metrics_.AddPromptTokens(a.seq.num_prompt);
   } else {
     metrics_.ObserveTimePerOutputToken(std::chrono::duration<double>(now - a.last_token).count());
@@ -209,7 +220,9 @@ void LlmEngine::Finish(Active& a, FinishReason reason, GenerateOutput& delta) {
   delta.prompt_tokens = a.seq.num_prompt;
   delta.completion_tokens = a.seq.num_generated();
   delta.cached_tokens = a.seq.num_cached_prefix;
-  metrics_.FinishRequest(reason, std::chrono::duration<double>(Clock::now() - a.arrival).count());
+  const Clock::time_point now = Clock::now();
+  metrics_.FinishRequest(reason, std::chrono::duration<double>(now - a.timeline.arrival).count());
+  TraceRequestLifecycle(a.req.id, a.timeline, now);
   scheduler_.Remove(&a.seq);
   active_.erase(a.req.id);
 }

@@ -98,7 +98,7 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
   if (n.op == ir::Op::kTokens) return;
   const ir::OpCost c = ir::EstimateOpCost(plan_, n, binding_);
   std::string name = ir::NodeLabel(n);
-  if (n.placement == ir::Placement::kHost) name += " (host fallback)";
+  if (n.placement == ir::Placement::kHost && n.op != ir::Op::kCopy) name += " (host fallback)";
   Profiler::active()->Slice(TrackOf(n), plan_.parallel.rank, name, begin_us, Profiler::NowUs(),
                             "\"node\":\"" + n.name + "\",\"bytes\":" + std::to_string(c.bytes()) +
                                 ",\"flops\":" + std::to_string(c.flops));

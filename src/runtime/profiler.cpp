@@ -21,6 +21,8 @@ std::string Escape(const std::string& s) {
 std::string TrackName(int tid) {
   if (tid == 1) return "host";
   if (tid == 2) return "copies host<->device";
+  if (tid >= 10 && tid < 50) return "host rank " + std::to_string(tid - 10);
+  if (tid >= 50 && tid < 100) return "copies host<->device rank " + std::to_string(tid - 50);
   if (tid >= 100 && tid < 200) return "compute rank " + std::to_string(tid - 100);
   if (tid >= 200 && tid < 300) return "collectives rank " + std::to_string(tid - 200);
   return "requests";
@@ -42,8 +44,10 @@ int64_t Profiler::NowUs() {
 
 int Profiler::Tid(Track track, int rank) {
   switch (track) {
-    case Track::kHost: return 1;
-    case Track::kCopies: return 2;
+    // Rank 0 (and single-device runs) keep the plain names; other ranks get their own tracks so that
+    // concurrent slices of different ranks never interleave on one track.
+    case Track::kHost: return rank == 0 ? 1 : 10 + rank;
+    case Track::kCopies: return rank == 0 ? 2 : 50 + rank;
     case Track::kCompute: return 100 + rank;
     case Track::kCollectives: return 200 + rank;
   }

@@ -3,51 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
+#include "cli_runner.h"
 #include "testdata.h"
 
 namespace strata {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using testing::CommandResult;
+using testing::Model;
+using testing::Quote;
+using testing::ReadFile;
+using testing::Strata;
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CommandResult Strata(const std::string& args) {
-  static int counter = 0;
-  const std::string base = testing::ScratchDir() + "/cmd" + std::to_string(counter++);
-  const std::string cmd = Quote(testing::StrataBinary()) + " " + args + " >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(base + ".out");
-  r.err = ReadFile(base + ".err");
-  return r;
-}
-
-std::string Model(const std::string& dtype) { return testing::TestDataPath("models/tiny-llama-" + dtype + ".gguf"); }
 
 void ExpectNoSanitizerReport(const CommandResult& r) {
   EXPECT_EQ(r.err.find("AddressSanitizer"), std::string::npos) << r.err;
