@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/k_quants.h"
+
 namespace strata {
 namespace {
 
@@ -26,6 +28,17 @@ constexpr GgmlType kGgmlTypes[] = {
     {30, "bf16", 1, 2},      {34, "tq1_0", 256, 54},  {35, "tq2_0", 256, 66}, {39, "mxfp4", 32, 17},
 };
 
+// The block structs Strata computes on have exactly ggml's layout for their type id.
+constexpr bool GgmlLayoutIs(uint32_t id, int64_t block_elems, size_t block_bytes) {
+  for (const auto& t : kGgmlTypes)
+    if (t.id == id) return t.block_elems == block_elems && t.block_bytes == static_cast<int64_t>(block_bytes);
+  return false;
+}
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ8_0), kQK, sizeof(BlockQ8_0)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_0), kQK, sizeof(BlockQ4_0)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_K), kQK_K, sizeof(BlockQ4_K)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ6_K), kQK_K, sizeof(BlockQ6_K)));
+
 const GgmlType* FindGgml(uint32_t id) {
   for (const auto& t : kGgmlTypes)
     if (t.id == id) return &t;
@@ -33,7 +46,8 @@ const GgmlType* FindGgml(uint32_t id) {
 }
 
 constexpr DTypeTraits kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBF16{"bf16", 1, 2}, kQ8_0{"q8_0", 32, 34},
-    kQ4_0{"q4_0", 32, 18}, kI32{"i32", 1, 4};
+    kQ4_0{"q4_0", 32, 18}, kQ4_K{"q4_k", kQK_K, sizeof(BlockQ4_K)}, kQ6_K{"q6_k", kQK_K, sizeof(BlockQ6_K)},
+    kI32{"i32", 1, 4};
 
 }  // namespace
 
@@ -44,6 +58,8 @@ const DTypeTraits& Traits(DType t) {
     case DType::kBF16: return kBF16;
     case DType::kQ8_0: return kQ8_0;
     case DType::kQ4_0: return kQ4_0;
+    case DType::kQ4_K: return kQ4_K;
+    case DType::kQ6_K: return kQ6_K;
     case DType::kI32: return kI32;
   }
   return kF32;
@@ -51,7 +67,8 @@ const DTypeTraits& Traits(DType t) {
 
 bool IsSupportedGgmlType(uint32_t id) {
   switch (static_cast<DType>(id)) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kI32:
+    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_K:
+    case DType::kQ6_K: case DType::kI32:
       return true;
   }
   return false;
@@ -157,6 +174,10 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_K:
+      return DequantizeRowQ4_K(static_cast<const BlockQ4_K*>(src), dst, n);
+    case DType::kQ6_K:
+      return DequantizeRowQ6_K(static_cast<const BlockQ6_K*>(src), dst, n);
     case DType::kI32: {
       const auto* s = static_cast<const int32_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
@@ -215,6 +236,10 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_K:
+      return QuantizeRowQ4_K(src, static_cast<BlockQ4_K*>(dst), n);
+    case DType::kQ6_K:
+      return QuantizeRowQ6_K(src, static_cast<BlockQ6_K*>(dst), n);
     case DType::kI32: {
       auto* d = static_cast<int32_t*>(dst);
       for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int32_t>(src[i]);

@@ -14,6 +14,8 @@ enum class DType : uint32_t {
   kF16 = 1,
   kQ4_0 = 2,
   kQ8_0 = 8,
+  kQ4_K = 12,
+  kQ6_K = 14,
   kI32 = 26,
   kBF16 = 30,
 };
@@ -35,6 +37,33 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
+inline constexpr int64_t kQK_K = 256;  // elements per K-quant super-block (Q4_K, Q6_K)
+
+// ggml block_q4_K: a super-block of 8 sub-blocks of 32 elements. Each sub-block j has a 6-bit scale sc_j and a
+// 6-bit min m_j; value = d * sc_j * q - dmin * m_j with q the 4-bit quant. qs byte 32p + l holds element 64p + l
+// (low nibble, sub-block 2p) and 64p + 32 + l (high nibble, sub-block 2p + 1). `scales` packs the 6-bit values:
+// bytes 0..3 hold sc_0..3 in their low 6 bits, bytes 4..7 m_0..3; sub-blocks 4..7 keep their low 4 bits in the
+// nibbles of bytes 8..11 (sc low, m high) and their top 2 bits in the top 2 bits of bytes 0..3 (sc) and 4..7 (m).
+struct BlockQ4_K {
+  uint16_t d;     // fp16 scale of the sub-block scales
+  uint16_t dmin;  // fp16 scale of the sub-block mins
+  uint8_t scales[12];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ4_K) == 144);
+
+// ggml block_q6_K: a super-block of 16 sub-blocks of 16 elements, each with a signed 8-bit scale;
+// value = d * scales[i / 16] * (q - 32) with q the 6-bit quant of element i. The 256 elements are two halves of
+// 128; in half h, element 128h + 32r + l (r 0..3, l 0..31) keeps its low 4 bits in ql[64h + l + 32 (r & 1)]
+// (low nibble for r < 2, high for r >= 2) and its top 2 bits in bits 2r, 2r + 1 of qh[32h + l].
+struct BlockQ6_K {
+  uint8_t ql[kQK_K / 2];
+  uint8_t qh[kQK_K / 4];
+  int8_t scales[kQK_K / 16];
+  uint16_t d;  // fp16 super-block scale
+};
+static_assert(sizeof(BlockQ6_K) == 210);
+
 struct DTypeTraits {
   const char* name;      // ggml's lower-case name: "f32", "q8_0", ...
   int64_t block_elems;   // elements per block (1 for plain types)
@@ -45,7 +74,7 @@ struct DTypeTraits {
 const DTypeTraits& Traits(DType t);
 inline const char* Name(DType t) { return Traits(t).name; }
 
-// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, I32).
+// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, I32).
 bool IsSupportedGgmlType(uint32_t ggml_type);
 // ggml's name for any type id it defines ("q2_k", "iq4_nl", ...), or "" when the id is unknown to ggml too.
 const char* GgmlTypeName(uint32_t ggml_type);
@@ -71,8 +100,10 @@ uint16_t Fp32ToBf16(float f);
 
 // Scalar reference: n elements of type t at src (n a multiple of the block) to float.
 void DequantizeRow(DType t, const void* src, float* dst, int64_t n);
-// Scalar reference quantization as ggml does it (Q8_0: d = amax/127, q = round(x/d); Q4_0: d = max/-8,
-// q = min(15, trunc(x/d + 8.5))). Used to build test tensors; F32/F16/BF16 are plain conversions.
+// Scalar reference quantization as ggml's quantize_row_*_ref does it (Q8_0: d = amax/127, q = round(x/d); Q4_0:
+// d = max/-8, q = min(15, trunc(x/d + 8.5)); Q4_K: per sub-block a weighted least-squares fit of scale and
+// min, both then quantized to 6 bits; Q6_K: per sub-block a searched scale, quantized to 8 bits). Used to build
+// test tensors and model files; F32/F16/BF16 are plain conversions.
 void QuantizeRow(DType t, const float* src, void* dst, int64_t n);
 
 }  // namespace strata

@@ -624,6 +624,29 @@ TEST_F(GgufCorruptModel, TensorTypes) {
   EXPECT_TRUE(f->TensorView(*f->FindTensor("blk.0.ffn_up.weight")).ok());
 }
 
+// GGUF tensor types 12 and 14 are the K-quants Strata computes: TensorView gives a Q4_K / Q6_K tensor with ggml's
+// row size (ffn_down's ne[0] = 512 is two 256-element super-blocks; the f32 bytes are simply reinterpreted).
+TEST_F(GgufCorruptModel, KQuantTensorTypes) {
+  const struct {
+    uint32_t id;
+    DType dtype;
+    uint64_t block_bytes;
+  } cases[] = {{12, DType::kQ4_K, 144}, {14, DType::kQ6_K, 210}};
+  for (const auto& c : cases) {
+    Bytes b = good_;
+    Poke<uint32_t>(b, FindInfo(good_, "blk.0.ffn_down.weight").type, c.id);
+    auto f = OpenOk(WriteScratch(std::string("type-") + Name(c.dtype) + ".gguf", b));
+    ASSERT_NE(f, nullptr);
+    const GgufTensorInfo* t = f->FindTensor("blk.0.ffn_down.weight");
+    EXPECT_EQ(t->nbytes, 2u * c.block_bytes * 192u);
+    auto view = f->TensorView(*t);
+    ASSERT_TRUE(view.ok()) << view.status().message();
+    EXPECT_EQ(view->dtype(), c.dtype);
+    EXPECT_EQ(view->dim(1), 512);
+    EXPECT_EQ(view->row_bytes(), static_cast<int64_t>(2 * c.block_bytes));
+  }
+}
+
 TEST_F(GgufCorruptModel, TensorShapes) {
   const InfoPos embd = FindInfo(good_, "token_embd.weight");
   for (uint32_t n : {0u, 7u}) {

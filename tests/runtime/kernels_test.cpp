@@ -139,9 +139,9 @@ TEST(Kernels, ElementwiseMatchReference) {
 
 TEST(Kernels, EmbeddingDequantizesRows) {
   ThreadPool pool(2);
-  const int64_t vocab = 11, dim = 64;
+  const int64_t vocab = 11, dim = 512;  // two K-quant super-blocks
   auto table_f = Random(static_cast<size_t>(vocab * dim), 12);
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
     Tensor table = Tensor::Empty(t, {vocab, dim});
     for (int64_t r = 0; r < vocab; ++r)
       QuantizeRow(t, table_f.data() + r * dim, table.mutable_data_as<uint8_t>() + r * table.row_bytes(), dim);

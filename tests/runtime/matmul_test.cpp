@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -62,9 +63,11 @@ std::vector<double> AbsScale(const Tensor& w, const std::vector<float>& x, int64
   return s;
 }
 
-const DType kDtypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0};
+const DType kDtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
+                         DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
 
 std::vector<int64_t> KsFor(DType dtype) {
+  if (Traits(dtype).block_elems == kQK_K) return {256, 512, 768, 1280};  // 1280 = 5 super-blocks, 3 K chunks
   if (Traits(dtype).block_elems > 1) return {32, 96, 160, 1056};  // 1056 = 33 blocks, spans 3 K chunks
   return {1, 7, 33, 100, 1037};                                    // 1037 spans 3 K chunks with a ragged tail
 }
@@ -101,6 +104,33 @@ TEST(MatMulReference, DecodesQuantizedBlockLayouts) {
   ThreadPool pool(1);
   MatMul(Tensor::View(DType::kQ4_0, {1, 32}, &q4), x.data(), &y, 1, pool);
   EXPECT_FLOAT_EQ(y, 2.5f);
+}
+
+// Every path decodes K-quant blocks to exactly DequantizeRow's values: against one-hot activation rows each
+// output is a single weight (every other product is an exact zero), through the fused kernel (T = 1) and the
+// tiled one (T = K, the identity matrix).
+TEST(MatMul, KQuantPathsDecodeExactly) {
+  ThreadPool pool(2);
+  const int64_t N = 3, K = 512;
+  for (DType dtype : {DType::kQ4_K, DType::kQ6_K}) {
+    const Tensor w = RandomWeight(dtype, N, K, 42);
+    std::vector<float> deq(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n) DequantizeRow(dtype, w.row(n), deq.data() + n * K, K);
+    std::vector<float> eye(static_cast<size_t>(K * K), 0.0f), y(static_cast<size_t>(K * N));
+    for (int64_t k = 0; k < K; ++k) eye[static_cast<size_t>(k * K + k)] = 1.0f;
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      if (!internal::IsaSupported(isa)) continue;
+      SCOPED_TRACE(testing::Message() << internal::IsaName(isa) << " " << Name(dtype));
+      for (int64_t k : {0, 31, 32, 100, 255, 256, 300, 511}) {
+        internal::MatMulWithIsa(isa, w, eye.data() + k * K, y.data(), 1, pool);
+        for (int64_t n = 0; n < N; ++n) ASSERT_EQ(y[static_cast<size_t>(n)], deq[static_cast<size_t>(n * K + k)]) << k;
+      }
+      internal::MatMulWithIsa(isa, w, eye.data(), y.data(), K, pool);
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n)
+          ASSERT_EQ(y[static_cast<size_t>(k * N + n)], deq[static_cast<size_t>(n * K + k)]) << "T = K, element " << k;
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -180,7 +210,7 @@ TEST(MatMul, DispatchedPathMatchesReference) {
   ThreadPool pool(3);
   for (DType dtype : kDtypes)
     for (int64_t T : {1, 6}) {
-      const int64_t N = 67, K = 160;
+      const int64_t N = 67, K = Traits(dtype).block_elems == kQK_K ? 768 : 160;
       const Tensor w = RandomWeight(dtype, N, K, 100 + static_cast<uint32_t>(T));
       const std::vector<float> x = Random(static_cast<size_t>(T * K), 7);
       std::vector<float> ref(static_cast<size_t>(T * N)), y(ref.size());
@@ -212,11 +242,16 @@ Tensor BenchWeight(DType dtype, int64_t N, int64_t K) {
   std::mt19937 rng(5);
   auto* p = static_cast<uint8_t*>(w.mutable_data());
   const int64_t bytes = w.nbytes();
-  if (dtype == DType::kQ8_0 || dtype == DType::kQ4_0) {
+  if (Traits(dtype).block_elems > 1) {
+    // Offsets of the fp16 scales in a block: Q6_K keeps its one at the end, Q4_K has d and dmin first.
+    std::vector<int64_t> scales = {0};
+    if (dtype == DType::kQ4_K) scales = {0, 2};
+    if (dtype == DType::kQ6_K) scales = {offsetof(BlockQ6_K, d)};
     const int64_t bb = Traits(dtype).block_bytes;
     const uint16_t d = Fp32ToFp16(0.01f);
     for (int64_t i = 0; i < bytes; ++i) p[i] = static_cast<uint8_t>(rng());
-    for (int64_t i = 0; i < bytes; i += bb) std::memcpy(p + i, &d, 2);
+    for (int64_t i = 0; i < bytes; i += bb)
+      for (int64_t at : scales) std::memcpy(p + i + at, &d, 2);
   } else {
     const std::vector<float> row = Random(static_cast<size_t>(K), 6);
     for (int64_t n = 0; n < N; ++n) QuantizeRow(dtype, row.data(), p + n * w.row_bytes(), K);
@@ -233,7 +268,8 @@ TEST(MatMulBench, GemvThroughput) {
     const char* note;
   };
   for (Shape s : {Shape{2048, 2048, "L3-resident"}, Shape{8192, 4096, "DRAM-sized for q8_0/f16"}})
-    for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kBF16, DType::kF32}) {
+    for (DType dtype :
+         {DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kF16, DType::kBF16, DType::kF32}) {
       if (s.N > 2048 && (dtype == DType::kF32 || dtype == DType::kBF16)) continue;
       const Tensor w = BenchWeight(dtype, s.N, s.K);
       const std::vector<float> x = Random(static_cast<size_t>(s.K), 3);
@@ -246,7 +282,7 @@ TEST(MatMulBench, GemvThroughput) {
                     s.note, threads, sec * 1e6, w.nbytes() / sec / 1e9);
       }
     }
-  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kF16}) {
+  for (DType dtype : {DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kF16}) {
     const int64_t N = 2048, K = 2048, T = 64;
     const Tensor w = BenchWeight(dtype, N, K);
     const std::vector<float> x = Random(static_cast<size_t>(T * K), 3);

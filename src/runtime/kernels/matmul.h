@@ -1,6 +1,7 @@
-// Matrix multiplication against a weight: y[T, N] = x[T, K] · W[N, K]ᵀ, for W in F32, F16, BF16, Q8_0 or Q4_0
-// (K a multiple of the block size). Activations stay F32; weights are dequantized on the fly, vectorised
-// with the best instruction set the CPU has (chosen at run time), and split across the pool's threads.
+// Matrix multiplication against a weight: y[T, N] = x[T, K] · W[N, K]ᵀ, for W in F32, F16, BF16, Q8_0, Q4_0,
+// Q4_K or Q6_K (K a multiple of the block size: 32, or 256 for the K-quants). Activations stay F32; weights are
+// dequantized on the fly, vectorised with the best instruction set the CPU has (chosen at run time), and split
+// across the pool's threads.
 #pragma once
 
 #include <cstdint>

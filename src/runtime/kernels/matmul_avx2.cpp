@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "runtime/kernels/matmul_internal.h"
+#include "runtime/kernels/matmul_kquants_x86.h"
 #include "runtime/kernels/matmul_tiled.h"
 
 #define STRATA_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -56,15 +57,17 @@ struct BF16W {
   static float One(const uint16_t* p) { return Bf16ToFp32(*p); }
 };
 
-// One quantized block to 32 floats in w[0..3] (elements 8j..8j+7 in w[j]), exactly q * d as DequantizeRow.
-STRATA_AVX2 inline void Block(const BlockQ8_0* b, __m256 w[4]) {
+// --- Quantized rows, one 32-element group at a time (kGroupsPerBlock): group j of block b to floats in w[0..3]
+// (elements 8k..8k+7 in w[k]), exactly the values DequantizeRow gives. ---
+
+STRATA_AVX2 inline void Group(const BlockQ8_0* b, int /*j*/, __m256 w[4]) {
   const __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d));
   for (int j = 0; j < 4; ++j) {
     const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b->qs + 8 * j));
     w[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d);
   }
 }
-STRATA_AVX2 inline void Block(const BlockQ4_0* b, __m256 w[4]) {
+STRATA_AVX2 inline void Group(const BlockQ4_0* b, int /*j*/, __m256 w[4]) {
   // (nibble - 8) * d == fma(nibble, d, -8 * d) exactly: every term and the result fit a float's mantissa.
   const __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d));
   const __m256 m8d = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
@@ -74,6 +77,36 @@ STRATA_AVX2 inline void Block(const BlockQ4_0* b, __m256 w[4]) {
     w[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, nib)), d, m8d);
     w[2 + h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), d, m8d);
   }
+}
+// Bytes 8k..8k+7 of v in the low 8 bytes, for _mm256_cvtep{u,i}8_epi32 to widen.
+STRATA_AVX2 inline __m128i Bytes8(__m256i v, int k) {
+  const __m128i half = k < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+  return k % 2 ? _mm_unpackhi_epi64(half, half) : half;
+}
+
+STRATA_AVX2 inline void Group(const BlockQ4_K* b, int j, __m256 w[4]) {
+  // Sub-block j: nibbles of qs[32 (j / 2) ..], low for even j. The block's scales and mins are decoded for
+  // every j, but the compiler shares that work between the groups of a block. scale * q is exact (6 + 11 + 4
+  // bits), so fma(q, scale, -min) rounds once, as scale * q - min does.
+  __m256 scales, neg_mins;
+  Q4_KScalesMins(b, &scales, &neg_mins);
+  const __m256i lane = _mm256_set1_epi32(j);
+  const __m256 scale = _mm256_permutevar8x32_ps(scales, lane), neg_min = _mm256_permutevar8x32_ps(neg_mins, lane);
+  const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * (j / 2)));
+  const __m256i q = _mm256_and_si256(_mm256_srli_epi16(packed, 4 * (j % 2)), _mm256_set1_epi8(0x0f));
+  for (int k = 0; k < 4; ++k)
+    w[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(Bytes8(q, k))), scale, neg_min);
+}
+STRATA_AVX2 inline void Group(const BlockQ6_K* b, int j, __m256 w[4]) {
+  // Elements 8k.. of group j = 4h + r use sub-block scale 8h + 2r + k / 2; (d * scale) * (q - 32) is exact.
+  const int h = j / 4, r = j % 4;
+  const __m256i q = Q6_KGroupQuants(b, j);
+  const __m128i sc = Q6_KScales(b);
+  const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(h ? _mm_unpackhi_epi64(sc, sc) : sc)),
+                                      _mm256_set1_ps(_cvtsh_ss(b->d)));
+  for (int k = 0; k < 4; ++k)
+    w[k] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(Bytes8(q, k))),
+                         _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(2 * r + k / 2)));
 }
 
 // --- Fused dequantize + dot: one weight row against MT activation rows (x rows ldx apart), each weight
@@ -109,14 +142,17 @@ STRATA_AVX2 void DotQuant(const B* b, const float* x, int64_t ldx, int64_t K, fl
   __m256 a[MT][A];
   for (int t = 0; t < MT; ++t)
     for (int j = 0; j < A; ++j) a[t][j] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < K / kQK; ++i) {
-    __m256 w[4];
-    Block(b + i, w);
-    const float* xb = x + i * kQK;
-    for (int t = 0; t < MT; ++t)
-      for (int j = 0; j < 4; ++j)
-        a[t][j % A] = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xb + t * ldx + 8 * j), a[t][j % A]);
-  }
+  constexpr int G = kGroupsPerBlock<B>;
+  for (int64_t i = 0; i < K / (kQK * G); ++i)
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      __m256 w[4];
+      Group(b + i, g, w);
+      const float* xb = x + (i * G + g) * kQK;
+      for (int t = 0; t < MT; ++t)
+        for (int j = 0; j < 4; ++j)
+          a[t][j % A] = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xb + t * ldx + 8 * j), a[t][j % A]);
+    }
   for (int t = 0; t < MT; ++t) {
     for (int j = 1; j < A; ++j) a[t][0] = _mm256_add_ps(a[t][0], a[t][j]);
     y[t * ldy] = Hsum(a[t][0]);
@@ -132,11 +168,14 @@ STRATA_AVX2 void DequantPlain(const typename W::T* w, float* dst, int64_t n) {
 
 template <class B>
 STRATA_AVX2 void DequantQuant(const B* b, float* dst, int64_t n) {
-  for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
-    __m256 w[4];
-    Block(b + i, w);
-    for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + 8 * j, w[j]);
-  }
+  constexpr int G = kGroupsPerBlock<B>;
+  for (int64_t i = 0; i < n / (kQK * G); ++i)
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g, dst += kQK) {
+      __m256 w[4];
+      Group(b + i, g, w);
+      for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + 8 * j, w[j]);
+    }
 }
 
 struct Avx2Kern {
@@ -155,6 +194,8 @@ struct Avx2Kern {
         case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_K: DotQuant<MT>(reinterpret_cast<const BlockQ4_K*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ6_K: DotQuant<MT>(reinterpret_cast<const BlockQ6_K*>(w), x, p.K, p.K, y + n, p.N); break;
         default: break;
       }
     }
@@ -168,6 +209,8 @@ struct Avx2Kern {
       case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
       case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
       case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      case DType::kQ4_K: return DequantQuant(reinterpret_cast<const BlockQ4_K*>(src), dst, kl);
+      case DType::kQ6_K: return DequantQuant(reinterpret_cast<const BlockQ6_K*>(src), dst, kl);
       default: return;
     }
   }

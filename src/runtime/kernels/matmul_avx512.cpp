@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "runtime/kernels/matmul_internal.h"
+#include "runtime/kernels/matmul_kquants_x86.h"
 #include "runtime/kernels/matmul_tiled.h"
 
 // GCC 12's AVX-512 intrinsics pass self-initialised "undefined" vectors as the pass-through operand of
@@ -69,21 +70,54 @@ struct BF16W {
   STRATA_AVX512 static __m512 Load16(const uint16_t* p, __mmask16 m) { return Widen(_mm256_maskz_loadu_epi16(m, p)); }
 };
 
-// One quantized block to 32 floats (elements 0..15 in w0, 16..31 in w1), exactly q * d as DequantizeRow.
-STRATA_AVX512 inline void Block(const BlockQ8_0* b, __m512& w0, __m512& w1) {
+// --- Quantized rows, one 32-element group at a time (kGroupsPerBlock): group j of block b to floats (elements
+// 0..15 in w0, 16..31 in w1), exactly the values DequantizeRow gives. ---
+
+STRATA_AVX512 inline void Group(const BlockQ8_0* b, int /*j*/, __m512& w0, __m512& w1) {
   const __m512 d = _mm512_set1_ps(_cvtsh_ss(b->d));
   const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
   const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs + 16));
   w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), d);
   w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), d);
 }
-STRATA_AVX512 inline void Block(const BlockQ4_0* b, __m512& w0, __m512& w1) {
+STRATA_AVX512 inline void Group(const BlockQ4_0* b, int /*j*/, __m512& w0, __m512& w1) {
   // A 16-entry table of (nibble - 8) * d, indexed by the nibbles (vpermps reads only the low 4 index bits).
   const __m512 kCentered = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
   const __m512 table = _mm512_mul_ps(kCentered, _mm512_set1_ps(_cvtsh_ss(b->d)));
   const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs)));
   w0 = _mm512_permutexvar_ps(v, table);                         // low nibbles: elements 0..15
   w1 = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table);  // high nibbles: elements 16..31
+}
+STRATA_AVX512 inline void Group(const BlockQ4_K* b, int j, __m512& w0, __m512& w1) {
+  // Sub-block j: nibbles of qs[32 (j / 2) ..], low for even j, through a 16-entry table of scale * q - min
+  // (fma(q, scale, -min) is that value exactly rounded: scale * q needs 6 + 11 + 4 bits). The block's scales
+  // and mins are decoded for every j, but the compiler shares that work between the groups of a block.
+  __m256 scales, neg_mins;
+  Q4_KScalesMins(b, &scales, &neg_mins);
+  const __m512i lane = _mm512_set1_epi32(j);
+  const __m512 kIota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 table = _mm512_fmadd_ps(kIota, _mm512_permutexvar_ps(lane, _mm512_castps256_ps512(scales)),
+                                       _mm512_permutexvar_ps(lane, _mm512_castps256_ps512(neg_mins)));
+  const uint8_t* qs = b->qs + 32 * (j / 2);
+  __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16)));
+  if (j % 2) {
+    v0 = _mm512_srli_epi32(v0, 4);
+    v1 = _mm512_srli_epi32(v1, 4);
+  }
+  w0 = _mm512_permutexvar_ps(v0, table);
+  w1 = _mm512_permutexvar_ps(v1, table);
+}
+STRATA_AVX512 inline void Group(const BlockQ6_K* b, int j, __m512& w0, __m512& w1) {
+  // Elements 16u.. of group j = 4h + r use sub-block scale 8h + 2r + u; (d * scale) * (q - 32) is exact.
+  const __m256i q = Q6_KGroupQuants(b, j);
+  const __m512 scales = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Q6_KScales(b))),
+                                      _mm512_set1_ps(_cvtsh_ss(b->d)));
+  const __m512i s = _mm512_set1_epi32(2 * j);  // 8h + 2r
+  w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))),
+                     _mm512_permutexvar_ps(s, scales));
+  w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))),
+                     _mm512_permutexvar_ps(_mm512_add_epi32(s, _mm512_set1_epi32(1)), scales));
 }
 
 // --- Fused dequantize + dot: one weight row against MT activation rows (x rows ldx apart), each weight
@@ -118,25 +152,31 @@ STRATA_AVX512 void DotPlain(const typename W::T* w, const float* x, int64_t ldx,
 
 template <int MT, class B>
 STRATA_AVX512 void DotQuant(const B* b, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
-  constexpr int U = MT == 1 ? 2 : 1;  // blocks per step: at least four independent accumulator chains
+  constexpr int U = MT == 1 ? 2 : 1;  // groups in flight: at least four independent accumulator chains
+  constexpr int G = kGroupsPerBlock<B>;
+  constexpr int R = G > U ? G : U;  // groups per step, a whole number of blocks
   __m512 a[MT][2 * U];
   for (int t = 0; t < MT; ++t)
     for (int u = 0; u < 2 * U; ++u) a[t][u] = _mm512_setzero_ps();
-  const int64_t nb = K / kQK;
+  const int64_t ng = K / kQK;
   int64_t i = 0;
-  for (; i + U <= nb; i += U)
-    for (int u = 0; u < U; ++u) {
+  for (; i + R <= ng; i += R) {
+    const B* blocks = b + i / G;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
       __m512 w0, w1;
-      Block(b + i + u, w0, w1);
-      const float* xb = x + (i + u) * kQK;
+      Group(blocks + r / G, r % G, w0, w1);
+      const float* xb = x + (i + r) * kQK;
+      const int u = r % U;
       for (int t = 0; t < MT; ++t) {
         a[t][2 * u] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb + t * ldx), a[t][2 * u]);
         a[t][2 * u + 1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + t * ldx + 16), a[t][2 * u + 1]);
       }
     }
-  for (; i < nb; ++i) {
+  }
+  for (; i < ng; ++i) {  // one-group blocks left over from the last step
     __m512 w0, w1;
-    Block(b + i, w0, w1);
+    Group(b + i / G, static_cast<int>(i % G), w0, w1);
     const float* xb = x + i * kQK;
     for (int t = 0; t < MT; ++t) {
       a[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb + t * ldx), a[t][0]);
@@ -161,12 +201,15 @@ STRATA_AVX512 void DequantPlain(const typename W::T* w, float* dst, int64_t n) {
 
 template <class B>
 STRATA_AVX512 void DequantQuant(const B* b, float* dst, int64_t n) {
-  for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
-    __m512 w0, w1;
-    Block(b + i, w0, w1);
-    _mm512_storeu_ps(dst, w0);
-    _mm512_storeu_ps(dst + 16, w1);
-  }
+  constexpr int G = kGroupsPerBlock<B>;
+  for (int64_t i = 0; i < n / (kQK * G); ++i)
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g, dst += kQK) {
+      __m512 w0, w1;
+      Group(b + i, g, w0, w1);
+      _mm512_storeu_ps(dst, w0);
+      _mm512_storeu_ps(dst + 16, w1);
+    }
 }
 
 struct Avx512Kern {
@@ -185,6 +228,8 @@ struct Avx512Kern {
         case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_K: DotQuant<MT>(reinterpret_cast<const BlockQ4_K*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ6_K: DotQuant<MT>(reinterpret_cast<const BlockQ6_K*>(w), x, p.K, p.K, y + n, p.N); break;
         default: break;
       }
     }
@@ -198,6 +243,8 @@ struct Avx512Kern {
       case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
       case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
       case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      case DType::kQ4_K: return DequantQuant(reinterpret_cast<const BlockQ4_K*>(src), dst, kl);
+      case DType::kQ6_K: return DequantQuant(reinterpret_cast<const BlockQ6_K*>(src), dst, kl);
       default: return;
     }
   }

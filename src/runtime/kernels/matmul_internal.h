@@ -32,6 +32,15 @@ void MatMulRowsAvx2(const Problem& p, int64_t n0, int64_t n1);    // AVX2 + FMA 
 void MatMulRowsAvx512(const Problem& p, int64_t n0, int64_t n1);  // AVX-512 F/BW/VL + the above
 #endif
 
+// The SIMD paths decode quantized rows 32 elements (kQK, one "group") at a time: a Q8_0 / Q4_0 block is one
+// group, a K-quant super-block eight. Group j of a block is decoded with j known at compile time.
+template <class Block>
+inline constexpr int kGroupsPerBlock = 1;
+template <>
+inline constexpr int kGroupsPerBlock<BlockQ4_K> = kQK_K / kQK;
+template <>
+inline constexpr int kGroupsPerBlock<BlockQ6_K> = kQK_K / kQK;
+
 const char* IsaName(Isa isa);  // "scalar", "avx2", "avx512"
 bool IsaSupported(Isa isa);    // whether this CPU (and OS) can run the path
 Isa BestIsa();                 // what MatMul dispatches to
