@@ -1,4 +1,4 @@
-// The `strata` binary: subcommands run, tokenize, info and plan.
+// The `strata` binary: subcommands run, tokenize, info, plan, serve, bench and gen-model.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterPlan(app, exit_code);
   strata::cli::RegisterServe(app, exit_code);
   strata::cli::RegisterBench(app, exit_code);
+  strata::cli::RegisterGenModel(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

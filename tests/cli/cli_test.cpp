@@ -29,7 +29,7 @@ void ExpectNoSanitizerReport(const CommandResult& r) {
 }
 
 TEST(Cli, HelpOnEveryCommand) {
-  for (const char* sub : {"", "run ", "tokenize ", "info ", "plan ", "serve ", "bench serve "}) {
+  for (const char* sub : {"", "run ", "tokenize ", "info ", "plan ", "serve ", "bench serve ", "gen-model "}) {
     auto r = Strata(std::string(sub) + "--help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << sub << r.out;

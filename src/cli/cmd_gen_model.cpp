@@ -1,0 +1,94 @@
+// `strata gen-model`: writes a benchmark GGUF with the real shapes of a Llama 3 model, random weights and the
+// Llama-2 vocabulary (see model/bench_models.h).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "model/bench_models.h"
+
+namespace strata::cli {
+namespace {
+
+// $STRATA_TESTDATA/tokenizer/llama2-vocab.gguf, else the shared test data beside the checkout.
+std::string DefaultVocab() {
+  const char* env = std::getenv("STRATA_TESTDATA");
+  const std::string dir = env && *env ? env : "../shared/testdata";
+  return dir + "/tokenizer/llama2-vocab.gguf";
+}
+
+std::vector<std::string> ShapeNames() {
+  std::vector<std::string> names;
+  for (const auto& s : BenchModelShapes()) names.push_back(s.name);
+  return names;
+}
+
+int GenModel(BenchModelOptions o) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(o.vocab_path, ec)) {
+    spdlog::error("vocab file '{}' not found: pass --vocab FILE (a GGUF with tokenizer.ggml.* keys, e.g. "
+                  "shared/testdata/tokenizer/llama2-vocab.gguf) or set STRATA_TESTDATA",
+                  o.vocab_path);
+    return 1;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  int last_pct = -1, last_decile = -1;  // without a terminal, a log line per 10%
+  o.progress = [&](const std::string& tensor, uint64_t done, uint64_t total) {
+    const int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (pct == last_pct) return;
+    last_pct = pct;
+    if (tty) {
+      std::fprintf(stderr, "\rwriting %s: %3d%% (%.0f / %.0f MiB) %-28s%s", o.out_path.c_str(), pct,
+                   done / 1048576.0, total / 1048576.0, tensor.c_str(), done == total ? "\n" : "");
+    } else if (pct / 10 != last_decile) {
+      last_decile = pct / 10;
+      spdlog::info("writing {}: {}% ({:.0f} / {:.0f} MiB), at {}", o.out_path, pct, done / 1048576.0,
+                   total / 1048576.0, tensor);
+    }
+  };
+  const Status st = GenerateBenchModel(o);
+  if (!st.ok()) {
+    if (tty && last_pct >= 0 && last_pct < 100) std::fputc('\n', stderr);
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("wrote {} ({} {}, seed {}) in {:.1f} s", o.out_path, o.shape, o.dtype, o.seed, s);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterGenModel(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<BenchModelOptions>();
+  opts->vocab_path = DefaultVocab();
+  CLI::App* cmd = app.add_subcommand(
+      "gen-model",
+      "Write a benchmark GGUF: the real shapes of Llama-3.2-1B (llama-1b), Llama-3.2-3B (llama-3b) or "
+      "Llama-3.1-8B (llama-8b), random normal(0, 0.02) weights from the seed, norms 1.0, the Llama-2 vocabulary "
+      "(32000 tokens). q4_k is a simplified Q4_K_M: Q4_K matrices, with Q6_K for token_embd, output, attn_v and "
+      "ffn_down. The data is streamed to the file (an 8B model takes 5 to 16 GB of disk).");
+  cmd->add_option("--shape", opts->shape, "Model shape")
+      ->capture_default_str()
+      ->check(CLI::IsMember(ShapeNames()));
+  cmd->add_option("--dtype", opts->dtype, "Weight type (norms stay f32)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(BenchModelDtypes()));
+  cmd->add_option("-o,--output", opts->out_path, "GGUF file to write")->required();
+  cmd->add_option("--layers", opts->layers, "Block count instead of the shape's (for tests and quick benches)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--seed", opts->seed, "Seed of the random weights")->capture_default_str();
+  cmd->add_option("--vocab", opts->vocab_path, "GGUF whose tokenizer.* keys are copied")->capture_default_str();
+  cmd->add_option("-t,--threads", opts->threads, "Threads for generating and quantizing (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([opts, &exit_code] { exit_code = GenModel(*opts); });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,195 @@
+#include "model/bench_models.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+#include "model/gguf.h"
+#include "model/gguf_writer.h"
+#include "model/llama_arch.h"
+
+namespace strata {
+namespace {
+
+constexpr float kWeightStd = 0.02f;  // keeps activations finite through dozens of random layers
+constexpr uint32_t kContextLength = 2048;  // modest: it is the default KV cache size
+constexpr int64_t kChunkElems = int64_t{1} << 22;
+
+// A weight recipe: the dtype of matrices, and of the ones Q4_K_M keeps at higher precision.
+struct DtypeRecipe {
+  const char* name;
+  DType matrix;
+  DType sensitive;     // token_embd, output, attn_v, ffn_down
+  uint32_t file_type;  // llama.cpp's LLAMA_FTYPE
+};
+
+const std::vector<DtypeRecipe>& Recipes() {
+  static const std::vector<DtypeRecipe> recipes = {
+      {"f16", DType::kF16, DType::kF16, 1},       {"q8_0", DType::kQ8_0, DType::kQ8_0, 7},
+      {"q4_0", DType::kQ4_0, DType::kQ4_0, 2},    {"q4_k", DType::kQ4_K, DType::kQ6_K, 15},
+      {"q6_k", DType::kQ6_K, DType::kQ6_K, 18},
+  };
+  return recipes;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w) {
+  if (w.shape.size() == 1) return DType::kF32;  // norms
+  if (w.name == "token_embd.weight" || w.name == "output.weight" || EndsWith(w.name, ".attn_v.weight") ||
+      EndsWith(w.name, ".ffn_down.weight"))
+    return r.sensitive;
+  return r.matrix;
+}
+
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// Row `row` of tensor `tensor`: normal(0, kWeightStd) by Box-Muller from a generator seeded by (seed, tensor,
+// row), so the values depend on neither the thread count nor the chunking.
+void RandomRow(uint64_t seed, uint64_t tensor, uint64_t row, float* out, int64_t n) {
+  uint64_t state = seed ^ (tensor << 40) ^ row;
+  state = SplitMix64(state);
+  for (int64_t i = 0; i < n; i += 2) {
+    const uint64_t bits = SplitMix64(state);
+    const float u1 = (static_cast<float>(bits >> 40) + 1.0f) * 0x1p-24f;  // (0, 1]
+    const float u2 = static_cast<float>(bits & 0xffffff) * 0x1p-24f;
+    const float r = kWeightStd * std::sqrt(-2.0f * std::log(u1));
+    const float a = 2.0f * std::numbers::pi_v<float> * u2;
+    out[i] = r * std::cos(a);
+    if (i + 1 < n) out[i + 1] = r * std::sin(a);
+  }
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Copies every tokenizer.* key of the vocab file; returns the vocabulary size.
+Result<int64_t> CopyVocab(const std::string& vocab_path, GgufWriter& w) {
+  auto vocab = GgufFile::Open(vocab_path);
+  if (!vocab.ok()) return Status::NotFound("vocab file: " + vocab.status().message());
+  const GgufValue* tokens = (*vocab)->Find("tokenizer.ggml.tokens");
+  if (!tokens || !tokens->AsArray() || tokens->AsArray()->items.empty())
+    return Status::InvalidArgument(vocab_path + ": no tokenizer.ggml.tokens array: not a vocab file");
+  const auto n_vocab = static_cast<int64_t>(tokens->AsArray()->items.size());
+  w.AddU32("llama.vocab_size", static_cast<uint32_t>(n_vocab));
+  for (const auto& [key, value] : (*vocab)->metadata())
+    if (key.starts_with("tokenizer.")) w.AddKv(key, value);
+  return n_vocab;
+}
+
+}  // namespace
+
+const std::vector<BenchModelShape>& BenchModelShapes() {
+  static const std::vector<BenchModelShape> shapes = {
+      {"llama-1b", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 500000.0f, true},
+      {"llama-3b", "Llama-3.2-3B", 3072, 28, 24, 8, 128, 8192, 500000.0f, true},
+      {"llama-8b", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 500000.0f, false},
+  };
+  return shapes;
+}
+
+Result<BenchModelShape> FindBenchModelShape(std::string_view name) {
+  std::vector<std::string> names;
+  for (const auto& s : BenchModelShapes()) {
+    if (name == s.name) return s;
+    names.push_back(s.name);
+  }
+  return Status::InvalidArgument("unknown model shape '" + std::string(name) + "': expected one of " +
+                                 JoinNames(names));
+}
+
+const std::vector<std::string>& BenchModelDtypes() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& r : Recipes()) out.push_back(r.name);
+    return out;
+  }();
+  return names;
+}
+
+Status GenerateBenchModel(const BenchModelOptions& o) {
+  STRATA_ASSIGN_OR_RETURN(BenchModelShape shape, FindBenchModelShape(o.shape));
+  const DtypeRecipe* recipe = nullptr;
+  for (const auto& r : Recipes())
+    if (o.dtype == r.name) recipe = &r;
+  if (!recipe)
+    return Status::InvalidArgument("unknown dtype '" + o.dtype + "': expected one of " + JoinNames(BenchModelDtypes()));
+  if (o.layers < 0 || o.layers > 4096)
+    return Status::InvalidArgument("layers " + std::to_string(o.layers) + " is out of range (1 to 4096)");
+  if (o.out_path.empty()) return Status::InvalidArgument("no output file given");
+
+  LlamaConfig c;
+  c.dim = shape.dim;
+  c.n_layers = o.layers > 0 ? o.layers : shape.n_layers;
+  c.n_heads = shape.n_heads;
+  c.n_kv_heads = shape.n_kv_heads;
+  c.head_dim = shape.head_dim;
+  c.ffn_dim = shape.ffn_dim;
+  c.tied_output = shape.tied_output;
+
+  GgufWriter w;
+  w.AddString("general.architecture", "llama");
+  w.AddString("general.name", std::string(shape.hf_name) + " shape, random " + o.dtype + " weights (seed " +
+                                  std::to_string(o.seed) + ")");
+  w.AddU32("general.file_type", recipe->file_type);
+  w.AddU32("general.quantization_version", 2);
+  w.AddU32("general.alignment", 32);
+  w.AddU32("llama.context_length", kContextLength);
+  w.AddU32("llama.embedding_length", static_cast<uint32_t>(c.dim));
+  w.AddU32("llama.block_count", static_cast<uint32_t>(c.n_layers));
+  w.AddU32("llama.feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
+  w.AddU32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
+  w.AddU32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
+  w.AddU32("llama.rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  w.AddF32("llama.rope.freq_base", shape.rope_base);
+  w.AddF32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  STRATA_ASSIGN_OR_RETURN(c.n_vocab, CopyVocab(o.vocab_path, w));
+
+  const std::vector<WeightSpec> weights = LlamaWeights(c);
+  std::vector<DType> dtypes;
+  for (const WeightSpec& spec : weights) {
+    dtypes.push_back(TensorDtype(*recipe, spec));
+    STRATA_RETURN_IF_ERROR(w.AddTensorInfo(spec.name, dtypes.back(), spec.shape));
+  }
+  STRATA_RETURN_IF_ERROR(w.WriteHeader(o.out_path));
+
+  ThreadPool pool(o.threads);
+  std::vector<uint8_t> chunk;
+  for (size_t t = 0; t < weights.size(); ++t) {
+    const WeightSpec& spec = weights[t];
+    const int64_t cols = spec.shape.back();
+    const int64_t rows = spec.shape.size() == 1 ? 1 : spec.shape[0];
+    const auto row_bytes = static_cast<size_t>(RowBytes(dtypes[t], cols));
+    const int64_t chunk_rows = std::max<int64_t>(1, kChunkElems / cols);
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, rows - r0);
+      chunk.resize(static_cast<size_t>(n) * row_bytes);
+      pool.ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> row(static_cast<size_t>(cols));
+        for (int64_t i = begin; i < end; ++i) {
+          if (spec.shape.size() == 1)
+            std::fill(row.begin(), row.end(), 1.0f);  // norm weights
+          else
+            RandomRow(o.seed, t, static_cast<uint64_t>(r0 + i), row.data(), cols);
+          QuantizeRow(dtypes[t], row.data(), chunk.data() + static_cast<size_t>(i) * row_bytes, cols);
+        }
+      });
+      STRATA_RETURN_IF_ERROR(w.WriteTensorData(chunk.data(), chunk.size()));
+      if (o.progress) o.progress(spec.name, w.written_bytes(), w.data_bytes());
+    }
+  }
+  return w.Finish();
+}
+
+}  // namespace strata
