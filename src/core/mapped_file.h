@@ -1,4 +1,5 @@
-// A read-only memory map of a whole file (RAII). Model weights are views into it, so it is shared.
+// A whole file in read-only memory (RAII): read into anonymous memory backed by transparent huge pages, or
+// memory-mapped when that fails (see mapped_file.cpp for why). Model weights are views into it, so it is shared.
 #pragma once
 
 #include <cstddef>
