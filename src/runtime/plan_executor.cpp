@@ -10,6 +10,7 @@
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
 #include "runtime/kernels/matmul.h"
+#include "runtime/kernels/quant_matmul.h"
 #include "runtime/kernels/rms_norm.h"
 #include "runtime/kernels/rope.h"
 #include "runtime/profiler.h"
@@ -32,6 +33,25 @@ PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* 
   n_vocab_ = plan.node(plan.output).shape.back();
   for (const ir::Node& n : plan.nodes)
     if (n.op == ir::Op::kEmbedding) n_embd_rows_ = plan.weight(n.weight).dim(0);
+  PackWeights();
+}
+
+// Q8_0 / Q4_0 projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
+// repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
+// are for MatMul.
+void PlanExecutor::PackWeights() {
+  packed_.resize(plan_.weights.size());
+  for (const ir::Node& n : plan_.nodes) {
+    if (n.op != ir::Op::kMatMul && n.op != ir::Op::kSwiGLU) continue;
+    for (int w : {n.weight, n.weight2})
+      if (w >= 0 && !packed_[static_cast<size_t>(w)]) packed_[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan_.weight(w));
+  }
+}
+
+void PlanExecutor::MatMul(int weight, const float* x, float* y, int64_t rows) {
+  if (const kernels::PackedWeight* p = packed_[static_cast<size_t>(weight)].get())
+    return kernels::QuantMatMul(*p, x, y, rows, pool_);
+  kernels::MatMul(plan_.weight(weight), x, y, rows, pool_);
 }
 
 PagedKvCache PlanExecutor::MakeKvCache(int64_t num_blocks, int64_t block_size) const {
@@ -117,9 +137,9 @@ void PlanExecutor::RunLinear(const ir::Node& n) {
     x = scratch;
     scratch += rows * k;
   }
-  kernels::MatMul(plan_.weight(n.weight), x, out, rows, pool_);
+  MatMul(n.weight, x, out, rows);
   if (n.op == ir::Op::kSwiGLU) {
-    kernels::MatMul(plan_.weight(n.weight2), x, scratch, rows, pool_);
+    MatMul(n.weight2, x, scratch, rows);
     kernels::Silu(out, out, rows * width, pool_);
     kernels::Mul(out, scratch, out, rows * width, pool_);
   }

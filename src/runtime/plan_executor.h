@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "compiler/passes/memory_plan.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "runtime/kernels/quant_matmul.h"
 #include "runtime/batch.h"
 #include "runtime/collectives.h"
 #include "runtime/paged_kv_cache.h"
@@ -51,6 +53,8 @@ class PlanExecutor {
   void Bind(const ir::Binding& b);
   void RunNode(const ir::Node& n, PagedKvCache& kv);
   void RunLinear(const ir::Node& n);
+  void PackWeights();
+  void MatMul(int weight, const float* x, float* y, int64_t rows);
   void TraceNode(const ir::Node& n, int64_t begin_us);
   int64_t Rows(const ir::Node& n) const { return binding_.Dim(n.shape[0]); }
   float* Buf(int id) const { return arena_base_ + mp_->offset[static_cast<size_t>(id)] / sizeof(float); }
@@ -60,6 +64,7 @@ class PlanExecutor {
 
   const ir::Plan& plan_;
   ThreadPool& pool_;
+  std::vector<std::unique_ptr<kernels::PackedWeight>> packed_;  // by weight index; null: MatMul reads it as is
   Collectives* collectives_;
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
   int64_t n_embd_rows_ = 0;   // valid token ids are below this

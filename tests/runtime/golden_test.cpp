@@ -8,6 +8,7 @@
 
 #include "compiler/pass_manager.h"
 #include "runtime/cpu_executor.h"
+#include "runtime/kernels/quant_matmul.h"
 #include <algorithm>
 #include "testdata.h"
 
@@ -21,6 +22,18 @@ namespace {
 constexpr float kLogitTolerance = 1e-4f;
 // Greedy tokens must agree until the first step whose reference top-1/top-2 margin is below this.
 constexpr float kMarginTolerance = 2 * kLogitTolerance;
+// The integer path ("-int8" cases: Q8_0/Q4_0 weights against 8-bit activations, as llama.cpp computes them)
+// moves logits further: measured max 0.068 (q8_0) and 0.070 (q4_0) over the 6 prompts' final logits. Greedy
+// tokens must agree until the reference margin drops below 0.05 (llama.cpp agrees until 0.023, README of
+// testdata). Every VNNI CPU computes the same bits (fixed operation order), so these are not flaky.
+constexpr float kInt8LogitTolerance = 0.2f;
+constexpr float kInt8MarginTolerance = 0.05f;
+
+// "q8_0-int8" -> model "q8_0" on the integer path; other names run float activations.
+bool Int8(const std::string& param) { return param.ends_with("-int8"); }
+std::string ModelName(const std::string& param) { return Int8(param) ? param.substr(0, param.size() - 5) : param; }
+float LogitTolerance(const std::string& param) { return Int8(param) ? kInt8LogitTolerance : kLogitTolerance; }
+float MarginTolerance(const std::string& param) { return Int8(param) ? kInt8MarginTolerance : kMarginTolerance; }
 
 struct Golden {
   nlohmann::json json;
@@ -28,8 +41,9 @@ struct Golden {
   ir::Plan plan;
 };
 
-Golden& Load(const std::string& name) {
+Golden& Load(const std::string& param) {
   static std::map<std::string, Golden> cache;
+  const std::string name = ModelName(param);
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   Golden g;
@@ -65,7 +79,10 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!testing::TestDataDir()) GTEST_SKIP() << "shared test data not found: set STRATA_TESTDATA";
+    if (Int8(GetParam()) && !kernels::HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI: the integer path is off";
+    kernels::SetQuantizedActivations(Int8(GetParam()));
   }
+  void TearDown() override { kernels::SetQuantizedActivations(true); }
 };
 
 TEST_P(GoldenTest, PromptIdsMatchTheReferenceTokenizer) {
@@ -88,7 +105,7 @@ TEST_P(GoldenTest, FinalLogitsAndTop1MatchReference) {
     ASSERT_EQ(logits->rows, 1);
     const float diff = MaxAbsDiff(logits->last(), c["final_logits"]);
     worst = std::max(worst, diff);
-    EXPECT_LE(diff, kLogitTolerance) << c["prompt"];
+    EXPECT_LE(diff, LogitTolerance(GetParam())) << c["prompt"];
     EXPECT_EQ(Argmax(logits->last(), logits->n_vocab), c["top5"][0][0].get<int32_t>()) << c["prompt"];
   }
   std::printf("[ %s ] max |logit - reference| over %zu prompts: %.3g\n", GetParam().c_str(), g.json["cases"].size(),
@@ -108,7 +125,7 @@ TEST_P(GoldenTest, GreedyContinuationWithKvCacheMatchesReference) {
     const auto margins = c["greedy_margins"].get<std::vector<float>>();
     for (size_t i = 0; i < want.size(); ++i) {
       // For quantized files the comparison stops where the reference itself is within tolerance of a tie.
-      if (!exact && margins[i] < kMarginTolerance) break;
+      if (!exact && margins[i] < MarginTolerance(GetParam())) break;
       const int32_t got = Argmax(logits->last(), logits->n_vocab);
       ASSERT_EQ(got, want[i]) << c["prompt"] << " step " << i;
       ++compared;
@@ -137,7 +154,7 @@ TEST_P(GoldenTest, BatchedPrefillMatchesAllPositionLogits) {
     const auto& rows = c["all_position_logits"];
     ASSERT_EQ(rows.size(), ids.size());
     for (size_t p = 0; p < ids.size(); ++p) {
-      EXPECT_LE(MaxAbsDiff(logits->row(static_cast<int64_t>(p)), rows[p]), kLogitTolerance) << "position " << p;
+      EXPECT_LE(MaxAbsDiff(logits->row(static_cast<int64_t>(p)), rows[p]), LogitTolerance(GetParam())) << "position " << p;
       EXPECT_EQ(Argmax(logits->row(static_cast<int64_t>(p)), logits->n_vocab), JsonArgmax(rows[p])) << "position " << p;
       ++checked;
     }
@@ -165,7 +182,7 @@ TEST_P(GoldenTest, ChunkedPrefillEqualsWholePrefill) {
     float diff = 0;
     for (size_t v = 0; v < want.size(); ++v) diff = std::max(diff, std::fabs(last.last()[v] - want[v]));
     EXPECT_LE(diff, 1e-4f) << "chunk " << chunk;
-    EXPECT_LE(MaxAbsDiff(last.last(), c["final_logits"]), kLogitTolerance) << "chunk " << chunk;
+    EXPECT_LE(MaxAbsDiff(last.last(), c["final_logits"]), LogitTolerance(GetParam())) << "chunk " << chunk;
   }
 }
 
@@ -184,7 +201,7 @@ TEST_P(GoldenTest, OverlongInputIsAnErrorAndLeavesTheCacheUsable) {
   EXPECT_TRUE(exec.Forward(std::span(ids).first(8), false).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest, ::testing::Values("f32", "f16", "q8_0", "q4_0"));
+INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest, ::testing::Values("f32", "f16", "q8_0", "q4_0", "q8_0-int8", "q4_0-int8"));
 
 }  // namespace
 }  // namespace strata

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "random_tensors.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
@@ -15,13 +16,7 @@
 namespace strata::kernels {
 namespace {
 
-std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using testing::Random;
 
 float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   float m = 0;

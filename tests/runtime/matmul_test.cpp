@@ -19,32 +19,19 @@
 #include <string>
 #include <vector>
 
+#include "random_tensors.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/matmul_internal.h"
 
 namespace strata::kernels {
 namespace {
 
+using testing::Random;
+using testing::RandomWeight;
+
 using internal::Isa;
 
 constexpr double kRelTol = 2e-6;
-
-std::vector<float> Random(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// A [N, K] weight quantized from random floats, viewing storage of exactly its size (so that the sanitizer
-// build catches any read past the last row).
-Tensor RandomWeight(DType dtype, int64_t N, int64_t K, uint32_t seed) {
-  auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(N * RowBytes(dtype, K)));
-  const std::vector<float> src = Random(static_cast<size_t>(N * K), seed);
-  for (int64_t n = 0; n < N; ++n) QuantizeRow(dtype, src.data() + n * K, bytes->data() + n * RowBytes(dtype, K), K);
-  return Tensor::View(dtype, {N, K}, bytes->data(), bytes);
-}
 
 // Σ_k |x[t, k] w[n, k]| for every output, the scale the error is measured against.
 std::vector<double> AbsScale(const Tensor& w, const std::vector<float>& x, int64_t T) {
@@ -120,7 +107,7 @@ TEST(MatMul, KQuantPathsDecodeExactly) {
     for (int64_t k = 0; k < K; ++k) eye[static_cast<size_t>(k * K + k)] = 1.0f;
     for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
       if (!internal::IsaSupported(isa)) continue;
-      SCOPED_TRACE(testing::Message() << internal::IsaName(isa) << " " << Name(dtype));
+      SCOPED_TRACE(::testing::Message() << internal::IsaName(isa) << " " << Name(dtype));
       for (int64_t k : {0, 31, 32, 100, 255, 256, 300, 511}) {
         internal::MatMulWithIsa(isa, w, eye.data() + k * K, y.data(), 1, pool);
         for (int64_t n = 0; n < N; ++n) ASSERT_EQ(y[static_cast<size_t>(n)], deq[static_cast<size_t>(n * K + k)]) << k;
@@ -152,7 +139,7 @@ TEST_P(MatMulPathTest, MatchesReference) {
   for (int64_t K : KsFor(dtype))
     for (int64_t N : {1, 3, 17, 67})
       for (int64_t T : {1, 2, 3, 5, 7, 16, 33}) {  // 1-8: fused kernel (MT 1-4 + tails); more: tiled
-        SCOPED_TRACE(testing::Message() << Name(dtype) << " N=" << N << " K=" << K << " T=" << T);
+        SCOPED_TRACE(::testing::Message() << Name(dtype) << " N=" << N << " K=" << K << " T=" << T);
         const Tensor w = RandomWeight(dtype, N, K, seed++);
         const std::vector<float> x = Random(static_cast<size_t>(T * K), seed++);
         const size_t out = static_cast<size_t>(T * N);

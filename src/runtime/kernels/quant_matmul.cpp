@@ -1,0 +1,242 @@
+// Packing of Q8_0 / Q4_0 weights into the 16-row interleaved layout, activation quantization, the scalar
+// kernel over the packed layout, the reference, and the dispatch of QuantMatMul.
+#include "runtime/kernels/quant_matmul.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "runtime/kernels/quant_matmul_internal.h"
+
+namespace strata::kernels {
+namespace {
+
+std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
+
+int32_t WeightOffset(DType t) { return t == DType::kQ4_0 ? 8 : 128; }
+int64_t UnitsPerBlock(DType t) { return t == DType::kQ4_0 ? 4 : 8; }  // 4-byte units of quants per row
+
+// Row r's quant bytes of one block, in the order the packed units hold them (Q8_0 shifted to unsigned).
+void BlockQuantBytes(DType t, const uint8_t* row_block, uint8_t* out) {
+  if (t == DType::kQ4_0) {
+    std::memcpy(out, reinterpret_cast<const BlockQ4_0*>(row_block)->qs, 16);
+  } else {
+    const auto* b = reinterpret_cast<const BlockQ8_0*>(row_block);
+    for (int i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(b->qs[i] + 128);
+  }
+}
+
+uint16_t BlockScale(const uint8_t* row_block) {
+  uint16_t d;
+  std::memcpy(&d, row_block, sizeof(d));  // both block types start with the fp16 scale
+  return d;
+}
+
+}  // namespace
+
+PackedWeight::PackedWeight(DType dtype, int64_t n, int64_t k) : dtype_(dtype), n_(n), k_(k) {
+  bytes_ = static_cast<size_t>((n / kPackRows) * (k / 32) * block_bytes());
+  // Read once per decoded token: transparent huge pages, as for the model file (core/mapped_file.cpp).
+  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p != MAP_FAILED) {
+    ::madvise(p, bytes_, MADV_HUGEPAGE);
+    mapped_ = bytes_;
+    data_ = static_cast<uint8_t*>(p);
+  } else {
+    data_ = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes_ + 63) / 64 * 64));
+  }
+}
+
+PackedWeight::~PackedWeight() {
+  if (mapped_) ::munmap(data_, mapped_);
+  else std::free(data_);
+}
+
+int64_t PackedWeight::block_bytes() const { return kPackRows * (2 + 4 * UnitsPerBlock(dtype_)); }
+
+std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
+  if (w.rank() != 2 || (w.dtype() != DType::kQ4_0 && w.dtype() != DType::kQ8_0)) return nullptr;
+  const int64_t n = w.dim(0), k = w.dim(1);
+  if (n % kPackRows != 0 || k % 32 != 0 || n == 0) return nullptr;
+  auto p = std::make_unique<PackedWeight>(w.dtype(), n, k);
+  if (!p->data_) return nullptr;
+  const int64_t nb = k / 32, units = UnitsPerBlock(w.dtype()), src_block = RowBytes(w.dtype(), 32);
+  uint8_t quants[32];
+  for (int64_t g = 0; g < n / kPackRows; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* dst = const_cast<uint8_t*>(p->block(g, b));
+      for (int64_t r = 0; r < kPackRows; ++r) {
+        const uint8_t* src = static_cast<const uint8_t*>(w.row(g * kPackRows + r)) + b * src_block;
+        const uint16_t d = BlockScale(src);
+        std::memcpy(dst + 2 * r, &d, sizeof(d));
+        BlockQuantBytes(w.dtype(), src, quants);
+        for (int64_t j = 0; j < units; ++j) std::memcpy(dst + 32 + 64 * j + 4 * r, quants + 4 * j, 4);
+      }
+    }
+  return p;
+}
+
+std::unique_ptr<PackedWeight> PackedWeight::Pack(const Tensor& w) {
+  if (!QuantizedActivationsEnabled()) return nullptr;
+  return PackAnyCpu(w);
+}
+
+bool HasVnni() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+                          __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool QuantizedActivationsEnabled() {
+  int v = g_enabled.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* env = std::getenv("STRATA_FLOAT_ACTIVATIONS");
+    v = (env && *env && std::strcmp(env, "0") != 0) ? 0 : 1;
+    g_enabled.store(v, std::memory_order_relaxed);
+  }
+  return v == 1 && HasVnni();
+}
+
+void SetQuantizedActivations(bool on) { g_enabled.store(on ? 1 : 0, std::memory_order_relaxed); }
+
+namespace internal {
+
+void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr) {
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const float* xb = x + 32 * b;
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float db = amax / 127.0f;
+    const float id = db != 0.0f ? 1.0f / db : 0.0f;
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) {
+      const auto v = static_cast<int32_t>(std::nearbyint(xb[i] * id));
+      q[32 * b + i] = static_cast<int8_t>(v);
+      sum += v;
+    }
+    d[b] = db;
+    corr[b] = -offset * sum;
+  }
+}
+
+void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+  const bool q4 = w.dtype() == DType::kQ4_0;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t t = 0; t < a.T; ++t)
+      for (int64_t r = 0; r < kPackRows; ++r) {
+        float acc = 0;
+        for (int64_t b = 0; b < a.nb; ++b) {
+          const uint8_t* blk = w.block(g, b);
+          const int8_t* xq = a.q + t * a.K + 32 * b;
+          int32_t s = a.corr[t * a.nb + b];
+          for (int64_t u = 0; u < (q4 ? 4 : 8); ++u)
+            for (int64_t i = 0; i < 4; ++i) {
+              const uint8_t byte = blk[32 + 64 * u + 4 * r + i];
+              if (q4) {
+                s += (byte & 0x0f) * xq[4 * u + i] + (byte >> 4) * xq[16 + 4 * u + i];
+              } else {
+                s += byte * xq[4 * u + i];
+              }
+            }
+          uint16_t dh;
+          std::memcpy(&dh, blk + 2 * r, sizeof(dh));
+          acc = std::fma(static_cast<float>(s), Fp16ToFp32(dh) * a.d[t * a.nb + b], acc);
+        }
+        y[t * w.rows() + g * kPackRows + r] = acc;
+      }
+}
+
+}  // namespace internal
+
+namespace {
+
+struct ActBuffer {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> corr;
+};
+
+internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
+                                 ActBuffer& buf) {
+  const int64_t nb = K / 32;
+  buf.q.resize(static_cast<size_t>(T * K));
+  buf.d.resize(static_cast<size_t>(T * nb));
+  buf.corr.resize(static_cast<size_t>(T * nb));
+  const bool simd = HasVnni();
+  auto rows = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+#if defined(__x86_64__)
+      if (simd) {
+        internal::QuantizeRowAvx512(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
+                                    buf.corr.data() + t * nb);
+        continue;
+      }
+#endif
+      internal::QuantizeRowScalar(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
+                                  buf.corr.data() + t * nb);
+    }
+  };
+  // A row is a few microseconds of work: only a prompt's many rows are worth the pool.
+  if (T >= 8) pool.ParallelFor(T, 4, rows);
+  else rows(0, T);
+  return {T, K, nb, buf.q.data(), buf.d.data(), buf.corr.data()};
+}
+
+}  // namespace
+
+void QuantMatMul(const PackedWeight& w, const float* x, float* y, int64_t T, ThreadPool& pool) {
+  if (T <= 0) return;
+  thread_local ActBuffer buf;  // one per calling (driver) thread; reused across calls
+  const internal::QuantActs a = QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf);
+  const int64_t groups = w.rows() / kPackRows;
+  auto run = internal::QuantRowsScalar;
+#if defined(__x86_64__)
+  if (HasVnni()) run = internal::QuantRowsVnni;
+#endif
+  // ~256K multiply-adds per chunk at least: below that, waking a thread costs more than it saves.
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, kPackRows * w.cols() * T));
+  pool.ParallelFor(groups, grain, [&](int64_t g0, int64_t g1) { run(w, a, y, g0, g1); });
+}
+
+void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T) {
+  const int64_t N = w.dim(0), K = w.dim(1), nb = K / 32;
+  const bool q4 = w.dtype() == DType::kQ4_0;
+  std::vector<int8_t> q(static_cast<size_t>(K));
+  std::vector<float> d(static_cast<size_t>(nb));
+  std::vector<int32_t> corr(static_cast<size_t>(nb));
+  for (int64_t t = 0; t < T; ++t) {
+    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data());
+    for (int64_t n = 0; n < N; ++n) {
+      const auto* row = static_cast<const uint8_t*>(w.row(n));
+      float acc = 0;
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        uint16_t dh;
+        if (q4) {
+          const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
+          for (int i = 0; i < 16; ++i)
+            s += ((blk->qs[i] & 0x0f) - 8) * q[32 * b + i] + ((blk->qs[i] >> 4) - 8) * q[32 * b + 16 + i];
+          dh = blk->d;
+        } else {
+          const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
+          for (int i = 0; i < 32; ++i) s += blk->qs[i] * q[32 * b + i];
+          dh = blk->d;
+        }
+        acc = std::fma(static_cast<float>(s), Fp16ToFp32(dh) * d[b], acc);
+      }
+      y[t * N + n] = acc;
+    }
+  }
+}
+
+}  // namespace strata::kernels

@@ -1,0 +1,200 @@
+// The integer (8-bit activation) matmul: its reference against hand-computed values and against the F32
+// reference within the bound that 8-bit activation rounding allows, and both kernels over the packed layout
+// (scalar and AVX-512 VNNI) against the reference, bit for bit (same integer sums, same float operations in
+// the same order). Plus a non-asserting GEMV/GEMM throughput print next to the F32-activation MatMul.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "random_tensors.h"
+#include "runtime/kernels/matmul.h"
+#include "runtime/kernels/quant_matmul.h"
+#include "runtime/kernels/quant_matmul_internal.h"
+
+namespace strata::kernels {
+namespace {
+
+using testing::Random;
+using testing::RandomWeight;
+
+// The scalar kernel over the packed layout, whole problem on one thread.
+std::vector<float> PackedScalar(const PackedWeight& p, const std::vector<float>& x, int64_t T) {
+  const int64_t K = p.cols(), nb = K / 32;
+  const int32_t offset = p.dtype() == DType::kQ4_0 ? 8 : 128;
+  std::vector<int8_t> q(static_cast<size_t>(T * K));
+  std::vector<float> d(static_cast<size_t>(T * nb));
+  std::vector<int32_t> corr(static_cast<size_t>(T * nb));
+  for (int64_t t = 0; t < T; ++t)
+    internal::QuantizeRowScalar(x.data() + t * K, K, offset, q.data() + t * K, d.data() + t * nb, corr.data() + t * nb);
+  std::vector<float> y(static_cast<size_t>(T * p.rows()));
+  internal::QuantRowsScalar(p, {T, K, nb, q.data(), d.data(), corr.data()}, y.data(), 0, p.rows() / kPackRows);
+  return y;
+}
+
+TEST(QuantMatMulReference, MatchesHandComputedValues) {
+  // Activations that quantize exactly (block max 127, so d = 1) against Q8_0 rows of small integers (d = 1)
+  // and Q4_0 rows (d = 1, weights q - 8): the result is the exact integer dot product.
+  const int64_t N = 16, K = 64;
+  std::vector<float> x(K);
+  for (int64_t k = 0; k < K; ++k) x[static_cast<size_t>(k)] = static_cast<float>(k % 2 ? 127 - k : -(k % 50));
+  x[0] = 127, x[32] = -127;
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(N * RowBytes(dtype, K)));
+    std::vector<int> wv(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t b = 0; b < K / 32; ++b) {
+        uint8_t* blk = bytes->data() + n * RowBytes(dtype, K) + b * RowBytes(dtype, 32);
+        const uint16_t one = Fp32ToFp16(1.0f);
+        std::memcpy(blk, &one, 2);
+        for (int i = 0; i < 32; ++i) {
+          const int v = static_cast<int>((n * 7 + b * 3 + i * 5) % 15) - 7;  // -7..7
+          wv[static_cast<size_t>(n * K + b * 32 + i)] = v;
+          if (dtype == DType::kQ8_0) blk[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(v));
+          else if (i < 16) blk[2 + i] = static_cast<uint8_t>(v + 8);
+          else blk[2 + i - 16] = static_cast<uint8_t>(blk[2 + i - 16] | ((v + 8) << 4));
+        }
+      }
+    const Tensor w = Tensor::View(dtype, {N, K}, bytes->data(), bytes);
+    std::vector<float> y(N);
+    QuantMatMulReference(w, x.data(), y.data(), 1);
+    for (int64_t n = 0; n < N; ++n) {
+      long want = 0;
+      for (int64_t k = 0; k < K; ++k) want += static_cast<long>(wv[static_cast<size_t>(n * K + k)]) * static_cast<long>(x[static_cast<size_t>(k)]);
+      EXPECT_EQ(y[static_cast<size_t>(n)], static_cast<float>(want)) << Name(dtype) << " row " << n;
+    }
+  }
+}
+
+TEST(QuantMatMulReference, WithinActivationRoundingOfF32) {
+  // Rounding x to 8 bits moves each value by at most d/2 = amax/254 of its block, so each output moves by at
+  // most Σ_blocks (amax_b / 254) Σ_i∈b |w_i| (plus float rounding, which the 1e-5 relative slack covers).
+  const int64_t N = 48, K = 1056, T = 3;
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    const Tensor w = RandomWeight(dtype, N, K, 7);
+    const std::vector<float> x = Random(static_cast<size_t>(T * K), 11);
+    std::vector<float> got(static_cast<size_t>(T * N)), want(static_cast<size_t>(T * N));
+    QuantMatMulReference(w, x.data(), got.data(), T);
+    MatMulReference(w, x.data(), want.data(), T);
+    std::vector<float> row(static_cast<size_t>(K));
+    double worst = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      DequantizeRow(dtype, w.row(n), row.data(), K);
+      for (int64_t t = 0; t < T; ++t) {
+        double bound = 0, scale = 0;
+        for (int64_t b = 0; b < K / 32; ++b) {
+          double amax = 0, wsum = 0;
+          for (int64_t i = 32 * b; i < 32 * b + 32; ++i) {
+            amax = std::max(amax, std::fabs(static_cast<double>(x[static_cast<size_t>(t * K + i)])));
+            wsum += std::fabs(row[static_cast<size_t>(i)]);
+            scale += std::fabs(row[static_cast<size_t>(i)] * x[static_cast<size_t>(t * K + i)]);
+          }
+          bound += amax / 254 * wsum;
+        }
+        const double err = std::fabs(got[static_cast<size_t>(t * N + n)] - want[static_cast<size_t>(t * N + n)]);
+        EXPECT_LE(err, bound * (1 + 1e-5) + 1e-5 * scale) << Name(dtype) << " t " << t << " n " << n;
+        worst = std::max(worst, err / scale);
+      }
+    }
+    std::printf("[ %s ] max |int8-activation - f32| / Σ|x w| = %.2e\n", Name(dtype), worst);
+  }
+}
+
+TEST(PackedWeight, PacksOnlyWhatTheIntegerPathTakes) {
+  EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_0, 32, 64, 1)), nullptr);
+  EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ8_0, 16, 32, 1)), nullptr);
+  EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_0, 24, 64, 1)), nullptr);  // rows not a multiple of 16
+  EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kF16, 32, 64, 1)), nullptr);
+  EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_K, 32, 256, 1)), nullptr);
+}
+
+struct Shape {
+  DType dtype;
+  int64_t N, K, T;
+};
+
+std::vector<Shape> Shapes() {
+  std::vector<Shape> v;
+  for (DType d : {DType::kQ8_0, DType::kQ4_0})
+    for (int64_t T : {1, 2, 7, 8, 9, 21})
+      for (auto [N, K] : {std::pair<int64_t, int64_t>{16, 32}, {48, 96}, {64, 1056}}) v.push_back({d, N, K, T});
+  return v;
+}
+
+TEST(QuantMatMul, ScalarKernelOverPackedLayoutEqualsReference) {
+  for (const Shape& s : Shapes()) {
+    const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N + s.K));
+    const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T));
+    std::vector<float> want(static_cast<size_t>(s.T * s.N));
+    QuantMatMulReference(w, x.data(), want.data(), s.T);
+    const auto p = PackedWeight::PackAnyCpu(w);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(PackedScalar(*p, x, s.T), want) << Name(s.dtype) << " " << s.N << "x" << s.K << " T " << s.T;
+  }
+}
+
+TEST(QuantMatMul, DispatchedKernelEqualsReference) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU: QuantMatMul runs the scalar kernel tested above";
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (const Shape& s : Shapes()) {
+      const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N * 3 + s.K));
+      const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T + 5));
+      std::vector<float> want(static_cast<size_t>(s.T * s.N)), got(static_cast<size_t>(s.T * s.N), -1.0f);
+      QuantMatMulReference(w, x.data(), want.data(), s.T);
+      const auto p = PackedWeight::PackAnyCpu(w);
+      ASSERT_NE(p, nullptr);
+      QuantMatMul(*p, x.data(), got.data(), s.T, pool);
+      EXPECT_EQ(got, want) << Name(s.dtype) << " " << s.N << "x" << s.K << " T " << s.T << " threads " << threads;
+    }
+  }
+}
+
+TEST(QuantMatMul, ZeroBlocksQuantizeToZero) {
+  // An all-zero activation block has d = 0 and must give 0, not NaN (1 / d is taken as 0).
+  const Tensor w = RandomWeight(DType::kQ4_0, 16, 64, 3);
+  std::vector<float> x(64, 0.0f), y(16, 1.0f);
+  x[40] = 2.5f;
+  QuantMatMulReference(w, x.data(), y.data(), 1);
+  std::vector<float> row(64);
+  for (int64_t n = 0; n < 16; ++n) {
+    DequantizeRow(DType::kQ4_0, w.row(n), row.data(), 64);
+    EXPECT_FLOAT_EQ(y[static_cast<size_t>(n)], 2.5f * row[40]);
+  }
+}
+
+TEST(QuantMatMulBench, ThroughputNextToFloatActivations) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "timings are meaningless under the sanitizers";
+#endif
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
+  ThreadPool pool(1);
+  const int64_t N = 8192, K = 4096;
+  for (DType dtype : {DType::kQ4_0, DType::kQ8_0})
+    for (int64_t T : {1, 64}) {
+      const Tensor w = RandomWeight(dtype, N, K, 1);
+      const auto p = PackedWeight::PackAnyCpu(w);
+      const std::vector<float> x = Random(static_cast<size_t>(T * K), 2);
+      std::vector<float> y(static_cast<size_t>(T * N));
+      auto time = [&](auto&& f) {
+        f();
+        const auto t0 = std::chrono::steady_clock::now();
+        const int reps = T == 1 ? 20 : 2;
+        for (int i = 0; i < reps; ++i) f();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+      };
+      const double qi = time([&] { QuantMatMul(*p, x.data(), y.data(), T, pool); });
+      const double qf = time([&] { MatMul(w, x.data(), y.data(), T, pool); });
+      std::printf("[ %s %lldx%lld T=%lld ] int8 activations %.2f ms (%.1f GMAC/s), f32 activations %.2f ms\n",
+                  Name(dtype), static_cast<long long>(N), static_cast<long long>(K), static_cast<long long>(T), qi,
+                  static_cast<double>(N * K * T) / qi / 1e6, qf);
+    }
+}
+
+}  // namespace
+}  // namespace strata::kernels
