@@ -60,13 +60,14 @@ TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
 
 // A contiguous cache (row j = position j) scattered into shuffled blocks, as the paged kernel reads it.
 struct ScatteredCache {
-  static constexpr int64_t kBlock = 4;
+  int64_t kBlock = 4;
   std::vector<float> k, v;
   std::vector<int32_t> table;
   std::vector<const int32_t*> row_tables;
 
   ScatteredCache(const std::vector<float>& kc, const std::vector<float>& vc, int64_t n_pos, int64_t kv_dim,
-                 int64_t rows, uint32_t seed) {
+                 int64_t rows, uint32_t seed, int64_t block = 4)
+      : kBlock(block) {
     const int64_t n_blocks = (n_pos + kBlock - 1) / kBlock + 3;  // spare blocks stay garbage
     table.resize(static_cast<size_t>(n_blocks));
     for (int64_t b = 0; b < n_blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(b);
@@ -85,9 +86,11 @@ struct ScatteredCache {
 
 TEST(Kernels, AttentionMatchesReference) {
   ThreadPool pool(3);
-  struct Case { int64_t heads, kv_heads, head_dim, past, rows; };
-  for (const Case& c : {Case{1, 1, 4, 0, 1}, Case{6, 2, 32, 0, 9}, Case{6, 2, 32, 13, 1}, Case{4, 4, 7, 3, 5},
-                        Case{8, 1, 16, 40, 3}}) {
+  // Block sizes 4 and 40: the SIMD path takes scores 16 positions at a time within a block.
+  struct Case { int64_t heads, kv_heads, head_dim, past, rows, block; };
+  for (const Case& c : {Case{1, 1, 4, 0, 1, 4}, Case{6, 2, 32, 0, 9, 4}, Case{6, 2, 32, 13, 1, 4},
+                        Case{4, 4, 7, 3, 5, 4}, Case{8, 1, 16, 40, 3, 4}, Case{8, 2, 64, 100, 3, 40},
+                        Case{4, 1, 48, 37, 2, 16}, Case{32, 2, 16, 5, 2, 4}}) {
     const int64_t kv_dim = c.kv_heads * c.head_dim, n_pos = c.past + c.rows;
     auto q = Random(static_cast<size_t>(c.rows * c.heads * c.head_dim), 4);
     auto k = Random(static_cast<size_t>(n_pos * kv_dim), 5), v = Random(static_cast<size_t>(n_pos * kv_dim), 6);
@@ -95,7 +98,7 @@ TEST(Kernels, AttentionMatchesReference) {
     for (int64_t t = 0; t < c.rows; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(c.past + t);
     std::vector<float> out(q.size()), ref(q.size());
     const AttentionShape s{c.heads, c.kv_heads, c.head_dim};
-    const ScatteredCache paged(k, v, n_pos, kv_dim, c.rows, static_cast<uint32_t>(c.past + c.rows));
+    const ScatteredCache paged(k, v, n_pos, kv_dim, c.rows, static_cast<uint32_t>(c.past + c.rows), c.block);
     Attention(q.data(), c.rows, pos.data(), paged.view(), s, out.data(), pool);
     AttentionReference(q.data(), c.rows, pos.data(), k.data(), v.data(), s, ref.data());
     EXPECT_LE(MaxAbsDiff(out, ref), 2e-5f) << c.heads << "/" << c.kv_heads << " d" << c.head_dim;

@@ -1,5 +1,7 @@
 #include "runtime/kernels/attention.h"
 
+#include "runtime/kernels/attention_internal.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -60,6 +62,18 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+#if defined(__x86_64__)
+  if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && group <= internal::kMaxGroupHeads) {
+    pool.ParallelFor(rows * s.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t t = i / s.n_kv_heads, kvh = i % s.n_kv_heads, head0 = kvh * group * s.head_dim;
+        internal::AttendGroupAvx512(q + t * q_stride + head0, group, positions[t], kv.block_tables[t], kv,
+                                    kv_stride, kvh * s.head_dim, s.head_dim, scale, out + t * q_stride + head0);
+      }
+    });
+    return;
+  }
+#endif
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(kv.block_size));
     for (int64_t i = begin; i < end; ++i) {
