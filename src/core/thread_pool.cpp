@@ -30,7 +30,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
@@ -47,16 +47,14 @@ void ThreadPool::WorkerLoop(int index) {
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
     seen = generation_.load(std::memory_order_acquire);
-    const std::function<void(int, int)>* job;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-      job = job_;
-    }
-    (*job)(index, n_threads_);
+    if (stop_.load(std::memory_order_acquire)) return;
+    // job_ was stored before the generation was bumped (release), so the acquire above makes it visible.
+    (*job_.load(std::memory_order_relaxed))(index, n_threads_);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -66,15 +64,22 @@ void ThreadPool::Run(const std::function<void(int, int)>& fn) {
     fn(0, 1);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+  // No lock on the way in: a spinning worker sees the new generation within a cache-line transfer. Only
+  // workers that went to sleep (idle for a while) need the condition variable, and only then is it touched.
+  job_.store(&fn, std::memory_order_relaxed);
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(mu_);  // orders the bump before a sleeper's predicate check
+    wake_.notify_all();
   }
-  wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
+  // Spin for the stragglers, but hand the core over now and then: when the pool has more threads than free
+  // cores (another process busy), the worker we wait for may be queued behind us on this one.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins % 256 == 255) std::this_thread::yield();
+    else CpuRelax();
+  }
 }
 
 void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

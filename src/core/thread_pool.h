@@ -34,10 +34,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  std::atomic<const std::function<void(int, int)>*> job_{nullptr};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
-  bool stop_ = false;
+  std::atomic<int> sleepers_{0};  // workers waiting on wake_
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace strata
