@@ -18,7 +18,7 @@ namespace {
 
 std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
 
-int32_t WeightOffset(DType t) { return t == DType::kQ4_0 ? 8 : 128; }
+int32_t WeightOffset(DType t) { return t == DType::kQ4_0 ? 8 : t == DType::kQ8_0 ? 128 : 0; }
 int64_t UnitsPerBlock(DType t) { return t == DType::kQ4_0 ? 4 : 8; }  // 4-byte units of quants per row
 
 // Row r's quant bytes of one block, in the order the packed units hold them (Q8_0 shifted to unsigned).
@@ -40,7 +40,7 @@ uint16_t BlockScale(const uint8_t* row_block) {
 }  // namespace
 
 PackedWeight::PackedWeight(DType dtype, int64_t n, int64_t k) : dtype_(dtype), n_(n), k_(k) {
-  bytes_ = static_cast<size_t>((n / kPackRows) * (k / 32) * block_bytes());
+  bytes_ = static_cast<size_t>((n / kPackRows) * (k / block_elems()) * block_bytes());
   // Read once per decoded token: transparent huge pages, as for the model file (core/mapped_file.cpp).
   void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p != MAP_FAILED) {
@@ -57,24 +57,56 @@ PackedWeight::~PackedWeight() {
   else std::free(data_);
 }
 
-int64_t PackedWeight::block_bytes() const { return kPackRows * (2 + 4 * UnitsPerBlock(dtype_)); }
+int64_t PackedWeight::block_bytes() const {
+  if (dtype_ == DType::kQ4_K) return internal::kQ4K_BlockBytes;
+  return kPackRows * (2 + 4 * UnitsPerBlock(dtype_));
+}
+
+namespace {
+
+void PackQ4_KBlock(const BlockQ4_K* const* rows, uint8_t* dst) {
+  using namespace internal;
+  for (int64_t r = 0; r < kPackRows; ++r) {
+    const BlockQ4_K& b = *rows[r];
+    std::memcpy(dst + kQ4K_D + 2 * r, &b.d, 2);
+    std::memcpy(dst + kQ4K_Dmin + 2 * r, &b.dmin, 2);
+    for (int j = 0; j < 8; ++j) {
+      int32_t sc, m;
+      Q4_KScaleMin(b.scales, j, sc, m);
+      dst[kQ4K_Sc + 16 * j + r] = static_cast<uint8_t>(sc);
+      dst[kQ4K_M + 16 * j + r] = static_cast<uint8_t>(m);
+    }
+    for (int p = 0; p < 4; ++p)
+      for (int u = 0; u < 8; ++u) std::memcpy(dst + kQ4K_Qs + 512 * p + 64 * u + 4 * r, b.qs + 32 * p + 4 * u, 4);
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
-  if (w.rank() != 2 || (w.dtype() != DType::kQ4_0 && w.dtype() != DType::kQ8_0)) return nullptr;
-  const int64_t n = w.dim(0), k = w.dim(1);
-  if (n % kPackRows != 0 || k % 32 != 0 || n == 0) return nullptr;
-  auto p = std::make_unique<PackedWeight>(w.dtype(), n, k);
+  const DType t = w.dtype();
+  if (w.rank() != 2 || (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K)) return nullptr;
+  const int64_t n = w.dim(0), k = w.dim(1), elems = t == DType::kQ4_K ? 256 : 32;
+  if (n % kPackRows != 0 || k % elems != 0 || n == 0) return nullptr;
+  auto p = std::make_unique<PackedWeight>(t, n, k);
   if (!p->data_) return nullptr;
-  const int64_t nb = k / 32, units = UnitsPerBlock(w.dtype()), src_block = RowBytes(w.dtype(), 32);
+  const int64_t nb = k / elems, units = UnitsPerBlock(t), src_block = RowBytes(t, elems);
   uint8_t quants[32];
   for (int64_t g = 0; g < n / kPackRows; ++g)
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* dst = const_cast<uint8_t*>(p->block(g, b));
+      if (t == DType::kQ4_K) {
+        const BlockQ4_K* rows[kPackRows];
+        for (int64_t r = 0; r < kPackRows; ++r)
+          rows[r] = reinterpret_cast<const BlockQ4_K*>(w.row(g * kPackRows + r)) + b;
+        PackQ4_KBlock(rows, dst);
+        continue;
+      }
       for (int64_t r = 0; r < kPackRows; ++r) {
         const uint8_t* src = static_cast<const uint8_t*>(w.row(g * kPackRows + r)) + b * src_block;
         const uint16_t d = BlockScale(src);
         std::memcpy(dst + 2 * r, &d, sizeof(d));
-        BlockQuantBytes(w.dtype(), src, quants);
+        BlockQuantBytes(t, src, quants);
         for (int64_t j = 0; j < units; ++j) std::memcpy(dst + 32 + 64 * j + 4 * r, quants + 4 * j, 4);
       }
     }
@@ -111,7 +143,7 @@ void SetQuantizedActivations(bool on) { g_enabled.store(on ? 1 : 0, std::memory_
 
 namespace internal {
 
-void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr) {
+void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds) {
   for (int64_t b = 0; b < K / 32; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0;
@@ -126,10 +158,56 @@ void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, flo
     }
     d[b] = db;
     corr[b] = -offset * sum;
+    ds[b] = db * static_cast<float>(sum);
   }
 }
 
+namespace {
+
+// One row's Q4_K super-block against activation blocks 8 sb .. 8 sb + 7, in the order the SIMD kernel takes:
+// per sub-block, the int dot product times the scale to float, times d_x, summed; the mins' term likewise;
+// then d and dmin applied once per super-block.
+float Q4_KSuperBlock(const uint8_t* qs_units, int64_t unit_stride, const int32_t* sc, const int32_t* m, float d,
+                     float dmin, const QuantActs& a, int64_t t, int64_t sb, float acc) {
+  float main = 0, mins = 0;
+  for (int j = 0; j < 8; ++j) {
+    const int64_t b = 8 * sb + j;
+    const int8_t* xq = a.q + t * a.K + 32 * b;
+    int32_t s = 0;
+    for (int u = 0; u < 8; ++u)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t byte = qs_units[(j / 2) * 8 * unit_stride + u * unit_stride + i];
+        s += (j % 2 ? byte >> 4 : byte & 0x0f) * xq[4 * u + i];
+      }
+    main = std::fma(static_cast<float>(s * sc[j]), a.d[t * a.nb + b], main);
+    mins = std::fma(static_cast<float>(m[j]), a.ds[t * a.nb + b], mins);
+  }
+  return std::fma(-dmin, mins, std::fma(d, main, acc));
+}
+
+void QuantRowsScalarQ4_K(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t t = 0; t < a.T; ++t)
+      for (int64_t r = 0; r < kPackRows; ++r) {
+        float acc = 0;
+        for (int64_t sb = 0; sb < a.K / 256; ++sb) {
+          const uint8_t* blk = w.block(g, sb);
+          int32_t sc[8], m[8];
+          for (int j = 0; j < 8; ++j) sc[j] = blk[kQ4K_Sc + 16 * j + r], m[j] = blk[kQ4K_M + 16 * j + r];
+          uint16_t dh, mh;
+          std::memcpy(&dh, blk + kQ4K_D + 2 * r, 2);
+          std::memcpy(&mh, blk + kQ4K_Dmin + 2 * r, 2);
+          // unit u of pair p, row r: byte kQ4K_Qs + 512 p + 64 u + 4 r (unit stride 64, pair stride 8 * 64)
+          acc = Q4_KSuperBlock(blk + kQ4K_Qs + 4 * r, 64, sc, m, Fp16ToFp32(dh), Fp16ToFp32(mh), a, t, sb, acc);
+        }
+        y[t * w.rows() + g * kPackRows + r] = acc;
+      }
+}
+
+}  // namespace
+
 void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+  if (w.dtype() == DType::kQ4_K) return QuantRowsScalarQ4_K(w, a, y, g0, g1);
   const bool q4 = w.dtype() == DType::kQ4_0;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < a.T; ++t)
@@ -164,6 +242,7 @@ struct ActBuffer {
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int32_t> corr;
+  std::vector<float> ds;
 };
 
 internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
@@ -172,24 +251,60 @@ internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t o
   buf.q.resize(static_cast<size_t>(T * K));
   buf.d.resize(static_cast<size_t>(T * nb));
   buf.corr.resize(static_cast<size_t>(T * nb));
+  buf.ds.resize(static_cast<size_t>(T * nb));
   const bool simd = HasVnni();
   auto rows = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
 #if defined(__x86_64__)
       if (simd) {
         internal::QuantizeRowAvx512(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                    buf.corr.data() + t * nb);
+                                    buf.corr.data() + t * nb, buf.ds.data() + t * nb);
         continue;
       }
 #endif
       internal::QuantizeRowScalar(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                  buf.corr.data() + t * nb);
+                                  buf.corr.data() + t * nb, buf.ds.data() + t * nb);
     }
   };
   // A row is a few microseconds of work: only a prompt's many rows are worth the pool.
   if (T >= 8) pool.ParallelFor(T, 4, rows);
   else rows(0, T);
-  return {T, K, nb, buf.q.data(), buf.d.data(), buf.corr.data()};
+  return {T, K, nb, buf.q.data(), buf.d.data(), buf.corr.data(), buf.ds.data()};
+}
+
+}  // namespace
+
+namespace {
+
+// One output of the reference: row `row` (original block layout) against quantized activation row 0 of a.
+float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
+  float acc = 0;
+  if (t == DType::kQ4_K) {
+    for (int64_t sb = 0; sb < a.K / 256; ++sb) {
+      const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + sb;
+      int32_t sc[8], m[8];
+      for (int j = 0; j < 8; ++j) internal::Q4_KScaleMin(blk->scales, j, sc[j], m[j]);
+      // unit u of pair p: qs[32 p + 4 u ..] (unit stride 4, pair stride 32)
+      acc = internal::Q4_KSuperBlock(blk->qs, 4, sc, m, Fp16ToFp32(blk->d), Fp16ToFp32(blk->dmin), a, 0, sb, acc);
+    }
+    return acc;
+  }
+  for (int64_t b = 0; b < a.nb; ++b) {
+    int32_t s = 0;
+    uint16_t dh;
+    const int8_t* xq = a.q + 32 * b;
+    if (t == DType::kQ4_0) {
+      const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
+      for (int i = 0; i < 16; ++i) s += ((blk->qs[i] & 0x0f) - 8) * xq[i] + ((blk->qs[i] >> 4) - 8) * xq[16 + i];
+      dh = blk->d;
+    } else {
+      const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
+      for (int i = 0; i < 32; ++i) s += blk->qs[i] * xq[i];
+      dh = blk->d;
+    }
+    acc = std::fma(static_cast<float>(s), Fp16ToFp32(dh) * a.d[b], acc);
+  }
+  return acc;
 }
 
 }  // namespace
@@ -210,32 +325,13 @@ void QuantMatMul(const PackedWeight& w, const float* x, float* y, int64_t T, Thr
 
 void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T) {
   const int64_t N = w.dim(0), K = w.dim(1), nb = K / 32;
-  const bool q4 = w.dtype() == DType::kQ4_0;
   std::vector<int8_t> q(static_cast<size_t>(K));
-  std::vector<float> d(static_cast<size_t>(nb));
+  std::vector<float> d(static_cast<size_t>(nb)), ds(static_cast<size_t>(nb));
   std::vector<int32_t> corr(static_cast<size_t>(nb));
   for (int64_t t = 0; t < T; ++t) {
-    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data());
-    for (int64_t n = 0; n < N; ++n) {
-      const auto* row = static_cast<const uint8_t*>(w.row(n));
-      float acc = 0;
-      for (int64_t b = 0; b < nb; ++b) {
-        int32_t s = 0;
-        uint16_t dh;
-        if (q4) {
-          const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
-          for (int i = 0; i < 16; ++i)
-            s += ((blk->qs[i] & 0x0f) - 8) * q[32 * b + i] + ((blk->qs[i] >> 4) - 8) * q[32 * b + 16 + i];
-          dh = blk->d;
-        } else {
-          const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
-          for (int i = 0; i < 32; ++i) s += blk->qs[i] * q[32 * b + i];
-          dh = blk->d;
-        }
-        acc = std::fma(static_cast<float>(s), Fp16ToFp32(dh) * d[b], acc);
-      }
-      y[t * N + n] = acc;
-    }
+    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data(), ds.data());
+    const internal::QuantActs a{1, K, nb, q.data(), d.data(), corr.data(), ds.data()};
+    for (int64_t n = 0; n < N; ++n) y[t * N + n] = ReferenceRow(w.dtype(), static_cast<const uint8_t*>(w.row(n)), a);
   }
 }
 

@@ -1,5 +1,5 @@
 // AVX-512 VNNI kernels of the integer matmul (quant_matmul.h): activation quantization and the 16-row group
-// kernel. Compiled with target attributes only; called only when HasVnni().
+// kernels (Q8_0/Q4_0, Q4_K). Compiled with target attributes only; called only when HasVnni().
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -72,17 +72,64 @@ STRATA_VNNI void GroupTile(const PackedWeight& w, const QuantActs& a, int64_t t0
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
 }
 
-constexpr int kMaxMT = 8;  // 8 accumulators + 8 quant vectors + temporaries fit the 32 registers
-using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t, float*);
-
-template <bool kQ4, int... I>
-constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
-  return {&GroupTile<I + 1, kQ4>...};
+// Q4_K: per sub-block j, the int32 dot products times the rows' 6-bit scales, to float, times d_x; the mins'
+// term as u8 mins times d_x Σ q_x; d and dmin applied once per super-block. The same operations in the same
+// order as QuantRowsScalar's Q4_K path.
+template <int MT>
+STRATA_VNNI void GroupTileQ4K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  __m512 acc[MT];
+  for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const uint8_t* blk = w.block(g, 0);
+  for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ4K_BlockBytes) {
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ4K_BlockBytes), _MM_HINT_T0);
+    __m512 main[MT], mins[MT];
+    for (int t = 0; t < MT; ++t) main[t] = mins[t] = _mm512_setzero_ps();
+    for (int j = 0; j < 8; ++j) {
+      const uint8_t* qp = blk + kQ4K_Qs + 512 * (j / 2);
+      __m512i q[8];
+      for (int u = 0; u < 8; ++u) {
+        const __m512i v = _mm512_loadu_si512(qp + 64 * u);
+        q[u] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j)));
+      const __m512 mf = _mm512_cvtepi32_ps(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
+      const int64_t b = 8 * sb + j;
+      for (int t = 0; t < MT; ++t) {
+        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+        for (int u = 0; u < 8; u += 2) {
+          s0 = _mm512_dpbusd_epi32(s0, q[u], Bcast4(x + 4 * u));
+          s1 = _mm512_dpbusd_epi32(s1, q[u + 1], Bcast4(x + 4 * u + 4));
+        }
+        const __m512i i = _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc);
+        main[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+        mins[t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[t]);
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
+    for (int t = 0; t < MT; ++t) acc[t] = _mm512_fnmadd_ps(dmin, mins[t], _mm512_fmadd_ps(d, main[t], acc[t]));
+  }
+  for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
 }
 
-template <bool kQ4>
+using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t, float*);
+
+// Tiles[i]: i + 1 activation rows. Q8_0/Q4_0 take up to 8 (8 accumulators + 8 quant vectors + temporaries
+// fit the 32 registers), Q4_K up to 4 (three accumulators a row).
+template <int kKind, int... I>
+constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
+  if constexpr (kKind == 2) return {&GroupTileQ4K<I + 1>...};
+  else return {&GroupTile<I + 1, kKind == 1>...};
+}
+
+// kKind: 0 Q8_0, 1 Q4_0, 2 Q4_K.
+template <int kKind>
 STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  static constexpr auto kTiles = Tiles<kQ4>(std::make_integer_sequence<int, kMaxMT>());
+  constexpr int kMaxMT = kKind == 2 ? 4 : 8;
+  static constexpr auto kTiles = Tiles<kKind>(std::make_integer_sequence<int, kMaxMT>());
   // Activation rows in chunks that stay in L2 while every group of this thread's share passes over them.
   const int64_t chunk = std::max<int64_t>(kMaxMT, ((int64_t{256} << 10) / std::max<int64_t>(1, a.K)) / kMaxMT * kMaxMT);
   for (int64_t c = 0; c < a.T; c += chunk) {
@@ -95,7 +142,7 @@ STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64
 }  // namespace
 
 STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d,
-                                   int32_t* corr) {
+                                   int32_t* corr, float* ds) {
   for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -105,14 +152,19 @@ STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, in
     const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtsepi32_epi8(i0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtsepi32_epi8(i1));
+    const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
     d[b] = db;
-    corr[b] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+    corr[b] = -offset * sum;
+    ds[b] = db * static_cast<float>(sum);
   }
 }
 
 void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  if (w.dtype() == DType::kQ4_0) Rows<true>(w, a, y, g0, g1);
-  else Rows<false>(w, a, y, g0, g1);
+  switch (w.dtype()) {
+    case DType::kQ4_0: return Rows<1>(w, a, y, g0, g1);
+    case DType::kQ4_K: return Rows<2>(w, a, y, g0, g1);
+    default: return Rows<0>(w, a, y, g0, g1);
+  }
 }
 
 }  // namespace strata::kernels::internal
