@@ -29,12 +29,12 @@ std::vector<float> PackedScalar(const PackedWeight& p, const std::vector<float>&
   const int32_t offset = p.dtype() == DType::kQ4_0 ? 8 : p.dtype() == DType::kQ8_0 ? 128 : 0;
   std::vector<int8_t> q(static_cast<size_t>(T * K));
   std::vector<float> d(static_cast<size_t>(T * nb)), ds(static_cast<size_t>(T * nb));
-  std::vector<int32_t> corr(static_cast<size_t>(T * nb));
+  std::vector<int32_t> corr(static_cast<size_t>(T * nb)), corr16(static_cast<size_t>(2 * T * nb));
   for (int64_t t = 0; t < T; ++t)
     internal::QuantizeRowScalar(x.data() + t * K, K, offset, q.data() + t * K, d.data() + t * nb, corr.data() + t * nb,
-                                ds.data() + t * nb);
+                                ds.data() + t * nb, corr16.data() + 2 * t * nb);
   std::vector<float> y(static_cast<size_t>(T * p.rows()));
-  internal::QuantRowsScalar(p, {T, K, nb, q.data(), d.data(), corr.data(), ds.data()}, y.data(), 0,
+  internal::QuantRowsScalar(p, {T, K, nb, q.data(), d.data(), corr.data(), ds.data(), corr16.data()}, y.data(), 0,
                             p.rows() / kPackRows);
   return y;
 }
@@ -77,7 +77,7 @@ TEST(QuantMatMulReference, WithinActivationRoundingOfF32) {
   // Rounding x to 8 bits moves each value by at most d/2 = amax/254 of its block, so each output moves by at
   // most Σ_blocks (amax_b / 254) Σ_i∈b |w_i| (plus float rounding, which the 1e-5 relative slack covers).
   const int64_t N = 48, K = 1280, T = 3;
-  for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
     const Tensor w = RandomWeight(dtype, N, K, 7);
     const std::vector<float> x = Random(static_cast<size_t>(T * K), 11);
     std::vector<float> got(static_cast<size_t>(T * N)), want(static_cast<size_t>(T * N));
@@ -113,7 +113,7 @@ TEST(PackedWeight, PacksOnlyWhatTheIntegerPathTakes) {
   EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_0, 24, 64, 1)), nullptr);  // rows not a multiple of 16
   EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kF16, 32, 64, 1)), nullptr);
   EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_K, 32, 256, 1)), nullptr);
-  EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ6_K, 32, 256, 1)), nullptr);
+  EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ6_K, 32, 256, 1)), nullptr);
 }
 
 struct Shape {
@@ -123,7 +123,7 @@ struct Shape {
 
 std::vector<Shape> Shapes() {
   std::vector<Shape> v;
-  for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K})
+  for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
     for (int64_t T : {1, 2, 5, 7, 8, 9, 21})
       for (auto [N, K] : {std::pair<int64_t, int64_t>{16, 256}, {48, 512}, {64, 1280}}) v.push_back({d, N, K, T});
   for (DType d : {DType::kQ8_0, DType::kQ4_0}) v.push_back({d, 32, 96, 3});  // K not a multiple of 256
@@ -178,8 +178,8 @@ TEST(QuantMatMulBench, ThroughputNextToFloatActivations) {
 #endif
   if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
   ThreadPool pool(1);
-  const int64_t N = 4096, K = 4096;
-  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K})
+  const int64_t N = 2048, K = 2048;
+  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
     for (int64_t T : {1, 64}) {
       const Tensor w = RandomWeight(dtype, N, K, 1);
       const auto p = PackedWeight::PackAnyCpu(w);

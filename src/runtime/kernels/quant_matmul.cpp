@@ -59,6 +59,7 @@ PackedWeight::~PackedWeight() {
 
 int64_t PackedWeight::block_bytes() const {
   if (dtype_ == DType::kQ4_K) return internal::kQ4K_BlockBytes;
+  if (dtype_ == DType::kQ6_K) return internal::kQ6K_BlockBytes;
   return kPackRows * (2 + 4 * UnitsPerBlock(dtype_));
 }
 
@@ -81,12 +82,34 @@ void PackQ4_KBlock(const BlockQ4_K* const* rows, uint8_t* dst) {
   }
 }
 
+void PackQ6_KBlock(const BlockQ6_K* const* rows, uint8_t* dst) {
+  using namespace internal;
+  for (int64_t r = 0; r < kPackRows; ++r) {
+    const BlockQ6_K& b = *rows[r];
+    std::memcpy(dst + kQ6K_D + 2 * r, &b.d, 2);
+    for (int s = 0; s < 16; ++s) dst[kQ6K_Sc + 16 * s + r] = static_cast<uint8_t>(b.scales[s]);
+    for (int u = 0; u < 8; ++u)
+      for (int i = 0; i < 4; ++i) {
+        const int l = 4 * u + i;  // element of each 32-group
+        for (int p = 0; p < 4; ++p)
+          dst[kQ6K_Ql + 512 * p + 64 * u + 4 * r + i] =
+              static_cast<uint8_t>((Q6_KQuant(b, 64 * p + l) & 0x0f) | (Q6_KQuant(b, 64 * p + 32 + l) & 0x0f) << 4);
+        for (int h = 0; h < 2; ++h) {
+          int bits = 0;
+          for (int k = 0; k < 4; ++k) bits |= (Q6_KQuant(b, 32 * (4 * h + k) + l) >> 4) << (2 * k);
+          dst[kQ6K_Qh + 512 * h + 64 * u + 4 * r + i] = static_cast<uint8_t>(bits);
+        }
+      }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
   const DType t = w.dtype();
-  if (w.rank() != 2 || (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K)) return nullptr;
-  const int64_t n = w.dim(0), k = w.dim(1), elems = t == DType::kQ4_K ? 256 : 32;
+  if (w.rank() != 2 || (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K && t != DType::kQ6_K))
+    return nullptr;
+  const int64_t n = w.dim(0), k = w.dim(1), elems = Traits(t).block_elems;
   if (n % kPackRows != 0 || k % elems != 0 || n == 0) return nullptr;
   auto p = std::make_unique<PackedWeight>(t, n, k);
   if (!p->data_) return nullptr;
@@ -100,6 +123,13 @@ std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
         for (int64_t r = 0; r < kPackRows; ++r)
           rows[r] = reinterpret_cast<const BlockQ4_K*>(w.row(g * kPackRows + r)) + b;
         PackQ4_KBlock(rows, dst);
+        continue;
+      }
+      if (t == DType::kQ6_K) {
+        const BlockQ6_K* rows[kPackRows];
+        for (int64_t r = 0; r < kPackRows; ++r)
+          rows[r] = reinterpret_cast<const BlockQ6_K*>(w.row(g * kPackRows + r)) + b;
+        PackQ6_KBlock(rows, dst);
         continue;
       }
       for (int64_t r = 0; r < kPackRows; ++r) {
@@ -143,19 +173,23 @@ void SetQuantizedActivations(bool on) { g_enabled.store(on ? 1 : 0, std::memory_
 
 namespace internal {
 
-void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds) {
+void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
+                       int32_t* corr16) {
   for (int64_t b = 0; b < K / 32; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0;
     for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
     const float db = amax / 127.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
-    int32_t sum = 0;
+    int32_t half[2] = {0, 0};
     for (int i = 0; i < 32; ++i) {
       const auto v = static_cast<int32_t>(std::nearbyint(xb[i] * id));
       q[32 * b + i] = static_cast<int8_t>(v);
-      sum += v;
+      half[i / 16] += v;
     }
+    const int32_t sum = half[0] + half[1];
+    corr16[2 * b] = -32 * half[0];
+    corr16[2 * b + 1] = -32 * half[1];
     d[b] = db;
     corr[b] = -offset * sum;
     ds[b] = db * static_cast<float>(sum);
@@ -185,29 +219,64 @@ float Q4_KSuperBlock(const uint8_t* qs_units, int64_t unit_stride, const int32_t
   return std::fma(-dmin, mins, std::fma(d, main, acc));
 }
 
-void QuantRowsScalarQ4_K(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+// One row's Q6_K super-block (quants q[256] 0..63, int8 scales sc[16]) against activation blocks 8 sb ..:
+// per 32-group, each half's int dot product from its -32 Σ q_x correction, times its scale, both halves
+// summed, to float, times d_x; d applied once per super-block. The SIMD kernel's operations in its order.
+float Q6_KSuperBlock(const int32_t* q, const int32_t* sc, float d, const QuantActs& a, int64_t t, int64_t sb,
+                     float acc) {
+  float main = 0;
+  for (int j = 0; j < 8; ++j) {
+    const int64_t b = 8 * sb + j;
+    const int8_t* xq = a.q + t * a.K + 32 * b;
+    int32_t half[2] = {a.corr16[t * 2 * a.nb + 2 * b], a.corr16[t * 2 * a.nb + 2 * b + 1]};
+    for (int i = 0; i < 32; ++i) half[i / 16] += q[32 * j + i] * xq[i];
+    main = std::fma(static_cast<float>(half[0] * sc[2 * j] + half[1] * sc[2 * j + 1]), a.d[t * a.nb + b], main);
+  }
+  return std::fma(d, main, acc);
+}
+
+// y for groups g0..g1 of a super-block dtype; add(blk, r, a, t, sb, acc) adds super-block sb of row r.
+template <class F>
+void SuperBlockRows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1, F add) {
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < a.T; ++t)
       for (int64_t r = 0; r < kPackRows; ++r) {
         float acc = 0;
-        for (int64_t sb = 0; sb < a.K / 256; ++sb) {
-          const uint8_t* blk = w.block(g, sb);
-          int32_t sc[8], m[8];
-          for (int j = 0; j < 8; ++j) sc[j] = blk[kQ4K_Sc + 16 * j + r], m[j] = blk[kQ4K_M + 16 * j + r];
-          uint16_t dh, mh;
-          std::memcpy(&dh, blk + kQ4K_D + 2 * r, 2);
-          std::memcpy(&mh, blk + kQ4K_Dmin + 2 * r, 2);
-          // unit u of pair p, row r: byte kQ4K_Qs + 512 p + 64 u + 4 r (unit stride 64, pair stride 8 * 64)
-          acc = Q4_KSuperBlock(blk + kQ4K_Qs + 4 * r, 64, sc, m, Fp16ToFp32(dh), Fp16ToFp32(mh), a, t, sb, acc);
-        }
+        for (int64_t sb = 0; sb < a.K / 256; ++sb) acc = add(w.block(g, sb), r, a, t, sb, acc);
         y[t * w.rows() + g * kPackRows + r] = acc;
       }
+}
+
+float PackedQ6_K(const uint8_t* blk, int64_t r, const QuantActs& a, int64_t t, int64_t sb, float acc) {
+  int32_t q[256], sc[16];
+  for (int s = 0; s < 16; ++s) sc[s] = static_cast<int8_t>(blk[kQ6K_Sc + 16 * s + r]);
+  for (int j = 0; j < 8; ++j)
+    for (int l = 0; l < 32; ++l) {
+      const int64_t unit = 64 * (l / 4) + 4 * r + l % 4;
+      const int low = (blk[kQ6K_Ql + 512 * (j / 2) + unit] >> (4 * (j % 2))) & 0x0f;
+      const int high = (blk[kQ6K_Qh + 512 * (j / 4) + unit] >> (2 * (j % 4))) & 3;
+      q[32 * j + l] = low | high << 4;
+    }
+  uint16_t dh;
+  std::memcpy(&dh, blk + kQ6K_D + 2 * r, 2);
+  return Q6_KSuperBlock(q, sc, Fp16ToFp32(dh), a, t, sb, acc);
+}
+
+float PackedQ4_K(const uint8_t* blk, int64_t r, const QuantActs& a, int64_t t, int64_t sb, float acc) {
+  int32_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) sc[j] = blk[kQ4K_Sc + 16 * j + r], m[j] = blk[kQ4K_M + 16 * j + r];
+  uint16_t dh, mh;
+  std::memcpy(&dh, blk + kQ4K_D + 2 * r, 2);
+  std::memcpy(&mh, blk + kQ4K_Dmin + 2 * r, 2);
+  // unit u of pair p, row r: byte kQ4K_Qs + 512 p + 64 u + 4 r (unit stride 64, pair stride 8 * 64)
+  return Q4_KSuperBlock(blk + kQ4K_Qs + 4 * r, 64, sc, m, Fp16ToFp32(dh), Fp16ToFp32(mh), a, t, sb, acc);
 }
 
 }  // namespace
 
 void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  if (w.dtype() == DType::kQ4_K) return QuantRowsScalarQ4_K(w, a, y, g0, g1);
+  if (w.dtype() == DType::kQ4_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ4_K);
+  if (w.dtype() == DType::kQ6_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ6_K);
   const bool q4 = w.dtype() == DType::kQ4_0;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < a.T; ++t)
@@ -243,6 +312,7 @@ struct ActBuffer {
   std::vector<float> d;
   std::vector<int32_t> corr;
   std::vector<float> ds;
+  std::vector<int32_t> corr16;
 };
 
 internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
@@ -252,24 +322,25 @@ internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t o
   buf.d.resize(static_cast<size_t>(T * nb));
   buf.corr.resize(static_cast<size_t>(T * nb));
   buf.ds.resize(static_cast<size_t>(T * nb));
+  buf.corr16.resize(static_cast<size_t>(2 * T * nb));
   const bool simd = HasVnni();
   auto rows = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
 #if defined(__x86_64__)
       if (simd) {
         internal::QuantizeRowAvx512(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                    buf.corr.data() + t * nb, buf.ds.data() + t * nb);
+                                    buf.corr.data() + t * nb, buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
         continue;
       }
 #endif
       internal::QuantizeRowScalar(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                  buf.corr.data() + t * nb, buf.ds.data() + t * nb);
+                                  buf.corr.data() + t * nb, buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
     }
   };
   // A row is a few microseconds of work: only a prompt's many rows are worth the pool.
   if (T >= 8) pool.ParallelFor(T, 4, rows);
   else rows(0, T);
-  return {T, K, nb, buf.q.data(), buf.d.data(), buf.corr.data(), buf.ds.data()};
+  return {T, K, nb, buf.q.data(), buf.d.data(), buf.corr.data(), buf.ds.data(), buf.corr16.data()};
 }
 
 }  // namespace
@@ -279,6 +350,16 @@ namespace {
 // One output of the reference: row `row` (original block layout) against quantized activation row 0 of a.
 float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
   float acc = 0;
+  if (t == DType::kQ6_K) {
+    for (int64_t sb = 0; sb < a.K / 256; ++sb) {
+      const auto* blk = reinterpret_cast<const BlockQ6_K*>(row) + sb;
+      int32_t q[256], sc[16];
+      for (int e = 0; e < 256; ++e) q[e] = internal::Q6_KQuant(*blk, e);
+      for (int s = 0; s < 16; ++s) sc[s] = blk->scales[s];
+      acc = internal::Q6_KSuperBlock(q, sc, Fp16ToFp32(blk->d), a, 0, sb, acc);
+    }
+    return acc;
+  }
   if (t == DType::kQ4_K) {
     for (int64_t sb = 0; sb < a.K / 256; ++sb) {
       const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + sb;
@@ -327,10 +408,10 @@ void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T) 
   const int64_t N = w.dim(0), K = w.dim(1), nb = K / 32;
   std::vector<int8_t> q(static_cast<size_t>(K));
   std::vector<float> d(static_cast<size_t>(nb)), ds(static_cast<size_t>(nb));
-  std::vector<int32_t> corr(static_cast<size_t>(nb));
+  std::vector<int32_t> corr(static_cast<size_t>(nb)), corr16(static_cast<size_t>(2 * nb));
   for (int64_t t = 0; t < T; ++t) {
-    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data(), ds.data());
-    const internal::QuantActs a{1, K, nb, q.data(), d.data(), corr.data(), ds.data()};
+    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data(), ds.data(), corr16.data());
+    const internal::QuantActs a{1, K, nb, q.data(), d.data(), corr.data(), ds.data(), corr16.data()};
     for (int64_t n = 0; n < N; ++n) y[t * N + n] = ReferenceRow(w.dtype(), static_cast<const uint8_t*>(w.row(n)), a);
   }
 }

@@ -1,4 +1,4 @@
-// Integer matmul for Q8_0, Q4_0 and Q4_K weights: activations are quantized on the fly to 8 bits per value with one
+// Integer matmul for Q8_0, Q4_0, Q4_K and Q6_K weights: activations are quantized on the fly to 8 bits per value with one
 // scale per 32 (as ggml's Q8_0), and each block's dot product is taken in int8 x uint8 -> int32 (AVX-512 VNNI
 // vpdpbusd), then scaled by d_weight * d_activation in float. Weights are repacked once, 16 rows interleaved,
 // so one vpdpbusd yields 16 rows' partial sums in its 16 lanes: no horizontal sums, and the 16 rows' scales
@@ -17,12 +17,13 @@ namespace strata::kernels {
 
 inline constexpr int64_t kPackRows = 16;  // weight rows interleaved per group (one AVX-512 lane each)
 
-// A Q8_0 / Q4_0 / Q4_K weight [N, K] in the interleaved layout. Group g (rows 16g..16g+15), block b (elements
+// A Q8_0 / Q4_0 / Q4_K / Q6_K weight [N, K] in the interleaved layout. Group g (rows 16g..16g+15), block b (elements
 // 32b..32b+31) is 16 fp16 scales (row r at index r), then the quants in 4-byte units: unit j of row r sits at
 // byte 64 j + 4 r. Q4_0: 4 units of packed nibbles (low nibbles elements 4j.., high nibbles 16 + 4j..), stored
 // as in the block (0..15, weight q - 8). Q8_0: 8 units of q + 128 as unsigned bytes. Q4_K (blocks of 256):
 // per row fp16 d and dmin, u8 scales and mins per sub-block, then each sub-block pair's 32 bytes of nibbles
-// as 8 units (quant_matmul_internal.h). Groups are contiguous.
+// as 8 units; Q6_K: per row fp16 d and int8 scales, low nibbles by group pair and top bits by group quad, as
+// units (quant_matmul_internal.h). Groups are contiguous.
 class PackedWeight {
  public:
   // Null when this weight cannot take the integer path: another dtype, rows not a multiple of 16, or a CPU
@@ -41,7 +42,7 @@ class PackedWeight {
   int64_t cols() const { return k_; }
   size_t bytes() const { return bytes_; }
   const uint8_t* data() const { return data_; }
-  int64_t block_elems() const { return dtype_ == DType::kQ4_K ? 256 : 32; }
+  int64_t block_elems() const { return dtype_ == DType::kQ4_K || dtype_ == DType::kQ6_K ? 256 : 32; }
   int64_t block_bytes() const;  // one group's one block: 16 rows' scales and quants
   const uint8_t* block(int64_t group, int64_t b) const {
     return data_ + (group * (k_ / block_elems()) + b) * block_bytes();

@@ -1,5 +1,5 @@
 // AVX-512 VNNI kernels of the integer matmul (quant_matmul.h): activation quantization and the 16-row group
-// kernels (Q8_0/Q4_0, Q4_K). Compiled with target attributes only; called only when HasVnni().
+// kernels (Q8_0/Q4_0, Q4_K, Q6_K). Compiled with target attributes only; called only when HasVnni().
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -115,6 +115,50 @@ STRATA_VNNI void GroupTileQ4K(const PackedWeight& w, const QuantActs& a, int64_t
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
 }
 
+// Q6_K: per 32-group, the 6-bit quants rebuilt from their packed nibble and top bits; each half's dot
+// product starts from its -32 Σ q_x correction and is multiplied by its int8 scale; both halves summed, to
+// float, times d_x; d applied once per super-block. As QuantRowsScalar's Q6_K path.
+template <int MT>
+STRATA_VNNI void GroupTileQ6K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  __m512 acc[MT];
+  for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f), top2 = _mm512_set1_epi8(0x30);
+  const uint8_t* blk = w.block(g, 0);
+  for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
+    __m512 main[MT];
+    for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
+    for (int j = 0; j < 8; ++j) {
+      __m512i q[8];
+      for (int u = 0; u < 8; ++u) {
+        const __m512i l = _mm512_loadu_si512(blk + kQ6K_Ql + 512 * (j / 2) + 64 * u);
+        const __m512i h = _mm512_loadu_si512(blk + kQ6K_Qh + 512 * (j / 4) + 64 * u);
+        const int k = j % 4;  // top bits at 2k..2k+1, wanted at 4..5
+        const __m512i hs = k < 2 ? _mm512_slli_epi16(h, 4 - 2 * k) : k == 2 ? h : _mm512_srli_epi16(h, 2);
+        q[u] = _mm512_or_si512(_mm512_and_si512(j % 2 ? _mm512_srli_epi16(l, 4) : l, low4), _mm512_and_si512(hs, top2));
+      }
+      const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j)));
+      const __m512i sc1 =
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16)));
+      const int64_t b = 8 * sb + j;
+      for (int t = 0; t < MT; ++t) {
+        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
+        const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
+        __m512i lo = _mm512_set1_epi32(c[0]), hi = _mm512_set1_epi32(c[1]);
+        for (int u = 0; u < 4; ++u) {
+          lo = _mm512_dpbusd_epi32(lo, q[u], Bcast4(x + 4 * u));
+          hi = _mm512_dpbusd_epi32(hi, q[u + 4], Bcast4(x + 16 + 4 * u));
+        }
+        const __m512i i = _mm512_add_epi32(_mm512_mullo_epi32(lo, sc0), _mm512_mullo_epi32(hi, sc1));
+        main[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
+    for (int t = 0; t < MT; ++t) acc[t] = _mm512_fmadd_ps(d, main[t], acc[t]);
+  }
+  for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
+}
+
 using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t, float*);
 
 // Tiles[i]: i + 1 activation rows. Q8_0/Q4_0 take up to 8 (8 accumulators + 8 quant vectors + temporaries
@@ -122,13 +166,14 @@ using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t,
 template <int kKind, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
   if constexpr (kKind == 2) return {&GroupTileQ4K<I + 1>...};
+  else if constexpr (kKind == 3) return {&GroupTileQ6K<I + 1>...};
   else return {&GroupTile<I + 1, kKind == 1>...};
 }
 
-// kKind: 0 Q8_0, 1 Q4_0, 2 Q4_K.
+// kKind: 0 Q8_0, 1 Q4_0, 2 Q4_K, 3 Q6_K.
 template <int kKind>
 STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  constexpr int kMaxMT = kKind == 2 ? 4 : 8;
+  constexpr int kMaxMT = kKind >= 2 ? 4 : 8;
   static constexpr auto kTiles = Tiles<kKind>(std::make_integer_sequence<int, kMaxMT>());
   // Activation rows in chunks that stay in L2 while every group of this thread's share passes over them.
   const int64_t chunk = std::max<int64_t>(kMaxMT, ((int64_t{256} << 10) / std::max<int64_t>(1, a.K)) / kMaxMT * kMaxMT);
@@ -142,7 +187,7 @@ STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64
 }  // namespace
 
 STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d,
-                                   int32_t* corr, float* ds) {
+                                   int32_t* corr, float* ds, int32_t* corr16) {
   for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -152,7 +197,9 @@ STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, in
     const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtsepi32_epi8(i0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtsepi32_epi8(i1));
-    const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+    const int32_t s0 = _mm512_reduce_add_epi32(i0), s1 = _mm512_reduce_add_epi32(i1), sum = s0 + s1;
+    corr16[2 * b] = -32 * s0;
+    corr16[2 * b + 1] = -32 * s1;
     d[b] = db;
     corr[b] = -offset * sum;
     ds[b] = db * static_cast<float>(sum);
@@ -163,6 +210,7 @@ void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t 
   switch (w.dtype()) {
     case DType::kQ4_0: return Rows<1>(w, a, y, g0, g1);
     case DType::kQ4_K: return Rows<2>(w, a, y, g0, g1);
+    case DType::kQ6_K: return Rows<3>(w, a, y, g0, g1);
     default: return Rows<0>(w, a, y, g0, g1);
   }
 }

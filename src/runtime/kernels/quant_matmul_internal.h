@@ -17,7 +17,22 @@ struct QuantActs {
   const float* d = nullptr;   // [T, nb]
   const int32_t* corr = nullptr;
   const float* ds = nullptr;  // [T, nb]: d * Σ q over the block (the Q4_K mins' term)
+  const int32_t* corr16 = nullptr;  // [T, 2 nb]: -32 Σ q over each half block (Q6_K's q - 32 per 16 values)
 };
+
+// Q6_K element e's 6-bit quant (0..63; the weight is d * scales[e / 16] * (q - 32)); layout in core/dtype.h.
+inline int32_t Q6_KQuant(const BlockQ6_K& b, int e) {
+  const int h = e / 128, r = (e % 128) / 32, l = e % 32;
+  const int low = (b.ql[64 * h + 32 * (r & 1) + l] >> (4 * (r >> 1))) & 0x0f;
+  const int high = (b.qh[32 * h + l] >> (2 * r)) & 3;
+  return low | high << 4;
+}
+
+// Byte offsets inside one packed Q6_K (group, super-block): fp16 d per row, the 16 sub-block scales per row
+// (int8, sub-block s row r at 16 s + r), the low nibbles of 32-groups 2p and 2p + 1 as 8 units (pair p, group
+// 2p in the low nibble), and the top 2 bits of groups 4h..4h + 3 as 8 units (quad h, group 4h + k in bits 2k).
+inline constexpr int64_t kQ6K_D = 0, kQ6K_Sc = 32, kQ6K_Ql = 288, kQ6K_Qh = 288 + 4 * 512;
+inline constexpr int64_t kQ6K_BlockBytes = kQ6K_Qh + 2 * 512;
 
 // Q4_K sub-block j's 6-bit scale and min from the 12 packed bytes (layout in core/dtype.h).
 inline void Q4_KScaleMin(const uint8_t* s, int j, int32_t& sc, int32_t& m) {
@@ -36,11 +51,14 @@ inline constexpr int64_t kQ4K_D = 0, kQ4K_Dmin = 32, kQ4K_Sc = 64, kQ4K_M = 192,
 inline constexpr int64_t kQ4K_BlockBytes = kQ4K_Qs + 4 * 8 * 64;
 
 // One row of K floats to 8-bit blocks: d = amax / 127, q = round-half-even(x / d) (x * (1 / d) in float).
-void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds);
+// Also fills ds and corr16 (see QuantActs).
+void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
+                       int32_t* corr16);
 // y[t, 16 g ..] for every t and groups g0 <= g < g1.
 void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
 #if defined(__x86_64__)
-void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds);
+void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
+                       int32_t* corr16);
 void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
 #endif
 
