@@ -1,13 +1,15 @@
 // `strata bench -m FILE`: prompt processing and decode speed of one model on this machine, next to what the
 // roofline allows (weights and KV bytes read per token over the measured memory bandwidth) and what the cost
-// model predicted for the same plan.
+// model predicted for the same plan; with --llama-cpp DIR, also llama.cpp's speed on the same file and the ratios.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/llama_cpp_runner.h"
 #include "cli/model_loading.h"
 #include "compiler/cost_model.h"
 #include "core/log.h"
@@ -27,6 +29,8 @@ struct BenchModelOptions {
   int batch = 512;
   bool json = false;
   CompileFlags compile;
+  std::string llama_cpp;                  // node-llama-cpp install of bench/llama_cpp/setup.sh, "" = off
+  std::string llama_cpp_threads = "1,2";  // llama.cpp is measured at each; the best counts
 };
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -62,14 +66,42 @@ Result<Measured> Measure(CpuExecutor& exec, int prompt, int generate, int batch,
   return m;
 }
 
-int BenchModel(BenchModelOptions o) {
-  CompiledModel compiled;
-  if (!LoadAndCompile(o.model, o.compile, compiled)) return 1;
-  const ir::Plan& plan = compiled.plan();
-  if (o.prompt < 1 || o.generate < 1) {
-    spdlog::error("-p and -n must be at least 1");
-    return 1;
+// What one run found: Strata's measurement, the cost model's predictions and, with --llama-cpp, llama.cpp's.
+struct Report {
+  Measured m;
+  int threads = 0;
+  MachineRates rates;
+  double pp_tps = 0, tg_tps = 0, roofline_tps = 0;
+  double decode_pred = 0, prefill_pred = 0;  // seconds
+  int64_t bytes_per_token = 0;
+  std::optional<LlamaCppFigures> llama;
+  std::string llama_error;
+};
+
+// The cost model's predictions for the same steps: decode at the mean context of the run, prefill in its chunks.
+void Predict(const CompiledModel& compiled, int batch, Report& r) {
+  const int prompt = r.m.prompt, generated = r.m.generated;
+  for (const ir::Plan& rank : compiled.ranks) {
+    const ir::PlanCost dc =
+        ir::EstimatePlanCost(rank, {1, 1, prompt + generated / 2}, r.rates.bandwidth_gbs, r.rates.gflops);
+    r.decode_pred = std::max(r.decode_pred, dc.total_seconds);  // ranks run concurrently
+    r.bytes_per_token += dc.total_bytes;
+    for (int i = 0; i < prompt && rank.parallel.rank == 0; i += batch) {
+      const int64_t n = std::min(batch, prompt - i);
+      r.prefill_pred += ir::EstimatePlanCost(rank, {n, 1, i + n}, r.rates.bandwidth_gbs, r.rates.gflops).total_seconds;
+    }
   }
+  r.pp_tps = prompt / r.m.pp_s;
+  r.tg_tps = generated / r.m.tg_s;
+  r.roofline_tps = r.rates.bandwidth_gbs * 1e9 / static_cast<double>(r.bytes_per_token);
+}
+
+// Loads, compiles and measures Strata; the model, executor and thread pool are gone when it returns, so that
+// llama.cpp, measured next, has the cores and the memory to itself.
+std::optional<Report> MeasureStrata(BenchModelOptions& o) {
+  CompiledModel compiled;
+  if (!LoadAndCompile(o.model, o.compile, compiled)) return std::nullopt;
+  const ir::Plan& plan = compiled.plan();
   if (o.prompt + o.generate > plan.kv.n_ctx) {
     const int fit = static_cast<int>(plan.kv.n_ctx);
     o.generate = std::min(o.generate, fit / 2);
@@ -77,54 +109,111 @@ int BenchModel(BenchModelOptions o) {
     spdlog::warn("context {} is shorter than -p + -n: measuring -p {} -n {}", fit, o.prompt, o.generate);
   }
   ThreadPool pool(o.threads);
-  const MachineRates rates = ProbeMachine(pool);
+  Report r{.threads = pool.size(), .rates = ProbeMachine(pool)};
   CpuExecutor exec(compiled.ranks, pool, o.prompt + o.generate);
   const int64_t n_vocab = plan.node(plan.output).shape.back();
-  Measured m;
   {
     TraceSession trace(o.compile.trace);
-    auto r = Measure(exec, o.prompt, o.generate, std::max(1, o.batch), n_vocab);
-    if (!r.ok()) {
-      spdlog::error("{}", r.status().message());
-      return 1;
+    auto m = Measure(exec, o.prompt, o.generate, o.batch, n_vocab);
+    if (!m.ok()) {
+      spdlog::error("{}", m.status().message());
+      return std::nullopt;
     }
-    m = *r;
+    r.m = *m;
   }
-  // Predictions for the same steps: decode at the mean context of the run, prefill in its chunks.
-  double decode_pred = 0, prefill_pred = 0;
-  int64_t bytes_per_token = 0;
-  for (const ir::Plan& rank : compiled.ranks) {
-    const ir::PlanCost dc = ir::EstimatePlanCost(rank, {1, 1, o.prompt + o.generate / 2}, rates.bandwidth_gbs, rates.gflops);
-    decode_pred = std::max(decode_pred, dc.total_seconds);  // ranks run concurrently
-    bytes_per_token += dc.total_bytes;
-    for (int i = 0; i < o.prompt; i += o.batch) {
-      const int64_t n = std::min(o.batch, o.prompt - i);
-      if (rank.parallel.rank == 0)
-        prefill_pred += ir::EstimatePlanCost(rank, {n, 1, i + n}, rates.bandwidth_gbs, rates.gflops).total_seconds;
-    }
+  Predict(compiled, o.batch, r);
+  return r;
+}
+
+// llama.cpp on the same file, prompt and decode lengths, at each of --llama-cpp-threads.
+void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads, Report& r) {
+  spdlog::info("measuring llama.cpp ({}) at {} thread count(s)", o.llama_cpp, threads.size());
+  auto f = BenchLlamaCpp({.dir = o.llama_cpp, .model = o.model, .prompt = r.m.prompt, .generate = r.m.generated,
+                          .batch = o.batch, .threads = threads});
+  if (f.ok()) r.llama = std::move(*f);
+  else r.llama_error = f.status().message();
+}
+
+void PrintJson(const BenchModelOptions& o, const Report& r) {
+  nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
+                              {"passes", o.compile.passes}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
+                              {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
+                              {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
+                              {"roofline_tps", r.roofline_tps}, {"roofline_pct", 100 * r.tg_tps / r.roofline_tps},
+                              {"predicted_ms_per_token", r.decode_pred * 1e3}, {"measured_ms_per_token", 1e3 / r.tg_tps},
+                              {"predicted_prefill_ms", r.prefill_pred * 1e3}, {"measured_prefill_ms", r.m.pp_s * 1e3}};
+  if (r.llama) {
+    const LlamaCppFigures& l = *r.llama;
+    j["llama_version"] = l.version;
+    j["llama_pp_tps"] = l.best_pp.pp_tps;
+    j["llama_tg_tps"] = l.best_tg.tg_tps;
+    j["llama_threads_pp"] = l.best_pp.threads;
+    j["llama_threads_tg"] = l.best_tg.threads;
+    j["pp_ratio"] = r.pp_tps / l.best_pp.pp_tps;
+    j["tg_ratio"] = r.tg_tps / l.best_tg.tg_tps;
+    for (const LlamaCppRun& run : l.runs)
+      j["llama_runs"].push_back({{"threads", run.threads}, {"pp_tps", run.pp_tps}, {"tg_tps", run.tg_tps}});
   }
-  const double pp_tps = m.prompt / m.pp_s, tg_tps = m.generated / m.tg_s;
-  const double roofline_tps = rates.bandwidth_gbs * 1e9 / static_cast<double>(bytes_per_token);
-  if (o.json) {
-    nlohmann::ordered_json j = {{"model", o.model}, {"threads", pool.size()}, {"tp", o.compile.tp},
-                                {"passes", o.compile.passes}, {"prompt", m.prompt}, {"generated", m.generated},
-                                {"pp_tps", pp_tps}, {"tg_tps", tg_tps}, {"bytes_per_token", bytes_per_token},
-                                {"bandwidth_gbs", rates.bandwidth_gbs}, {"gflops", rates.gflops},
-                                {"roofline_pct", 100 * tg_tps / roofline_tps},
-                                {"predicted_ms_per_token", decode_pred * 1e3}, {"measured_ms_per_token", 1e3 / tg_tps},
-                                {"predicted_prefill_ms", prefill_pred * 1e3}, {"measured_prefill_ms", m.pp_s * 1e3}};
-    std::puts(j.dump().c_str());
-    return 0;
-  }
-  std::printf("model %s, %d threads, tp %d, passes %s\n", o.model.c_str(), pool.size(), o.compile.tp, o.compile.passes.c_str());
-  std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now)\n", rates.bandwidth_gbs, rates.gflops);
-  std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", m.prompt, pp_tps,
-              m.pp_s * 1e3, prefill_pred * 1e3, prefill_pred > 0 ? m.pp_s / prefill_pred : 0.0);
+  if (!r.llama_error.empty()) j["llama_error"] = r.llama_error;
+  std::puts(j.dump().c_str());
+}
+
+void PrintLlamaCppText(const LlamaCppFigures& l, const Report& r) {
+  std::printf("llama.cpp %s, same file and lengths:\n", l.version.c_str());
+  for (const LlamaCppRun& run : l.runs)
+    std::printf("  %d thread%s: prompt %9.1f tok/s, decode %7.2f tok/s\n", run.threads, run.threads == 1 ? " " : "s",
+                run.pp_tps, run.tg_tps);
+  std::printf("Strata / llama.cpp's best: prompt %.2fx (llama.cpp at %d thread%s), decode %.2fx (at %d thread%s)\n",
+              r.pp_tps / l.best_pp.pp_tps, l.best_pp.threads, l.best_pp.threads == 1 ? "" : "s",
+              r.tg_tps / l.best_tg.tg_tps, l.best_tg.threads, l.best_tg.threads == 1 ? "" : "s");
+}
+
+void PrintText(const BenchModelOptions& o, const Report& r) {
+  std::printf("model %s, %d threads, tp %d, passes %s\n", o.model.c_str(), r.threads, o.compile.tp, o.compile.passes.c_str());
+  std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now)\n", r.rates.bandwidth_gbs,
+              r.rates.gflops);
+  std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
+              r.m.pp_s * 1e3, r.prefill_pred * 1e3, r.prefill_pred > 0 ? r.m.pp_s / r.prefill_pred : 0.0);
   std::printf("decode  %4d tokens: %9.1f tok/s   %8.3f ms/token measured, %8.3f ms/token predicted (%.2fx)\n",
-              m.generated, tg_tps, 1e3 / tg_tps, decode_pred * 1e3, decode_pred > 0 ? (1.0 / tg_tps) / decode_pred : 0.0);
+              r.m.generated, r.tg_tps, 1e3 / r.tg_tps, r.decode_pred * 1e3,
+              r.decode_pred > 0 ? (1.0 / r.tg_tps) / r.decode_pred : 0.0);
   std::printf("roofline: %.2f MB read per decoded token -> %.1f tok/s at the measured bandwidth; reached %.1f%%\n",
-              static_cast<double>(bytes_per_token) / 1e6, roofline_tps, 100 * tg_tps / roofline_tps);
-  return 0;
+              static_cast<double>(r.bytes_per_token) / 1e6, r.roofline_tps, 100 * r.tg_tps / r.roofline_tps);
+  if (r.llama) PrintLlamaCppText(*r.llama, r);
+}
+
+// The --llama-cpp checks that can fail before minutes of measuring: the install and the thread list.
+bool CheckLlamaCppOptions(const BenchModelOptions& o, std::vector<int>& threads) {
+  if (o.llama_cpp.empty()) return true;
+  if (Status st = CheckLlamaCppInstall(o.llama_cpp); !st.ok()) {
+    spdlog::error("--llama-cpp: {}", st.message());
+    return false;
+  }
+  auto list = ParseThreadList(o.llama_cpp_threads);
+  if (!list.ok()) {
+    spdlog::error("--llama-cpp-threads: {}", list.status().message());
+    return false;
+  }
+  threads = *list;
+  return true;
+}
+
+int BenchModel(BenchModelOptions o) {
+  if (o.prompt < 1 || o.generate < 1) {
+    spdlog::error("-p and -n must be at least 1");
+    return 1;
+  }
+  o.batch = std::max(1, o.batch);
+  std::vector<int> llama_threads;
+  if (!CheckLlamaCppOptions(o, llama_threads)) return 1;
+  std::optional<Report> r = MeasureStrata(o);
+  if (!r) return 1;
+  if (!o.llama_cpp.empty()) MeasureLlamaCpp(o, llama_threads, *r);
+  if (o.json) PrintJson(o, *r);
+  else PrintText(o, *r);
+  if (r->llama_error.empty()) return 0;
+  spdlog::error("llama.cpp: {}", r->llama_error);
+  return 1;
 }
 
 }  // namespace
@@ -137,6 +226,12 @@ void AddBenchModel(CLI::App* bench, int& exit_code) {
   bench->add_option("-t,--threads", o->threads, "compute threads (0: all cores)");
   bench->add_option("-b,--batch-size", o->batch, "prompt tokens per forward step")->capture_default_str();
   bench->add_flag("--json", o->json, "print one JSON line instead of the table");
+  bench->add_option("--llama-cpp", o->llama_cpp,
+                    "also measure llama.cpp on the same file: DIR where bench/llama_cpp/setup.sh installed it")
+      ->envname("STRATA_LLAMA_CPP");
+  bench->add_option("--llama-cpp-threads", o->llama_cpp_threads,
+                    "llama.cpp's thread counts to try; Strata is compared with the best")
+      ->capture_default_str();
   AddCompileFlags(bench, o->compile);
   bench->callback([bench, o, &exit_code] {
     if (!bench->get_subcommands().empty()) return;
