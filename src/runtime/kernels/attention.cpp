@@ -63,12 +63,16 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
   const int64_t group = s.n_heads / s.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
 #if defined(__x86_64__)
-  if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && group <= internal::kMaxGroupHeads) {
+  if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && s.head_dim <= 128 &&
+      s.n_heads <= internal::kMaxRowHeads) {
+    // Items are (row, KV head); a thread's contiguous share is taken a row at a time, all its KV heads together.
     pool.ParallelFor(rows * s.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t t = i / s.n_kv_heads, kvh = i % s.n_kv_heads, head0 = kvh * group * s.head_dim;
-        internal::AttendGroupAvx512(q + t * q_stride + head0, group, positions[t], kv.block_tables[t], kv,
-                                    kv_stride, kvh * s.head_dim, s.head_dim, scale, out + t * q_stride + head0);
+      for (int64_t i = begin; i < end;) {
+        const int64_t t = i / s.n_kv_heads, kvh0 = i % s.n_kv_heads;
+        const int64_t kvh1 = std::min(s.n_kv_heads, kvh0 + (end - i));
+        internal::AttendRowAvx512(q + t * q_stride, group, positions[t], kv.block_tables[t], kv, kv_stride, kvh0,
+                                  kvh1, s.head_dim, scale, out + t * q_stride);
+        i += kvh1 - kvh0;
       }
     });
     return;

@@ -1,5 +1,6 @@
-// AVX-512 fused attention: the query heads that share one KV head attend together, so each key and value row
-// is loaded once for all of them; scores are taken 16 positions at a time through a vectorised exp.
+// AVX-512 fused attention: one query row's heads over the cache 16 positions at a time (scores reduced by a
+// transposing add tree, a vectorised exp, the head's output held in registers), position chunks outermost so
+// the cache streams in address order.
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -47,70 +48,136 @@ struct HeadState {
   float max = -INFINITY, sum = 0;
 };
 
-// Scores of up to 16 consecutive positions (rows k, k + stride, ...) for the G heads: sc[g * 16 + j].
-STRATA_AVX512 void Scores(const float* q, int64_t G, const float* k, int64_t stride, int64_t nj, int64_t D,
-                          float scale, float* sc) {
-  for (int64_t j = 0; j < nj; ++j, k += stride)
-    for (int64_t g = 0; g < G; ++g) {
-      const float* qg = q + g * D;
-      __m512 a0 = _mm512_mul_ps(_mm512_loadu_ps(qg), _mm512_loadu_ps(k));
-      __m512 a1 = _mm512_setzero_ps();
-      for (int64_t d = 16; d + 16 <= D; d += 32) {
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(k + d), a1);
-        if (d + 32 <= D) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d + 16), _mm512_loadu_ps(k + d + 16), a0);
-      }
-      sc[g * 16 + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
-    }
+// Lane j = the horizontal sum of a[j], for 16 vectors: four levels of pairwise shuffles and adds (half the
+// vectors each level), then one permutation, instead of 16 separate reductions.
+STRATA_AVX512 inline __m512 Transpose16Sums(__m512 (&a)[16]) {
+  __m512 b[8], c[4], d[2];
+  for (int i = 0; i < 8; ++i)  // 256-bit halves: b[i] = partials of a[2i] (lanes 0-7), a[2i+1] (8-15)
+    b[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44), _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xee));
+  for (int i = 0; i < 4; ++i)  // 128-bit lane l of c[i]: partials of a[4i + l]
+    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88), _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+  for (int i = 0; i < 2; ++i)  // lane l: floats 0-1 partials of a[8i + l], 2-3 of a[8i + 4 + l]
+    d[i] = _mm512_add_ps(_mm512_shuffle_ps(c[2 * i], c[2 * i + 1], 0x44), _mm512_shuffle_ps(c[2 * i], c[2 * i + 1], 0xee));
+  // float m of 128-bit lane l: the sum of a[4m + l]
+  const __m512 e = _mm512_add_ps(_mm512_shuffle_ps(d[0], d[1], 0x88), _mm512_shuffle_ps(d[0], d[1], 0xdd));
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(idx, e);
 }
 
-// Online-softmax update of head g over nj scores: rescale what was accumulated when the max rises, then
-// turn the scores into unnormalised probabilities in place.
-STRATA_AVX512 void Probabilities(float* sc, int64_t nj, HeadState& st, float* out, int64_t D) {
-  const __mmask16 m = FirstLanes(nj);
-  const __m512 s = _mm512_maskz_loadu_ps(m, sc);
-  const float cmax = _mm512_mask_reduce_max_ps(m, s);
+// Scores of up to 16 consecutive positions (rows k, k + stride, ...) for one head, scaled; lanes >= nj are -inf.
+template <int DV>
+STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t stride, int64_t nj, float scale) {
+  __m512 qv[DV], acc[16];
+  for (int d = 0; d < DV; ++d) qv[d] = _mm512_loadu_ps(q + 16 * d);
+  for (int j = 0; j < 16; ++j) {
+    if (j >= nj) {
+      acc[j] = _mm512_setzero_ps();
+      continue;
+    }
+    const float* kj = k + j * stride;
+    acc[j] = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
+    for (int d = 1; d < DV; ++d) acc[j] = _mm512_fmadd_ps(qv[d], _mm512_loadu_ps(kj + 16 * d), acc[j]);
+  }
+  const __m512 s = _mm512_mul_ps(Transpose16Sums(acc), _mm512_set1_ps(scale));
+  return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), FirstLanes(nj), s);
+}
+
+// One head over one chunk of nj positions: online-softmax update, then out += Σ_j p_j v_j with the head's
+// output held in registers for the whole chunk.
+template <int DV>
+STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int64_t stride, int64_t nj, float scale,
+                             HeadState& st, float* out) {
+  const __m512 s = Scores<DV>(q, k, stride, nj, scale);
+  __m512 o[DV];
+  for (int d = 0; d < DV; ++d) o[d] = _mm512_loadu_ps(out + 16 * d);
+  const float cmax = _mm512_reduce_max_ps(s);
   if (cmax > st.max) {
-    const float rescale = std::exp(st.max - cmax);  // exp(-inf) = 0 on the first chunk
-    Scale(out, rescale, D);
-    st.sum *= rescale;
+    const __m512 rescale = _mm512_set1_ps(std::exp(st.max - cmax));  // exp(-inf) = 0 on the first chunk
+    for (int d = 0; d < DV; ++d) o[d] = _mm512_mul_ps(o[d], rescale);
+    st.sum *= std::exp(st.max - cmax);
     st.max = cmax;
   }
-  const __m512 p = _mm512_maskz_mov_ps(m, Exp(_mm512_sub_ps(s, _mm512_set1_ps(st.max))));
-  st.sum += _mm512_reduce_add_ps(p);
-  _mm512_storeu_ps(sc, p);
+  alignas(64) float p[16];
+  const __m512 pv = _mm512_maskz_mov_ps(FirstLanes(nj), Exp(_mm512_sub_ps(s, _mm512_set1_ps(st.max))));
+  st.sum += _mm512_reduce_add_ps(pv);
+  _mm512_store_ps(p, pv);
+  // Two accumulator sets (even and odd positions) when the head is short, so the FMA chains overlap.
+  constexpr int S = DV <= 4 ? 2 : 1;
+  __m512 o2[DV];
+  for (int d = 0; d < DV; ++d) o2[d] = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + S <= nj; j += S)
+    for (int u = 0; u < S; ++u) {
+      const __m512 pj = _mm512_set1_ps(p[j + u]);
+      const float* vj = v + (j + u) * stride;
+      for (int d = 0; d < DV; ++d) {
+        if (u == 0) o[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * d), o[d]);
+        else o2[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * d), o2[d]);
+      }
+    }
+  for (; j < nj; ++j) {
+    const __m512 pj = _mm512_set1_ps(p[j]);
+    for (int d = 0; d < DV; ++d) o[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * stride + 16 * d), o[d]);
+  }
+  for (int d = 0; d < DV; ++d) o[d] = _mm512_add_ps(o[d], o2[d]);
+  for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out + 16 * d, o[d]);
 }
 
-// out_g += Σ_j p[g][j] v_j for the G heads.
-STRATA_AVX512 void AccumulateValues(const float* sc, int64_t G, const float* v, int64_t stride, int64_t nj,
-                                    int64_t D, float* out) {
-  for (int64_t j = 0; j < nj; ++j, v += stride)
-    for (int64_t g = 0; g < G; ++g) {
-      const __m512 p = _mm512_set1_ps(sc[g * 16 + j]);
-      float* o = out + g * D;
-      for (int64_t d = 0; d < D; d += 16)
-        _mm512_storeu_ps(o + d, _mm512_fmadd_ps(p, _mm512_loadu_ps(v + d), _mm512_loadu_ps(o + d)));
+// Rows of one head's keys and values are kv_stride apart (every KV head's slice lies between), too far apart
+// for the hardware prefetchers in decode, where they come from DRAM: fetch the next chunk's while this one runs.
+inline void PrefetchChunk(const float* k, const float* v, int64_t stride, int64_t rows, int64_t D) {
+  for (int64_t j = 0; j < rows; ++j)
+    for (int64_t d = 0; d < D; d += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(k + j * stride + d), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(v + j * stride + d), _MM_HINT_T0);
     }
+}
+
+// Query row q (all heads) over positions 0..pos for KV heads kvh0..kvh1: position chunks outermost, so the
+// rows of keys and values stream through in address order whatever the number of KV heads.
+template <int DV>
+STRATA_AVX512 void AttendRow(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
+                             int64_t kv_stride, int64_t kvh0, int64_t kvh1, float scale, float* out) {
+  constexpr int64_t D = 16 * DV;
+  HeadState st[kMaxRowHeads];
+  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G;
+  std::fill(out + h0 * D, out + (h0 + nh) * D, 0.0f);
+  for (int64_t j0 = 0; j0 <= pos; j0 += kv.block_size) {
+    const int64_t n = std::min(kv.block_size, pos + 1 - j0);
+    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + kvh0 * D;
+    for (int64_t c = 0; c < n; c += 16) {
+      const int64_t nj = std::min<int64_t>(16, n - c);
+      if (c + 16 < n) {
+        PrefetchChunk(kv.k + base + (c + 16) * kv_stride, kv.v + base + (c + 16) * kv_stride, kv_stride,
+                      std::min<int64_t>(16, n - c - 16), (kvh1 - kvh0) * D);
+      } else if (j0 + kv.block_size <= pos) {
+        const int64_t next = static_cast<int64_t>(table[j0 / kv.block_size + 1]) * kv.block_size * kv_stride + kvh0 * D;
+        PrefetchChunk(kv.k + next, kv.v + next, kv_stride, std::min<int64_t>(16, pos + 1 - j0 - kv.block_size),
+                      (kvh1 - kvh0) * D);
+      }
+      for (int64_t i = 0; i < nh; ++i) {
+        const int64_t off = base + c * kv_stride + (i / G) * D;
+        HeadChunk<DV>(q + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, nj, scale, st[i], out + (h0 + i) * D);
+      }
+    }
+  }
+  for (int64_t i = 0; i < nh; ++i) Scale(out + (h0 + i) * D, 1.0f / st[i].sum, D);
 }
 
 }  // namespace
 
-STRATA_AVX512 void AttendGroupAvx512(const float* q, int64_t G, int64_t pos, const int32_t* table,
-                                     const PagedKvView& kv, int64_t kv_stride, int64_t head_off, int64_t D,
-                                     float scale, float* out) {
-  HeadState st[kMaxGroupHeads];
-  alignas(64) float sc[kMaxGroupHeads * 16];
-  std::fill(out, out + G * D, 0.0f);
-  for (int64_t j0 = 0; j0 <= pos; j0 += kv.block_size) {
-    const int64_t n = std::min(kv.block_size, pos + 1 - j0);
-    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + head_off;
-    for (int64_t c = 0; c < n; c += 16) {
-      const int64_t nj = std::min<int64_t>(16, n - c);
-      Scores(q, G, kv.k + base + c * kv_stride, kv_stride, nj, D, scale, sc);
-      for (int64_t g = 0; g < G; ++g) Probabilities(sc + g * 16, nj, st[g], out + g * D, D);
-      AccumulateValues(sc, G, kv.v + base + c * kv_stride, kv_stride, nj, D, out);
-    }
+void AttendRowAvx512(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
+                     int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale, float* out) {
+  switch (D / 16) {  // a head's output lives in D / 16 registers
+    case 1: return AttendRow<1>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 2: return AttendRow<2>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 3: return AttendRow<3>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 4: return AttendRow<4>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 5: return AttendRow<5>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 6: return AttendRow<6>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 7: return AttendRow<7>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    default: return AttendRow<8>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
   }
-  for (int64_t g = 0; g < G; ++g) Scale(out + g * D, 1.0f / st[g].sum, D);
 }
 
 bool AttentionAvx512Supported() {

@@ -7,14 +7,14 @@
 
 namespace strata::kernels::internal {
 
-inline constexpr int64_t kMaxGroupHeads = 16;  // query heads per KV head the SIMD path takes
+inline constexpr int64_t kMaxRowHeads = 256;  // query heads the SIMD path takes
 
 #if defined(__x86_64__)
 bool AttentionAvx512Supported();
-// The G (<= kMaxGroupHeads) query heads sharing one KV head, for one query row at position `pos`: q and out
-// hold the G heads' D floats each, consecutively; D a multiple of 16.
-void AttendGroupAvx512(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
-                       int64_t kv_stride, int64_t head_off, int64_t D, float scale, float* out);
+// Query row q (all heads, head h at q + h D) at position `pos`, for KV heads kvh0..kvh1 and their G query
+// heads each: out likewise. D a multiple of 16, at most 128.
+void AttendRowAvx512(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
+                     int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale, float* out);
 #endif
 
 }  // namespace strata::kernels::internal
