@@ -52,6 +52,7 @@ class PackedWeight {
   DType dtype_;
   int64_t n_, k_;
   size_t bytes_ = 0, mapped_ = 0;
+  uint8_t* map_ = nullptr;  // the mapping (mapped_ bytes); data_ lies in it, 2 MiB aligned
   uint8_t* data_ = nullptr;
 };
 
