@@ -65,13 +65,22 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
 #if defined(__x86_64__)
   if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && s.head_dim <= 128 &&
       s.n_heads <= internal::kMaxRowHeads) {
-    // Items are (row, KV head); a thread's contiguous share is taken a row at a time, all its KV heads together.
-    pool.ParallelFor(rows * s.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    // Tiles of up to kMaxTileRows rows of one sequence at consecutive positions share each key and value load.
+    std::vector<int64_t> tiles;  // first row of each tile, then rows
+    for (int64_t t = 0; t < rows; ++t)
+      if (tiles.empty() || t - tiles.back() == internal::kMaxTileRows || kv.block_tables[t] != kv.block_tables[t - 1] ||
+          positions[t] != positions[t - 1] + 1)
+        tiles.push_back(t);
+    const auto n_tiles = static_cast<int64_t>(tiles.size());
+    tiles.push_back(rows);
+    // Items are (tile, KV head); a thread's contiguous share is taken a tile at a time, its KV heads together.
+    pool.ParallelFor(n_tiles * s.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end;) {
-        const int64_t t = i / s.n_kv_heads, kvh0 = i % s.n_kv_heads;
+        const int64_t tile = i / s.n_kv_heads, kvh0 = i % s.n_kv_heads;
         const int64_t kvh1 = std::min(s.n_kv_heads, kvh0 + (end - i));
-        internal::AttendRowAvx512(q + t * q_stride, group, positions[t], kv.block_tables[t], kv, kv_stride, kvh0,
-                                  kvh1, s.head_dim, scale, out + t * q_stride);
+        const int64_t t = tiles[static_cast<size_t>(tile)], R = tiles[static_cast<size_t>(tile) + 1] - t;
+        internal::AttendRowsAvx512(q + t * q_stride, q_stride, R, group, positions[t], kv.block_tables[t], kv,
+                                   kv_stride, kvh0, kvh1, s.head_dim, scale, out + t * q_stride);
         i += kvh1 - kvh0;
       }
     });

@@ -133,51 +133,62 @@ inline void PrefetchChunk(const float* k, const float* v, int64_t stride, int64_
     }
 }
 
-// Query row q (all heads) over positions 0..pos for KV heads kvh0..kvh1: position chunks outermost, so the
-// rows of keys and values stream through in address order whatever the number of KV heads.
+// Query rows r < R (all heads; row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1:
+// position chunks outermost, so the rows of keys and values stream through in address order; within a chunk,
+// head by head, every row of the tile takes the head's 16 keys and values while they are in L1.
 template <int DV>
-STRATA_AVX512 void AttendRow(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
-                             int64_t kv_stride, int64_t kvh0, int64_t kvh1, float scale, float* out) {
+STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                              const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, float scale,
+                              float* out) {
   constexpr int64_t D = 16 * DV;
-  HeadState st[kMaxRowHeads];
-  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G;
-  std::fill(out + h0 * D, out + (h0 + nh) * D, 0.0f);
-  for (int64_t j0 = 0; j0 <= pos; j0 += kv.block_size) {
-    const int64_t n = std::min(kv.block_size, pos + 1 - j0);
+  HeadState st[kMaxTileRows][kMaxRowHeads];
+  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = pos0 + R - 1;
+  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
+  for (int64_t j0 = 0; j0 <= last; j0 += kv.block_size) {
+    const int64_t n = std::min(kv.block_size, last + 1 - j0);
     const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + kvh0 * D;
     for (int64_t c = 0; c < n; c += 16) {
-      const int64_t nj = std::min<int64_t>(16, n - c);
       if (c + 16 < n) {
         PrefetchChunk(kv.k + base + (c + 16) * kv_stride, kv.v + base + (c + 16) * kv_stride, kv_stride,
                       std::min<int64_t>(16, n - c - 16), (kvh1 - kvh0) * D);
-      } else if (j0 + kv.block_size <= pos) {
+      } else if (j0 + kv.block_size <= last) {
         const int64_t next = static_cast<int64_t>(table[j0 / kv.block_size + 1]) * kv.block_size * kv_stride + kvh0 * D;
-        PrefetchChunk(kv.k + next, kv.v + next, kv_stride, std::min<int64_t>(16, pos + 1 - j0 - kv.block_size),
+        PrefetchChunk(kv.k + next, kv.v + next, kv_stride, std::min<int64_t>(16, last + 1 - j0 - kv.block_size),
                       (kvh1 - kvh0) * D);
       }
       for (int64_t i = 0; i < nh; ++i) {
         const int64_t off = base + c * kv_stride + (i / G) * D;
-        HeadChunk<DV>(q + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, nj, scale, st[i], out + (h0 + i) * D);
+        for (int64_t r = 0; r < R; ++r) {
+          // the chunk's positions, cut where row r's causal window (up to pos0 + r) ends
+          const int64_t nj = std::min<int64_t>(std::min<int64_t>(16, n - c), pos0 + r + 1 - (j0 + c));
+          if (nj <= 0) continue;
+          HeadChunk<DV>(q + r * ldq + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, nj, scale, st[r][i],
+                        out + r * ldq + (h0 + i) * D);
+        }
       }
     }
   }
-  for (int64_t i = 0; i < nh; ++i) Scale(out + (h0 + i) * D, 1.0f / st[i].sum, D);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
 }  // namespace
 
-void AttendRowAvx512(const float* q, int64_t G, int64_t pos, const int32_t* table, const PagedKvView& kv,
-                     int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale, float* out) {
+void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale,
+                      float* out) {
+#define STRATA_ATTEND(DV) AttendRows<DV>(q, ldq, R, G, pos0, table, kv, kv_stride, kvh0, kvh1, scale, out)
   switch (D / 16) {  // a head's output lives in D / 16 registers
-    case 1: return AttendRow<1>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 2: return AttendRow<2>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 3: return AttendRow<3>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 4: return AttendRow<4>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 5: return AttendRow<5>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 6: return AttendRow<6>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    case 7: return AttendRow<7>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
-    default: return AttendRow<8>(q, G, pos, table, kv, kv_stride, kvh0, kvh1, scale, out);
+    case 1: return STRATA_ATTEND(1);
+    case 2: return STRATA_ATTEND(2);
+    case 3: return STRATA_ATTEND(3);
+    case 4: return STRATA_ATTEND(4);
+    case 5: return STRATA_ATTEND(5);
+    case 6: return STRATA_ATTEND(6);
+    case 7: return STRATA_ATTEND(7);
+    default: return STRATA_ATTEND(8);
   }
+#undef STRATA_ATTEND
 }
 
 bool AttentionAvx512Supported() {
