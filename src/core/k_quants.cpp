@@ -19,17 +19,6 @@ int RoundToInt(float x) { return static_cast<int>(std::fmin(std::fmax(std::nearb
 
 int Clamp(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
 
-// Q4_K sub-block j's 6-bit scale and min, unpacked from the block's 12 scale bytes (layout in dtype.h).
-void Q4_KScaleMin(int j, const uint8_t* scales, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = scales[j] & 63;
-    *m = scales[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((scales[j + 4] & 0x0f) | (scales[j - 4] >> 6) << 4);
-    *m = static_cast<uint8_t>((scales[j + 4] >> 4) | (scales[j] >> 6) << 4);
-  }
-}
-
 // Q4_K sub-block fit: x[i] ≈ scale * q[i] - min with q in 0..nmax and min >= 0, minimising Σ w (error)². Starts
 // from the grid spanning [min(x, 0), max(x)], then tries nstep + 1 grids of (nmax + rmin + rdelta * s) steps
 // over the current range, each refined by the weighted least-squares scale and offset for its quants, keeping
@@ -140,6 +129,25 @@ float FitSignedScale(const float* x, int n, int nmax, int8_t* q) {
 
 }  // namespace
 
+void Q4_KScaleMin(int j, const uint8_t* scales, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = scales[j] & 63;
+    *m = scales[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((scales[j + 4] & 0x0f) | (scales[j - 4] >> 6) << 4);
+    *m = static_cast<uint8_t>((scales[j + 4] >> 4) | (scales[j] >> 6) << 4);
+  }
+}
+
+// Element e = 128h + 32r + l keeps its low 4 bits in ql[64h + 32 (r & 1) + l] (high nibble for r >= 2) and its
+// top 2 bits in bits 2r, 2r + 1 of qh[32h + l] (layout in dtype.h).
+int Q6_KQuant(const BlockQ6_K& b, int e) {
+  const int h = e / 128, r = (e % 128) / 32, l = e % 32;
+  const int low = (b.ql[64 * h + 32 * (r & 1) + l] >> (4 * (r >> 1))) & 0x0f;
+  const int high = (b.qh[32 * h + l] >> (2 * r)) & 3;
+  return low | high << 4;
+}
+
 void DequantizeRowQ4_K(const BlockQ4_K* src, float* dst, int64_t n) {
   for (int64_t k = 0; k < n / kQK_K; ++k) {
     const BlockQ4_K& b = src[k];
@@ -160,19 +168,8 @@ void DequantizeRowQ6_K(const BlockQ6_K* src, float* dst, int64_t n) {
   for (int64_t k = 0; k < n / kQK_K; ++k) {
     const BlockQ6_K& b = src[k];
     const float d = Fp16ToFp32(b.d);
-    for (int h = 0; h < 2; ++h)  // element 128h + 32r + l
-      for (int r = 0; r < 4; ++r) {
-        const uint8_t* ql = b.ql + 64 * h + 32 * (r & 1);
-        const uint8_t* qh = b.qh + 32 * h;
-        float* y = dst + k * kQK_K + 128 * h + 32 * r;
-        for (int u = 0; u < 2; ++u) {  // 16 elements per sub-block scale
-          const float scale = d * b.scales[8 * h + 2 * r + u];
-          for (int l = 16 * u; l < 16 * u + 16; ++l) {
-            const int q = ((ql[l] >> (4 * (r >> 1))) & 0x0f) | ((qh[l] >> (2 * r)) & 3) << 4;
-            y[l] = scale * static_cast<float>(q - 32);
-          }
-        }
-      }
+    for (int e = 0; e < kQK_K; ++e)
+      dst[k * kQK_K + e] = d * b.scales[e / 16] * static_cast<float>(Q6_KQuant(b, e) - 32);
   }
 }
 

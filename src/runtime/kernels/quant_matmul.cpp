@@ -1,5 +1,5 @@
-// Packing of Q8_0 / Q4_0 weights into the 16-row interleaved layout, activation quantization, the scalar
-// kernel over the packed layout, the reference, and the dispatch of QuantMatMul.
+// Packing of Q8_0 / Q4_0 / Q4_K / Q6_K weights into the 16-row interleaved layout, activation quantization, the
+// scalar kernel over the packed layout, the reference, and the dispatch of QuantMatMul.
 #include "runtime/kernels/quant_matmul.h"
 
 #include <sys/mman.h>
@@ -76,12 +76,7 @@ void PackQ4_KBlock(const BlockQ4_K* const* rows, uint8_t* dst) {
     const BlockQ4_K& b = *rows[r];
     std::memcpy(dst + kQ4K_D + 2 * r, &b.d, 2);
     std::memcpy(dst + kQ4K_Dmin + 2 * r, &b.dmin, 2);
-    for (int j = 0; j < 8; ++j) {
-      int32_t sc, m;
-      Q4_KScaleMin(b.scales, j, sc, m);
-      dst[kQ4K_Sc + 16 * j + r] = static_cast<uint8_t>(sc);
-      dst[kQ4K_M + 16 * j + r] = static_cast<uint8_t>(m);
-    }
+    for (int j = 0; j < 8; ++j) Q4_KScaleMin(j, b.scales, dst + kQ4K_Sc + 16 * j + r, dst + kQ4K_M + 16 * j + r);
     for (int p = 0; p < 4; ++p)
       for (int u = 0; u < 8; ++u) std::memcpy(dst + kQ4K_Qs + 512 * p + 64 * u + 4 * r, b.qs + 32 * p + 4 * u, 4);
   }
@@ -108,6 +103,14 @@ void PackQ6_KBlock(const BlockQ6_K* const* rows, uint8_t* dst) {
   }
 }
 
+// Group g's super-block b of a K-quant weight: the 16 rows' blocks, packed by pack.
+template <class Block>
+void PackSuperBlock(const Tensor& w, int64_t g, int64_t b, uint8_t* dst, void (*pack)(const Block* const*, uint8_t*)) {
+  const Block* rows[kPackRows];
+  for (int64_t r = 0; r < kPackRows; ++r) rows[r] = reinterpret_cast<const Block*>(w.row(g * kPackRows + r)) + b;
+  pack(rows, dst);
+}
+
 }  // namespace
 
 std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
@@ -124,17 +127,11 @@ std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* dst = const_cast<uint8_t*>(p->block(g, b));
       if (t == DType::kQ4_K) {
-        const BlockQ4_K* rows[kPackRows];
-        for (int64_t r = 0; r < kPackRows; ++r)
-          rows[r] = reinterpret_cast<const BlockQ4_K*>(w.row(g * kPackRows + r)) + b;
-        PackQ4_KBlock(rows, dst);
+        PackSuperBlock(w, g, b, dst, PackQ4_KBlock);
         continue;
       }
       if (t == DType::kQ6_K) {
-        const BlockQ6_K* rows[kPackRows];
-        for (int64_t r = 0; r < kPackRows; ++r)
-          rows[r] = reinterpret_cast<const BlockQ6_K*>(w.row(g * kPackRows + r)) + b;
-        PackQ6_KBlock(rows, dst);
+        PackSuperBlock(w, g, b, dst, PackQ6_KBlock);
         continue;
       }
       for (int64_t r = 0; r < kPackRows; ++r) {
@@ -359,7 +356,7 @@ float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
     for (int64_t sb = 0; sb < a.K / 256; ++sb) {
       const auto* blk = reinterpret_cast<const BlockQ6_K*>(row) + sb;
       int32_t q[256], sc[16];
-      for (int e = 0; e < 256; ++e) q[e] = internal::Q6_KQuant(*blk, e);
+      for (int e = 0; e < 256; ++e) q[e] = Q6_KQuant(*blk, e);
       for (int s = 0; s < 16; ++s) sc[s] = blk->scales[s];
       acc = internal::Q6_KSuperBlock(q, sc, Fp16ToFp32(blk->d), a, 0, sb, acc);
     }
@@ -369,7 +366,11 @@ float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
     for (int64_t sb = 0; sb < a.K / 256; ++sb) {
       const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + sb;
       int32_t sc[8], m[8];
-      for (int j = 0; j < 8; ++j) internal::Q4_KScaleMin(blk->scales, j, sc[j], m[j]);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t s8, m8;
+        Q4_KScaleMin(j, blk->scales, &s8, &m8);
+        sc[j] = s8, m[j] = m8;
+      }
       // unit u of pair p: qs[32 p + 4 u ..] (unit stride 4, pair stride 32)
       acc = internal::Q4_KSuperBlock(blk->qs, 4, sc, m, Fp16ToFp32(blk->d), Fp16ToFp32(blk->dmin), a, 0, sb, acc);
     }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "core/k_quants.h"
 #include "runtime/kernels/quant_matmul.h"
 
 namespace strata::kernels::internal {
@@ -20,30 +21,11 @@ struct QuantActs {
   const int32_t* corr16 = nullptr;  // [T, 2 nb]: -32 Σ q over each half block (Q6_K's q - 32 per 16 values)
 };
 
-// Q6_K element e's 6-bit quant (0..63; the weight is d * scales[e / 16] * (q - 32)); layout in core/dtype.h.
-inline int32_t Q6_KQuant(const BlockQ6_K& b, int e) {
-  const int h = e / 128, r = (e % 128) / 32, l = e % 32;
-  const int low = (b.ql[64 * h + 32 * (r & 1) + l] >> (4 * (r >> 1))) & 0x0f;
-  const int high = (b.qh[32 * h + l] >> (2 * r)) & 3;
-  return low | high << 4;
-}
-
 // Byte offsets inside one packed Q6_K (group, super-block): fp16 d per row, the 16 sub-block scales per row
 // (int8, sub-block s row r at 16 s + r), the low nibbles of 32-groups 2p and 2p + 1 as 8 units (pair p, group
 // 2p in the low nibble), and the top 2 bits of groups 4h..4h + 3 as 8 units (quad h, group 4h + k in bits 2k).
 inline constexpr int64_t kQ6K_D = 0, kQ6K_Sc = 32, kQ6K_Ql = 288, kQ6K_Qh = 288 + 4 * 512;
 inline constexpr int64_t kQ6K_BlockBytes = kQ6K_Qh + 2 * 512;
-
-// Q4_K sub-block j's 6-bit scale and min from the 12 packed bytes (layout in core/dtype.h).
-inline void Q4_KScaleMin(const uint8_t* s, int j, int32_t& sc, int32_t& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
 
 // Byte offsets inside one packed Q4_K (group, super-block): fp16 d and dmin per row, the 8 sub-blocks' scales
 // and mins per row (u8, sub-block j row r at 16 j + r), then the quants of sub-block pair p (0..3) as 8 units.
