@@ -104,7 +104,8 @@ struct Plan {
   const Node& node(int id) const { return nodes[static_cast<size_t>(id)]; }
   Node& node(int id) { return nodes[static_cast<size_t>(id)]; }
   const Tensor& weight(int w) const { return weights[static_cast<size_t>(w)].tensor; }
-  // Checks structure: inputs come earlier, arities, shapes and dtypes agree with each op's rule.
+  // Checks structure: inputs come earlier, arities and shapes agree with each op's rule, weights exist.
+  // Dtypes are not checked: kernels dispatch on the weight's dtype and reject what they do not handle.
   Status Validate() const;
   // Drops nodes the output does not depend on and renumbers the rest (keeping their order).
   void RemoveDeadNodes();

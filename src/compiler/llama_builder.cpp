@@ -12,8 +12,8 @@ class Builder {
 
   int Embedding(int tokens, const std::string& weight) {
     const int w = Weight(weight);
-    return Add({.op = Op::kEmbedding, .name = Stem(weight), .inputs = {tokens},
-                .shape = {kSymTokens, plan_.weights[static_cast<size_t>(w)].tensor.dim(1)}, .weight = w});
+    return Add({.op = Op::kEmbedding, .name = Stem(weight), .inputs = {tokens}, .shape = {kSymTokens, WeightDim(w, 1)},
+                .weight = w});
   }
   int RmsNorm(int x, const std::string& weight, float eps) {
     return Add({.op = Op::kRmsNorm, .name = Stem(weight), .inputs = {x}, .shape = Shape(x), .weight = Weight(weight),
@@ -22,7 +22,7 @@ class Builder {
   int MatMul(int x, const std::string& weight) {
     const int w = Weight(weight);
     return Add({.op = Op::kMatMul, .name = Stem(weight), .inputs = {x},
-                .shape = {Shape(x)[0], plan_.weights[static_cast<size_t>(w)].tensor.dim(0)}, .weight = w});
+                .shape = {Shape(x)[0], WeightDim(w, 0)}, .weight = w});
   }
   int Rope(int x, const std::string& name, int64_t head_dim, float base) {
     return Add({.op = Op::kRope, .name = name, .inputs = {x}, .shape = Shape(x), .rope_base = base,
@@ -50,14 +50,25 @@ class Builder {
     return Add({.op = Op::kGatherRows, .name = "logit_rows", .inputs = {x}, .shape = {kSymOutRows, Shape(x).back()}});
   }
 
+ public:
+  const Status& status() const { return status_; }
+
  private:
   int Add(Node n) { return plan_.AddNode(std::move(n)); }
   const std::vector<int64_t>& Shape(int id) const { return plan_.node(id).shape; }
+  // The plan's index of a model weight, added on first use; -1 (and status() set) when the model lacks it.
   int Weight(const std::string& name) {
     for (size_t i = 0; i < plan_.weights.size(); ++i)
       if (plan_.weights[i].name == name) return static_cast<int>(i);
-    return plan_.AddWeight(name, model_.Weight(name));
+    auto t = model_.Weight(name);
+    if (!t.ok()) {
+      if (status_.ok()) status_ = t.status();
+      return -1;
+    }
+    return plan_.AddWeight(name, **t);
   }
+  // A dimension of weight w, or 0 for a missing one (the plan is then discarded with status()).
+  int64_t WeightDim(int w, int d) const { return w < 0 ? 0 : plan_.weights[static_cast<size_t>(w)].tensor.dim(d); }
   static std::string Stem(const std::string& weight) {  // "blk.0.attn_q.weight" -> "blk.0.attn_q"
     const auto dot = weight.rfind(".weight");
     return dot == std::string::npos ? weight : weight.substr(0, dot);
@@ -65,6 +76,7 @@ class Builder {
 
   const Model& model_;
   Plan& plan_;
+  Status status_;
 };
 
 }  // namespace
@@ -94,6 +106,7 @@ Result<Plan> BuildLlamaPlan(const Model& model) {
   // of the (large) output head, not T.
   x = b.RmsNorm(b.GatherRows(x), "output_norm.weight", c.rms_eps);
   plan.output = b.MatMul(x, c.tied_output ? "token_embd.weight" : "output.weight");
+  STRATA_RETURN_IF_ERROR(b.status());
   STRATA_RETURN_IF_ERROR(plan.Validate());
   return plan;
 }

@@ -1,6 +1,6 @@
 // Compiled plans kept by key — a hash of the model (its tensor table and a sample of every tensor's bytes)
 // plus the compile options — so a process that compiles the same model the same way again (a server
-// reloading it, the expert pool swapping models back in, tests) gets the plans back without compiling.
+// reloading it, `strata bench` after `strata plan`, tests) gets the plans back without compiling.
 #pragma once
 
 #include <cstdint>

@@ -42,10 +42,10 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadPr
   return m;
 }
 
-const Tensor& Model::Weight(const std::string& name) const {
-  static const Tensor kEmpty;
+Result<const Tensor*> Model::Weight(const std::string& name) const {
   auto it = weights_.find(name);
-  return it == weights_.end() ? kEmpty : it->second;
+  if (it == weights_.end()) return Status::NotFound("the model has no weight '" + name + "'");
+  return &it->second;
 }
 
 }  // namespace strata

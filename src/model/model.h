@@ -27,8 +27,9 @@ class Model {
   const GgufFile& gguf() const { return *gguf_; }
   const LlamaConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
-  // A weight by name (validated at load, so a missing name is a programming error: returns an empty tensor).
-  const Tensor& Weight(const std::string& name) const;
+  // A weight by name; kNotFound naming it when the model has no such weight (never an empty tensor, whose
+  // shape a caller could read as if it were real).
+  Result<const Tensor*> Weight(const std::string& name) const;
   uint64_t weight_bytes() const { return weight_bytes_; }
 
   struct Key {  // only Load() constructs a Model

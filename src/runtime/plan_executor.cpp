@@ -36,8 +36,8 @@ PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* 
   PackWeights();
 }
 
-// Q8_0 / Q4_0 projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
-// repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
+// Q8_0 / Q4_0 / Q4_K / Q6_K projection weights are repacked once for the integer kernels
+// (kernels/quant_matmul.h); the repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
 // are for MatMul.
 void PlanExecutor::PackWeights() {
   packed_.resize(plan_.weights.size());

@@ -109,7 +109,7 @@ TEST_F(PassTest, PassesWithNothingToFuseChangeNothing) {
   EXPECT_EQ(plan_.nodes.size(), n);
 }
 
-TEST_F(PassTest, DefaultPipelineGivesEightNodesPerLayer) {
+TEST_F(PassTest, DefaultPipelineGivesSevenNodesPerLayer) {
   auto ranks = Compile(*TinyModel(), {.passes = DefaultPasses()});
   ASSERT_TRUE(ranks.ok()) << ranks.status().ToString();
   // tokens, embedding, per layer: q, k, v, attention, o+add, norm+swiglu, down+add; gather_rows, norm+head.

@@ -8,7 +8,7 @@
 namespace strata::ir {
 namespace {
 
-// A two-node plan built by hand: tokens -> embedding -> gather_rows -> matmul.
+// A four-node plan built by hand: tokens -> embedding -> gather_rows -> matmul.
 Plan TinyPlan() {
   Plan p;
   p.kv = {1, 4, 8};

@@ -2,7 +2,6 @@
 // SentencePiece vectors, hand-built vocabularies for the corner cases, and the streaming UTF-8 decoder.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "long_texts.h"
 #include "model/gguf.h"
 #include "model/spm_tokenizer.h"
 #include "model/tokenizer.h"
@@ -20,6 +20,8 @@
 namespace strata {
 namespace {
 
+using ::strata::testing::LongMixedText;
+using ::strata::testing::LongSingleWord;
 using ::strata::testing::TestDataPath;
 
 std::string ReadFile(const std::string& path) {
@@ -229,20 +231,16 @@ TEST(TokenizerTest, RejectsUnsupportedOrBrokenVocabMetadata) {
   }
 }
 
-TEST(TokenizerTest, EncodesFiftyKilobytesQuickly) {
+TEST(TokenizerTest, EncodesFiftyKilobytesExactly) {
+  // Long inputs, including one 50 KB word (the worst case for merge bookkeeping), round-trip exactly. Their
+  // speed is measured by bench/micro/tokenizer_bench.cpp, not asserted here.
   STRATA_REQUIRE_TESTDATA();
   auto tok = LoadTokenizer(TestDataPath("tokenizer/llama2-vocab.gguf"));
   ASSERT_TRUE(tok);
-  std::string text;
-  const std::string para =
-      "The quick brown fox jumps over the lazy dog; Ελληνικά, 日本語のテキスト, emoji \xF0\x9F\xA4\x96 and 12345.\n";
-  while (text.size() < 50 * 1024) text += para;
-  std::string run(50 * 1024, 'a');  // one long word: the worst case for merge bookkeeping
+  const std::string text = LongMixedText(), run = LongSingleWord();
   for (const std::string* t : {&text, &run}) {
-    const auto t0 = std::chrono::steady_clock::now();
     const auto ids = tok->Encode(*t, false);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EXPECT_LT(s, 2.0) << "encoding " << t->size() << " bytes took " << s << " s";
+    EXPECT_LT(ids.size(), t->size()) << "merges happened";
     EXPECT_EQ(tok->Decode(ids), *t);
   }
 }

@@ -1,7 +1,6 @@
 // Every non-matmul kernel against its scalar reference on random, odd shapes.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "random_tensors.h"
+#include "scattered_cache.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
@@ -60,32 +60,6 @@ TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
   EXPECT_NEAR(y[1], std::sin(1.0f), 1e-6);
   EXPECT_NEAR(y[2], std::cos(0.01f), 1e-6);  // base^(-2/4) = 0.01
 }
-
-// A contiguous cache (row j = position j) scattered into shuffled blocks, as the paged kernel reads it.
-struct ScatteredCache {
-  int64_t kBlock = 4;
-  std::vector<float> k, v;
-  std::vector<int32_t> table;
-  std::vector<const int32_t*> row_tables;
-
-  ScatteredCache(const std::vector<float>& kc, const std::vector<float>& vc, int64_t n_pos, int64_t kv_dim,
-                 int64_t rows, uint32_t seed, int64_t block = 4)
-      : kBlock(block) {
-    const int64_t n_blocks = (n_pos + kBlock - 1) / kBlock + 3;  // spare blocks stay garbage
-    table.resize(static_cast<size_t>(n_blocks));
-    for (int64_t b = 0; b < n_blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(b);
-    std::shuffle(table.begin(), table.end(), std::mt19937(seed));
-    k = Random(static_cast<size_t>(n_blocks * kBlock * kv_dim), seed + 1, 100.0f);
-    v = Random(k.size(), seed + 2, 100.0f);
-    for (int64_t j = 0; j < n_pos; ++j) {
-      const int64_t slot = table[static_cast<size_t>(j / kBlock)] * kBlock + j % kBlock;
-      std::copy_n(kc.begin() + j * kv_dim, kv_dim, k.begin() + slot * kv_dim);
-      std::copy_n(vc.begin() + j * kv_dim, kv_dim, v.begin() + slot * kv_dim);
-    }
-    row_tables.assign(static_cast<size_t>(rows), table.data());
-  }
-  PagedKvView view() const { return {k.data(), v.data(), kBlock, row_tables.data()}; }
-};
 
 TEST(Kernels, AttentionMatchesReference) {
   ThreadPool pool(3);
@@ -154,40 +128,6 @@ TEST(Kernels, EmbeddingDequantizesRows) {
     std::vector<float> row(static_cast<size_t>(dim));
     DequantizeRow(t, table.row(3), row.data(), dim);
     EXPECT_EQ(std::vector<float>(y.begin() + 2 * dim, y.begin() + 3 * dim), row);
-  }
-}
-
-}  // namespace
-}  // namespace strata::kernels
-
-namespace strata::kernels {
-namespace {
-
-TEST(KernelsBench, DecodeAttentionOverALongContext) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "timings are meaningless under the sanitizers";
-#endif
-  // Not asserted (wall time): one decode row of the 1B shape (32 heads, 8 KV heads, head_dim 64) over 530
-  // cached positions in blocks of 16, once with the cache in L2/L3 (repeated) and once cold per layer.
-  const int64_t heads = 32, kv_heads = 8, D = 64, n_pos = 530, kv_dim = kv_heads * D, layers = 16;
-  const AttentionShape s{heads, kv_heads, D};
-  auto q = Random(static_cast<size_t>(heads * D), 1);
-  std::vector<ScatteredCache> caches;
-  for (int64_t l = 0; l < layers; ++l) {
-    auto k = Random(static_cast<size_t>(n_pos * kv_dim), 2), v = Random(static_cast<size_t>(n_pos * kv_dim), 3);
-    caches.emplace_back(k, v, n_pos, kv_dim, 1, static_cast<uint32_t>(l), 16);
-  }
-  std::vector<float> out(q.size());
-  const int32_t pos[1] = {static_cast<int32_t>(n_pos - 1)};
-  ThreadPool pool(1);
-  for (int pass = 0; pass < 2; ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int rep = 0; rep < 10; ++rep)
-      for (int64_t l = 0; l < layers; ++l)
-        Attention(q.data(), 1, pos, caches[static_cast<size_t>(pass ? l : 0)].view(), s, out.data(), pool);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / 10;
-    std::printf("[ %s ] 16 layers of decode attention over %lld positions: %.2f ms\n", pass ? "cold" : "hot",
-                static_cast<long long>(n_pos), ms);
   }
 }
 
