@@ -71,10 +71,14 @@ TEST_F(ServerValidation, DeepBodiesAreRefusedBeforeParsing) {
 }
 
 TEST_F(ServerValidation, ObjectsWithTooManyKeysAreRefused) {
-  json bias = json::object();
-  for (int i = 0; i < 2000; ++i) bias[std::to_string(i + 1000)] = 0;
-  ExpectError(Complete({{"logit_bias", bias}}), 400, "more than 1024 keys");
+  json keys = json::object();
+  for (int i = 0; i < 20000; ++i) keys["k" + std::to_string(i)] = 0;
+  ExpectError(Complete({{"metadata", keys}}), 400, "too many keys");
   ExpectStillServing();
+  // A full vocabulary's logit_bias is fine.
+  json bias = json::object();
+  for (int i = 0; i < server_->tokenizer().n_vocab(); ++i) bias[std::to_string(i)] = 0;
+  EXPECT_EQ(Complete({{"logit_bias", bias}}).first, 200);
 }
 
 TEST_F(ServerValidation, OutOfRangeIntegersAreRefusedNotWrapped) {
