@@ -70,12 +70,16 @@ Step StrStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
 // Numbers: states 0 start, 1 after '-', 2 leading zero*, 3 integer digits*, 4 after '.', 5 fraction*,
 // 6 after 'e', 7 after exponent sign, 8 exponent digits* (* = a number may end here). kDone means the byte
 // belongs to whatever follows the number. `a` counts the digits of the current part, `b` is 1 after a '-',
-// `x` and `y` are the integer and fraction digits as numbers (a bounded number has no exponent).
+// and for a bounded number (no exponent, at most kNumberMaxTotalDigits digits) `x` holds all its digits.
 NumberPrefix Prefix(const Frame& f) {
   static constexpr NumberPrefix::Phase kPhase[] = {NumberPrefix::kStart, NumberPrefix::kStart, NumberPrefix::kZero,
                                                    NumberPrefix::kInt, NumberPrefix::kPoint, NumberPrefix::kFrac};
-  return {.phase = kPhase[std::min<uint8_t>(f.state, 5)], .negative = f.b == 1, .int_part = f.x, .frac = f.y,
-          .frac_digits = f.state == 5 ? f.a : 0};
+  const int frac_digits = f.state == 5 ? f.a : 0;
+  uint64_t scale = 1;
+  for (int i = 0; i < frac_digits; ++i) scale *= 10;
+  return {.phase = kPhase[std::min<uint8_t>(f.state, 5)], .negative = f.b == 1,
+          .int_part = static_cast<int64_t>(f.x / scale), .frac = static_cast<int64_t>(f.x % scale),
+          .frac_digits = frac_digits};
 }
 
 bool NumAccepting(const JsonGrammar::Node& n, const Frame& f) {
@@ -89,8 +93,8 @@ Step NumSyntaxStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
   auto go = [&](uint8_t state, bool digit) {
     f.a = f.state == state && digit ? f.a + 1 : (digit ? 1 : 0);
     f.state = state;
-    if (digit && state <= 3) f.x = f.x * 10 + (c - '0');
-    if (digit && state == 5) f.y = f.y * 10 + (c - '0');
+    // At most kNumberMaxTotalDigits + 1 digits reach here (NumStep refuses more): no overflow of uint64.
+    if (digit && n.range.bounded) f.x = f.x * 10 + (c - '0');
     return kTaken;
   };
   switch (f.state) {
@@ -274,8 +278,7 @@ void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
 
 bool SameStack(const Stack& a, const Stack& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Frame& x, const Frame& y) {
-    return x.type == y.type && x.state == y.state && x.node == y.node && x.a == y.a && x.b == y.b && x.x == y.x &&
-           x.y == y.y;
+    return x.type == y.type && x.state == y.state && x.node == y.node && x.a == y.a && x.b == y.b && x.x == y.x;
   });
 }
 

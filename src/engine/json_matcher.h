@@ -35,7 +35,7 @@ class JsonMatcher {
     uint8_t state = 0;
     int32_t node = -1;
     int32_t a = 0, b = 0;
-    int64_t x = 0, y = 0;  // numbers: integer and fraction digits so far (for bounded ones)
+    uint64_t x = 0;  // bounded numbers: the digits so far as one integer ('.' left out)
   };
   using Stack = std::vector<Frame>;
   static constexpr size_t kMaxStacks = 64;

@@ -83,12 +83,13 @@ bool HasMultiple(NumberUnits g, NumberUnits a, NumberUnits b, NumberUnits lo, Nu
 // Costs of finishing with more integer digits (k of them) and then m fraction digits.
 int64_t FinishInteger(const NumberRange& r, const NumberPrefix& p, NumberUnits lo, NumberUnits hi) {
   const NumberUnits s = Scale(r.integer);
-  const int kmax = p.phase == NumberPrefix::kZero ? 0 : kNumberMaxDigits - Digits(p.int_part);
-  const int mmax = r.integer ? 0 : kNumberMaxDigits;
+  const int n = Digits(p.int_part);
+  const int kmax = p.phase == NumberPrefix::kZero ? 0 : kNumberMaxDigits - n;
   int64_t best = kNumberNoFinish;
   for (int k = 0; k <= kmax && k < best; ++k) {
     const NumberUnits first = p.int_part * kPow[static_cast<size_t>(k)] * s;
     const NumberUnits end = (p.int_part + 1) * kPow[static_cast<size_t>(k)] * s;  // exclusive
+    const int mmax = r.integer ? 0 : std::min(kNumberMaxDigits, kNumberMaxTotalDigits - n - k);
     for (int m = 0; m <= mmax; ++m) {
       const int64_t cost = k + (m > 0 ? m + 1 : 0);
       if (cost >= best) break;
@@ -104,7 +105,8 @@ int64_t FinishFraction(const NumberPrefix& p, NumberUnits lo, NumberUnits hi) {
   const int d = p.phase == NumberPrefix::kPoint ? 0 : p.frac_digits;
   const NumberUnits step = kPow[static_cast<size_t>(kNumberMaxDigits - d)];
   const NumberUnits first = p.int_part * s + p.frac * step, end = first + step;
-  for (int e = p.phase == NumberPrefix::kPoint ? 1 : 0; d + e <= kNumberMaxDigits; ++e) {
+  const int emax = std::min(kNumberMaxDigits, kNumberMaxTotalDigits - Digits(p.int_part)) - d;
+  for (int e = p.phase == NumberPrefix::kPoint ? 1 : 0; e <= emax; ++e) {
     const NumberUnits g = kPow[static_cast<size_t>(kNumberMaxDigits - d - e)];
     if (HasMultiple(g, first, end - g, lo, hi)) return e;
   }

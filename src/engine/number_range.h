@@ -1,8 +1,8 @@
 // Bounds (minimum / maximum / exclusiveMinimum / exclusiveMaximum) on the numbers a JsonMatcher lets a model
 // write, enforced digit by digit: a byte is allowed only if some completion of the digits written so far is a
 // number in range. Values are exact decimals: integers in units of 1, numbers in units of 10^-15 (the matcher
-// writes at most 15 integer and 15 fraction digits; a bounded "number" has no exponent part), so there is no
-// rounding in the comparisons.
+// writes at most 15 integer and 15 fraction digits; a bounded "number" has no exponent part and at most 18
+// digits in all, which keeps the matcher's state one integer), so there is no rounding in the comparisons.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@ namespace strata {
 using NumberUnits = __int128;
 
 inline constexpr int kNumberMaxDigits = 15;                    // per part (integer, fraction)
+inline constexpr int kNumberMaxTotalDigits = 18;               // of a bounded number, both parts
 inline constexpr int64_t kNumberNoFinish = int64_t{1} << 40;   // no completion is in range
 
 struct NumberBound {

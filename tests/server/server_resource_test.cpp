@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deep_schema_body.h"
 #include "testdata.h"
 
 namespace strata::testing {
@@ -85,13 +86,6 @@ class ServeProcess {
   pid_t pid_ = -1;
   std::string log_;
 };
-
-std::string DeepSchemaBody(int depth) {
-  std::string open, close;
-  for (int i = 0; i < depth; ++i) open += R"({"type":"object","properties":{"a":)", close += "}}";
-  return R"({"prompt":"x","max_tokens":4,"response_format":{"type":"json_schema","json_schema":{"name":"d","schema":)" +
-         open + R"({"type":"integer"})" + close + "}}}";
-}
 
 TEST(ServerResource, AbusiveRequestsKeepTheServerUpAndItsMemoryBounded) {
   STRATA_REQUIRE_TESTDATA();

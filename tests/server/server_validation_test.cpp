@@ -4,6 +4,7 @@
 // than ignored. After each refusal the server still answers a normal request.
 #include <gtest/gtest.h>
 
+#include "deep_schema_body.h"
 #include "local_server.h"
 
 namespace strata::testing {
@@ -45,14 +46,6 @@ class ServerValidation : public ::testing::Test {
   static std::unique_ptr<LocalServer> server_;
 };
 std::unique_ptr<LocalServer> ServerValidation::server_;
-
-// {"type":"object","properties":{"a": ... }} nested `depth` times, as text (json would recurse to build it).
-std::string DeepSchemaBody(int depth) {
-  std::string open, close;
-  for (int i = 0; i < depth; ++i) open += R"({"type":"object","properties":{"a":)", close += "}}";
-  return R"({"prompt":"x","max_tokens":4,"response_format":{"type":"json_schema","json_schema":{"name":"d","schema":)" +
-         open + R"({"type":"integer"})" + close + "}}}";
-}
 
 TEST_F(ServerValidation, DeepBodiesAreRefusedBeforeParsing) {
   const std::string deep = DeepSchemaBody(50000);  // ~1.85 MB
