@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 
 #include "engine/json_grammar.h"
 #include "engine/json_matcher.h"
 #include "engine/number_range.h"
+#include "engine/token_mask.h"
 
 namespace strata {
 namespace {
@@ -181,6 +183,56 @@ TEST(NumberRange, BoundedValuesInsideObjectsCostTheirDigits) {
   EXPECT_TRUE(two.Accept("000"));
   EXPECT_FALSE(two.Accept("0"));  // 20000
   EXPECT_TRUE(two.Accept("}"));
+}
+
+// The token mask with a budget over bounded numbers: random walks (EOS token 0) always end, within the budget,
+// in a document whose number is in range; the budget forces closing as early as the range allows.
+TEST(NumberRange, BudgetedRandomWalksEndInRange) {
+  std::vector<std::string> vocab = {"", ".", "-", "-1", "0.", ".5", "00", "10", "12", "99", "e", "1e5", "{\"n\":", "}",
+                                    "{\"n\":1", " ", ","};
+  for (char c = '0'; c <= '9'; ++c) vocab.push_back(std::string(1, c));
+  const TokenTrie trie(vocab);
+  struct Walk {
+    const char* schema;
+    double lo, hi;
+    bool lo_open, hi_open;
+  };
+  const Walk walks[] = {
+      {R"({"type":"integer","minimum":10,"maximum":20})", 10, 20, false, false},
+      {R"({"type":"number","minimum":-2.5,"exclusiveMaximum":-1})", -2.5, -1, false, true},
+      {R"({"type":"number","exclusiveMinimum":0,"maximum":0.001})", 0, 0.001, true, false},
+      {R"({"type":"object","properties":{"n":{"type":"integer","minimum":1000,"maximum":2000}},"required":["n"]})", 1000,
+       2000, false, false},
+  };
+  for (const Walk& w : walks) {
+    auto g = JsonGrammar::FromSchema(ojson::parse(w.schema));
+    ASSERT_TRUE(g.ok()) << w.schema;
+    for (uint32_t seed = 0; seed < 200; ++seed) {
+      std::mt19937 rng(seed);
+      const int budget = 8 + static_cast<int>(seed % 10);
+      JsonMatcher m(*g);
+      std::string text;
+      std::vector<uint8_t> allowed;
+      int steps = 0;
+      for (; steps < budget; ++steps) {
+        ComputeTokenMask(m, trie, 0, allowed, budget - steps);
+        std::vector<int32_t> choices;
+        for (size_t i = 1; i < allowed.size(); ++i)
+          if (allowed[i]) choices.push_back(static_cast<int32_t>(i));
+        if (allowed[0] && (choices.empty() || rng() % 3 == 0)) break;
+        ASSERT_FALSE(choices.empty()) << w.schema << " dead end after " << text;
+        const std::string& piece = vocab[static_cast<size_t>(choices[rng() % choices.size()])];
+        ASSERT_TRUE(m.Accept(piece));
+        text += piece;
+      }
+      ASSERT_TRUE(m.IsComplete()) << w.schema << " budget " << budget << ": " << text;
+      const ojson doc = ojson::parse(text, nullptr, false);
+      ASSERT_FALSE(doc.is_discarded()) << text;
+      const double v = doc.is_object() ? doc["n"].get<double>() : doc.get<double>();
+      EXPECT_TRUE(w.lo_open ? v > w.lo : v >= w.lo) << w.schema << ": " << text;
+      EXPECT_TRUE(w.hi_open ? v < w.hi : v <= w.hi) << w.schema << ": " << text;
+    }
+  }
 }
 
 }  // namespace
