@@ -118,6 +118,9 @@ class SchemaCompiler {
     for (const char* k : {"anyOf", "oneOf"})
       if (s.contains(k)) return AnyOf(s[k], k, depth);
     if (!s.contains("type")) {
+      for (const char* k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+        if (s.contains(k))  // bounds numbers only: enforced on an "integer" / "number" type, not on any value
+          return Status::Unsupported(std::string("JSON schema '") + k + "' needs \"type\": \"integer\" or \"number\"");
       if (s.contains("properties") || s.contains("required")) return Object(s, depth);
       if (s.contains("items")) return Array(s, depth);
       return g_.any();

@@ -164,6 +164,10 @@ TEST(NumberRange, EmptyRangesAreSchemaErrors) {
   }
   auto g = JsonGrammar::FromSchema(ojson::parse(R"({"type":"integer","minimum":5,"maximum":4})"));
   EXPECT_NE(g.status().message().find("minimum"), std::string::npos) << g.status().message();
+  // Bounds without a numeric type would have to let every other value through: refused, not ignored.
+  auto untyped = JsonGrammar::FromSchema(ojson::parse(R"({"minimum":5})"));
+  ASSERT_FALSE(untyped.ok());
+  EXPECT_EQ(untyped.status().code(), Status::Code::kUnsupported);
 }
 
 TEST(NumberRange, BoundedValuesInsideObjectsCostTheirDigits) {

@@ -31,9 +31,12 @@ constexpr int64_t kAllowedGrowthKb = 300 * 1024;  // over the RSS after the firs
 // `strata serve` as a child process, stderr to a file (the log names the port).
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& model) {
+  static std::string Binary() {
     const char* env = std::getenv("STRATA_SERVE_BINARY");
-    const std::string binary = env ? env : STRATA_BINARY;
+    return env ? env : STRATA_BINARY;
+  }
+  explicit ServeProcess(const std::string& model) {
+    const std::string binary = Binary();
     char tmpl[] = "/tmp/strata_serve_log_XXXXXX";
     const int fd = mkstemp(tmpl);
     log_ = tmpl;
@@ -89,6 +92,7 @@ class ServeProcess {
 
 TEST(ServerResource, AbusiveRequestsKeepTheServerUpAndItsMemoryBounded) {
   STRATA_REQUIRE_TESTDATA();
+  if (access(ServeProcess::Binary().c_str(), X_OK) != 0) GTEST_SKIP() << ServeProcess::Binary() << " is not built";
   ServeProcess server(TestDataPath("models/tiny-llama-q8_0.gguf"));
   const int port = server.WaitForPort();
   ASSERT_GT(port, 0) << "strata serve did not start";
