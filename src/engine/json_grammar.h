@@ -13,11 +13,12 @@
 // exponent digits (always a finite double); strings are strict JSON (escapes, \uXXXX outside the surrogates,
 // well-formed UTF-8); nesting is limited to 32 open containers; enum/const values must be written exactly
 // as nlohmann::json dumps them (compact, raw UTF-8). minimum / maximum / exclusiveMinimum / exclusiveMaximum
-// of "integer" and "number" constrain the digits written (number_range.h; a bounded number has no exponent).
-// Not enforced: format, title/description-like annotations.
-// A schema with no finite document (e.g. {"$ref": "#"}) or with an empty number range is kInvalidArgument;
-// alternatives and optional parts that have no finite value are dropped. Keywords that would change which values are
-// valid and that are not enforced (pattern, multipleOf, allOf, not, if, uniqueItems, ...) give kUnsupported.
+// on an "integer" or "number" type constrain the digits written (number_range.h: a bounded number has no
+// exponent and at most 18 digits); without a numeric type they give kUnsupported. Not enforced: format,
+// title/description-like annotations. Keywords that would change which values are valid and that are not
+// enforced (pattern, multipleOf, allOf, not, if, uniqueItems, ...) give kUnsupported. A schema with no finite
+// document (e.g. {"$ref": "#"}) or with no number in a range is kInvalidArgument; alternatives and optional
+// parts with no finite value are dropped (min_len says which).
 #pragma once
 
 #include <cstdint>
