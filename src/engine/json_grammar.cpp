@@ -33,7 +33,7 @@ int64_t JsonGrammar::RequiredRest(int32_t i, int32_t next, bool leading_comma) c
 
 // Shortest value per node by fixed-point iteration (recursive $refs make the node graph cyclic).
 void JsonGrammar::ComputeMinLengths() {
-  constexpr int64_t kInf = int64_t{1} << 40;
+  constexpr int64_t kInf = kNoDocument;
   min_len_.assign(nodes_.size(), kInf);
   for (bool changed = true; changed;) {
     changed = false;
@@ -41,7 +41,8 @@ void JsonGrammar::ComputeMinLengths() {
       const Node& n = nodes_[i];
       int64_t v = kInf;
       switch (n.kind) {
-        case Kind::kAny: case Kind::kNumber: case Kind::kInteger: v = 1; break;
+        case Kind::kAny: v = 1; break;
+        case Kind::kNumber: case Kind::kInteger: v = MinNumberLength(n.range); break;
         case Kind::kString: v = 2 + n.min; break;
         case Kind::kLiterals:
           for (int32_t l : n.alts) v = std::min(v, static_cast<int64_t>(literal(l).size()));
@@ -51,7 +52,8 @@ void JsonGrammar::ComputeMinLengths() {
           break;
         case Kind::kObject: v = std::min(kInf, 2 + RequiredRest(static_cast<int32_t>(i), 0, false)); break;
         case Kind::kArray:
-          v = n.min == 0 ? 2 : std::min(kInf, 2 + n.min * (min_len_[static_cast<size_t>(n.item)] + 1) - 1);
+          // min <= kMaxCount and an item below kInf: no overflow.
+          v = n.min == 0 ? 2 : std::min(kInf, 2 + n.min * (std::min(kInf, min_len_[static_cast<size_t>(n.item)]) + 1) - 1);
           break;
       }
       if (v < min_len_[i]) min_len_[i] = v, changed = true;
@@ -61,8 +63,24 @@ void JsonGrammar::ComputeMinLengths() {
   int64_t longest_value = 0, longest_literal = 0;
   for (int64_t v : min_len_)
     if (v < kInf) longest_value = std::max(longest_value, v);
+  // Inside a bounded number one digit can raise the rest to a whole number's worth (0 -> 0.000000000000001).
+  for (const Node& n : nodes_)
+    if (n.range.bounded) longest_value = std::max<int64_t>(longest_value, 2 * kNumberMaxDigits + 2);
   for (const std::string& l : literals_) longest_literal = std::max(longest_literal, static_cast<int64_t>(l.size()));
   max_rise_per_byte_ = longest_literal + 2 * longest_value + 4;
+}
+
+// After ComputeMinLengths: what has no finite value cannot be part of a finished document, so the matcher must
+// not start it (min_len stays the same: it never counted those parts).
+void JsonGrammar::DropEndlessParts() {
+  auto endless = [&](int32_t i) { return min_len(i) >= kNoDocument; };
+  for (Node& n : nodes_) {
+    if (n.kind == Kind::kAnyOf) std::erase_if(n.alts, endless);
+    if (n.kind == Kind::kArray && n.min == 0 && endless(n.item)) n.max = 0;
+    if (n.kind != Kind::kObject) continue;
+    if (n.free_keys && endless(n.item)) n.free_keys = false;  // no keys at all: {}
+    std::erase_if(n.props, [&](const Property& p) { return !p.required && endless(p.value); });
+  }
 }
 
 void JsonGrammar::AddBuiltins() {
@@ -88,7 +106,7 @@ class SchemaCompiler {
       if (!s.get<bool>()) return Status::InvalidArgument("JSON schema 'false' accepts no value");
       return g_.any();
     }
-    if (!s.is_object()) return Status::InvalidArgument("a JSON schema must be an object, got " + s.dump());
+    if (!s.is_object()) return Status::InvalidArgument("a JSON schema must be an object, got " + s.dump().substr(0, 80));
     if (s.contains("$ref")) return Ref(s["$ref"], depth);
     for (const char* k : {"pattern", "patternProperties", "not", "if", "then", "else", "allOf", "prefixItems",
                           "uniqueItems", "contains", "minProperties", "maxProperties", "propertyNames",
@@ -100,6 +118,9 @@ class SchemaCompiler {
     for (const char* k : {"anyOf", "oneOf"})
       if (s.contains(k)) return AnyOf(s[k], k, depth);
     if (!s.contains("type")) {
+      for (const char* k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+        if (s.contains(k))  // bounds numbers only: enforced on an "integer" / "number" type, not on any value
+          return Status::Unsupported(std::string("JSON schema '") + k + "' needs \"type\": \"integer\" or \"number\"");
       if (s.contains("properties") || s.contains("required")) return Object(s, depth);
       if (s.contains("items")) return Array(s, depth);
       return g_.any();
@@ -120,20 +141,34 @@ class SchemaCompiler {
   }
 
  private:
-  // A non-negative integer keyword, or `dflt` when absent.
+  // A count keyword in [0, kMaxCount] (checked in the JSON's own width), or `dflt` when absent. The bound keeps
+  // min_len arithmetic from overflowing; no such document fits a context anyway.
+  static constexpr int64_t kMaxCount = int64_t{1} << 20;
   static Result<int64_t> Count(const json& s, const char* key, int64_t dflt) {
     if (!s.contains(key)) return dflt;
     const json& v = s[key];
-    if (!v.is_number_integer() || v.get<int64_t>() < 0)
-      return Status::InvalidArgument(std::string("JSON schema '") + key + "' must be a non-negative integer");
+    if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0) ||
+        (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxCount)))
+      return Status::InvalidArgument(std::string("JSON schema '") + key + "' must be an integer in [0, " +
+                                     std::to_string(kMaxCount) + "], got " + v.dump());
     return v.get<int64_t>();
   }
 
-  // minimum >= 0 (or exclusiveMinimum >= 0): the only bound the grammar enforces is "no minus sign".
-  static bool NonNegative(const json& s) {
-    for (const char* k : {"minimum", "exclusiveMinimum"})
-      if (s.contains(k) && s[k].is_number() && s[k].get<double>() >= 0) return true;
-    return false;
+  // minimum / maximum, and exclusiveMinimum / exclusiveMaximum as numbers (draft 6+) or as booleans that make
+  // minimum / maximum exclusive (draft 4).
+  static Result<NumberRange> Range(const json& s, bool integer) {
+    std::vector<NumberBound> bounds[2];  // lower, upper
+    for (int upper = 0; upper < 2; ++upper) {
+      const char* inclusive = upper ? "maximum" : "minimum";
+      const char* exclusive = upper ? "exclusiveMaximum" : "exclusiveMinimum";
+      const bool flag = s.contains(exclusive) && s[exclusive].is_boolean() && s[exclusive].get<bool>();
+      for (const char* k : {inclusive, exclusive}) {
+        if (!s.contains(k) || (k == exclusive && s[k].is_boolean())) continue;
+        if (!s[k].is_number()) return Status::InvalidArgument(std::string("JSON schema '") + k + "' must be a number");
+        bounds[upper].push_back({s[k].dump(), k == exclusive || flag});
+      }
+    }
+    return MakeNumberRange(integer, bounds[0], bounds[1]);
   }
 
   Result<int32_t> Typed(const std::string& type, const json& s, int depth) {
@@ -145,8 +180,10 @@ class SchemaCompiler {
       if (max >= 0 && max < min) return Status::InvalidArgument("JSON schema maxLength is below minLength");
       return g_.Add({.kind = Kind::kString, .min = min, .max = max});
     }
-    if (type == "number" || type == "integer")
-      return g_.Add({.kind = type == "number" ? Kind::kNumber : Kind::kInteger, .non_negative = NonNegative(s)});
+    if (type == "number" || type == "integer") {
+      STRATA_ASSIGN_OR_RETURN(NumberRange range, Range(s, type == "integer"));
+      return g_.Add({.kind = type == "number" ? Kind::kNumber : Kind::kInteger, .range = range});
+    }
     if (type == "boolean") return Literals(json::array({true, false}), "type");
     if (type == "null") return Literals(json::array({nullptr}), "type");
     return Status::Unsupported("JSON schema type '" + type + "' is not supported");
@@ -178,25 +215,24 @@ class SchemaCompiler {
       if (extra_allowed) n.free_keys = true, n.item = extra;  // any keys (none when additionalProperties false)
       return g_.Add(std::move(n));
     }
-    json props = listed ? s["properties"] : json::object();
+    // By reference: a copy here would copy the whole rest of a deep schema at every level.
+    static const json kNoProperties = json::object();
+    const json& props = listed ? s["properties"] : kNoProperties;
     if (!props.is_object()) return Status::InvalidArgument("JSON schema 'properties' must be an object");
     std::vector<std::string> undescribed;
     for (const std::string& r : required) {
-      if (props.contains(r)) continue;
+      if (props.contains(r) || std::find(undescribed.begin(), undescribed.end(), r) != undescribed.end()) continue;
       // A required key the schema does not describe takes the additionalProperties schema.
       if (!extra_allowed)
         return Status::InvalidArgument("JSON schema requires '" + r + "' but forbids keys not in 'properties'");
-      props[r] = true;
       undescribed.push_back(r);
     }
     for (const auto& [key, sub] : props.items()) {
       const bool req = std::find(required.begin(), required.end(), key) != required.end();
-      int32_t value = extra;
-      if (std::find(undescribed.begin(), undescribed.end(), key) == undescribed.end()) {
-        STRATA_ASSIGN_OR_RETURN(value, Compile(sub, depth + 1));
-      }
+      STRATA_ASSIGN_OR_RETURN(int32_t value, Compile(sub, depth + 1));
       n.props.push_back({g_.AddLiteral(json(key).dump()), value, req});
     }
+    for (const std::string& key : undescribed) n.props.push_back({g_.AddLiteral(json(key).dump()), extra, true});
     return g_.Add(std::move(n));
   }
 
@@ -295,6 +331,10 @@ Result<std::shared_ptr<const JsonGrammar>> JsonGrammar::FromSchema(const json& s
     return Status::InvalidArgument(std::string("JSON schema: ") + e.what());
   }
   g->ComputeMinLengths();
+  if (g->min_len(g->root_) >= kNoDocument)
+    return Status::InvalidArgument(
+        "JSON schema admits no finite document (it requires itself, e.g. through a $ref cycle, with no way to end)");
+  g->DropEndlessParts();
   return std::shared_ptr<const JsonGrammar>(g);
 }
 

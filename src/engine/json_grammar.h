@@ -12,9 +12,13 @@
 // after the document, so a model cannot stall in blanks and output starts with its value; numbers have at most 15 digits per part and 2
 // exponent digits (always a finite double); strings are strict JSON (escapes, \uXXXX outside the surrogates,
 // well-formed UTF-8); nesting is limited to 32 open containers; enum/const values must be written exactly
-// as nlohmann::json dumps them (compact, raw UTF-8). Not enforced: minimum/maximum (except that minimum >= 0
-// forbids a sign), format, title/description-like annotations. Keywords that would change which values are
-// valid and that are not enforced (pattern, multipleOf, allOf, not, if, uniqueItems, ...) give kUnsupported.
+// as nlohmann::json dumps them (compact, raw UTF-8). minimum / maximum / exclusiveMinimum / exclusiveMaximum
+// on an "integer" or "number" type constrain the digits written (number_range.h: a bounded number has no
+// exponent and at most 18 digits); without a numeric type they give kUnsupported. Not enforced: format,
+// title/description-like annotations. Keywords that would change which values are valid and that are not
+// enforced (pattern, multipleOf, allOf, not, if, uniqueItems, ...) give kUnsupported. A schema with no finite
+// document (e.g. {"$ref": "#"}) or with no number in a range is kInvalidArgument; alternatives and optional
+// parts with no finite value are dropped (min_len says which).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "engine/number_range.h"
 
 namespace strata {
 
@@ -44,7 +49,7 @@ class JsonGrammar {
     bool free_keys = false;       // kObject without properties: any keys, values of `item`
     int32_t item = -1;            // kArray items / free object values
     int64_t min = 0, max = -1;    // array items or string length (-1: unbounded)
-    bool non_negative = false;    // kInteger / kNumber with minimum >= 0: no sign
+    NumberRange range;            // kInteger / kNumber bounds
     std::vector<int32_t> alts;    // kLiterals: literal indices; kAnyOf: nodes
   };
 
@@ -53,6 +58,8 @@ class JsonGrammar {
   // {"type": "json_schema"}: the schema's subset described above; unsupported keywords give kUnsupported,
   // malformed ones kInvalidArgument, both naming the keyword. ordered_json keeps the schema's property order.
   static Result<std::shared_ptr<const JsonGrammar>> FromSchema(const nlohmann::ordered_json& schema);
+
+  static constexpr int64_t kNoDocument = kNumberNoFinish;  // min_len of a node with no finite value
 
   const Node& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
   // Fewest bytes of any value of node i (e.g. 2 for an object with no required keys): what closing an
@@ -78,6 +85,7 @@ class JsonGrammar {
   int32_t AddLiteral(std::string s);
   void AddBuiltins();
   void ComputeMinLengths();
+  void DropEndlessParts();
 
   std::vector<Node> nodes_;
   std::vector<int64_t> min_len_;

@@ -69,19 +69,37 @@ Step StrStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
 
 // Numbers: states 0 start, 1 after '-', 2 leading zero*, 3 integer digits*, 4 after '.', 5 fraction*,
 // 6 after 'e', 7 after exponent sign, 8 exponent digits* (* = a number may end here). kDone means the byte
-// belongs to whatever follows the number.
-bool NumAccepting(const Frame& f) { return f.state == 2 || f.state == 3 || f.state == 5 || f.state == 8; }
+// belongs to whatever follows the number. `a` counts the digits of the current part, `b` is 1 after a '-',
+// and for a bounded number (no exponent, at most kNumberMaxTotalDigits digits) `x` holds all its digits.
+NumberPrefix Prefix(const Frame& f) {
+  static constexpr NumberPrefix::Phase kPhase[] = {NumberPrefix::kStart, NumberPrefix::kStart, NumberPrefix::kZero,
+                                                   NumberPrefix::kInt, NumberPrefix::kPoint, NumberPrefix::kFrac};
+  const int frac_digits = f.state == 5 ? f.a : 0;
+  uint64_t scale = 1;
+  for (int i = 0; i < frac_digits; ++i) scale *= 10;
+  return {.phase = kPhase[std::min<uint8_t>(f.state, 5)], .negative = f.b == 1,
+          .int_part = static_cast<int64_t>(f.x / scale), .frac = static_cast<int64_t>(f.x % scale),
+          .frac_digits = frac_digits};
+}
 
-Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
+bool NumAccepting(const JsonGrammar::Node& n, const Frame& f) {
+  if (n.range.bounded) return f.state <= 5 && MinBytesToFinish(n.range, Prefix(f)) == 0;
+  return f.state == 2 || f.state == 3 || f.state == 5 || f.state == 8;
+}
+
+// The syntax of a number, digit limits included; NumStep adds the bounds.
+Step NumSyntaxStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
   const bool integer = n.kind == Kind::kInteger;
   auto go = [&](uint8_t state, bool digit) {
     f.a = f.state == state && digit ? f.a + 1 : (digit ? 1 : 0);
     f.state = state;
+    // At most kNumberMaxTotalDigits + 1 digits reach here (NumStep refuses more): no overflow of uint64.
+    if (digit && n.range.bounded) f.x = f.x * 10 + (c - '0');
     return kTaken;
   };
   switch (f.state) {
     case 0:
-      if (c == '-' && !n.non_negative) return go(1, false);
+      if (c == '-' && AllowsNegative(n.range)) return f.b = 1, go(1, false);
       [[fallthrough]];
     case 1:
       if (c == '0') return go(2, true);
@@ -91,7 +109,7 @@ Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
       if (f.state == 3 && IsDigit(c)) return f.a < kMaxDigits ? go(3, true) : kReject;
       if (f.state == 5 && IsDigit(c)) return f.a < kMaxDigits ? go(5, true) : kReject;
       if (!integer && c == '.' && f.state != 5) return go(4, false);
-      if (!integer && (c == 'e' || c == 'E')) return go(6, false);
+      if (!integer && !n.range.bounded && (c == 'e' || c == 'E')) return go(6, false);
       return IsDigit(c) ? kReject : kDone;
     case 4:
       return IsDigit(c) ? go(5, true) : kReject;
@@ -105,6 +123,16 @@ Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
       return kDone;
   }
   return kReject;
+}
+
+// A bounded number takes a byte only if some completion is in range, and ends only in range.
+Step NumStep(const JsonGrammar::Node& n, Frame& f, uint8_t c) {
+  if (!n.range.bounded) return NumSyntaxStep(n, f, c);
+  const Frame before = f;
+  const Step st = NumSyntaxStep(n, f, c);
+  if (st == kDone) return NumAccepting(n, before) ? kDone : kReject;
+  if (st == kTaken && MinBytesToFinish(n.range, Prefix(f)) >= kNumberNoFinish) return f = before, kReject;
+  return st;
 }
 
 // Starts a value of grammar node `node` whose first byte is c.
@@ -250,7 +278,7 @@ void Feed(const JsonGrammar& g, Stack s, uint8_t c, std::vector<Stack>& out) {
 
 bool SameStack(const Stack& a, const Stack& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Frame& x, const Frame& y) {
-    return x.type == y.type && x.state == y.state && x.node == y.node && x.a == y.a && x.b == y.b;
+    return x.type == y.type && x.state == y.state && x.node == y.node && x.a == y.a && x.b == y.b && x.x == y.x;
   });
 }
 
@@ -313,7 +341,7 @@ bool JsonMatcher::Accept(std::string_view bytes) {
 
 bool JsonMatcher::IsComplete() const {
   for (const Stack& s : stacks_)
-    if (s.empty() || (s.size() == 1 && s[0].type == kNum && NumAccepting(s[0]))) return true;
+    if (s.empty() || (s.size() == 1 && s[0].type == kNum && NumAccepting(g_->node(s[0].node), s[0]))) return true;
   return false;
 }
 
@@ -332,7 +360,7 @@ int64_t FrameCost(const JsonGrammar& g, const Frame& f) {
   switch (f.type) {
     case kValue: return g.min_len(f.node);
     case kLit: return static_cast<int64_t>(g.literal(f.node).size()) - f.a;
-    case kNum: return NumAccepting(f) ? 0 : 1;
+    case kNum: return n.range.bounded ? MinBytesToFinish(n.range, Prefix(f)) : NumAccepting(n, f) ? 0 : 1;
     case kStr: {
       const int esc = f.b & 0xF, cont = (f.b >> 4) & 0x3;
       const int64_t pending = esc == 1 ? 1 : (esc >= 2 && esc <= 5) ? 6 - esc : esc == 7 ? 3 : cont;

@@ -35,6 +35,7 @@ class JsonMatcher {
     uint8_t state = 0;
     int32_t node = -1;
     int32_t a = 0, b = 0;
+    uint64_t x = 0;  // bounded numbers: the digits so far as one integer ('.' left out)
   };
   using Stack = std::vector<Frame>;
   static constexpr size_t kMaxStacks = 64;

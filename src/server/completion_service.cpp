@@ -33,7 +33,38 @@ std::string Event(const json& j) { return "data: " + Dump(j) + "\n\n"; }
 CompletionService::CompletionService(AsyncEngine& engine, const ChatTemplate* chat_template,
                                      std::string template_error, std::string model_name)
     : engine_(engine), template_(chat_template), template_error_(std::move(template_error)),
-      model_name_(std::move(model_name)) {}
+      model_name_(std::move(model_name)) {
+  const Tokenizer& tok = engine_.tokenizer();
+  for (int32_t id = 0; id < tok.n_vocab(); ++id)
+    longest_token_bytes_ = std::max<int64_t>(longest_token_bytes_, static_cast<int64_t>(tok.TokenBytes(id).size()));
+}
+
+// vLLM's message; max_tokens is quoted as the client wrote it (it may not fit an int64).
+std::optional<ApiError> CompletionService::CheckContext(const ParsedRequest& p) const {
+  const auto prompt = static_cast<int64_t>(p.gen.prompt.size());
+  const int64_t limit = engine_.max_model_len();
+  if (!p.max_tokens_given || p.gen.max_tokens <= limit - prompt) return std::nullopt;
+  return ApiError{400,
+                  "This model's maximum context length is " + std::to_string(limit) + " tokens. However, you requested " +
+                      p.max_tokens_json + " tokens in the completion, with " + std::to_string(prompt) +
+                      " in the prompt. Please reduce the length of the prompt or max_tokens.",
+                  "invalid_request_error", "max_tokens"};
+}
+
+// Each token writes at least one byte and at most the vocabulary's longest token, so a schema whose shortest
+// document is longer than that times the tokens left can only be cut off: refused instead.
+std::optional<ApiError> CompletionService::CheckGrammarFits(const ParsedRequest& p) const {
+  if (!p.gen.grammar) return std::nullopt;
+  const int64_t need = p.gen.grammar->min_len(p.gen.grammar->root());
+  const int64_t budget =
+      std::min(p.gen.max_tokens, engine_.max_model_len() - static_cast<int64_t>(p.gen.prompt.size()));
+  if (budget <= 0 || need <= budget * longest_token_bytes_) return std::nullopt;  // budget <= 0: the engine says
+  return ApiError{400,
+                  "the response_format schema's shortest document is " + std::to_string(need) +
+                      " bytes, more than " + std::to_string(budget) + " tokens (of at most " +
+                      std::to_string(longest_token_bytes_) + " bytes each) can write; raise max_tokens or relax the schema",
+                  "invalid_request_error", "response_format"};
+}
 
 std::optional<ApiError> CompletionService::BuildPrompt(ParsedRequest& p) const {
   const Tokenizer& tok = engine_.tokenizer();
@@ -85,7 +116,7 @@ std::optional<ApiError> CompletionService::BuildGrammar(ParsedRequest& p) {
 
 std::variant<StartedRequest, ApiError> CompletionService::Start(const std::string& body, bool chat) {
   StartedRequest r;
-  if (auto err = ParseCompletionRequest(body, chat, r.parsed)) return *err;
+  if (auto err = ParseCompletionRequest(body, chat, engine_.tokenizer().n_vocab(), r.parsed)) return *err;
   ParsedRequest& p = r.parsed;
   if (!p.model.empty() && p.model != model_name_)
     return ApiError{404, "The model `" + p.model + "` does not exist.", "not_found_error", "model"};
@@ -93,6 +124,8 @@ std::variant<StartedRequest, ApiError> CompletionService::Start(const std::strin
   if (auto err = BuildGrammar(p)) return *err;
   const auto prompt_len = static_cast<int64_t>(p.gen.prompt.size());
   if (chat && !p.max_tokens_given) p.gen.max_tokens = std::max<int64_t>(1, engine_.max_model_len() - prompt_len);
+  if (auto err = CheckContext(p)) return *err;
+  if (auto err = CheckGrammarFits(p)) return *err;
   p.gen.id = engine_.NextId(chat ? "chatcmpl" : "cmpl");
   r.ctx = {p.gen.id, model_name_, UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer()};
   r.prompt_tokens = prompt_len;

@@ -51,12 +51,15 @@ class CompletionService {
  private:
   std::optional<ApiError> BuildPrompt(ParsedRequest& p) const;
   std::optional<ApiError> BuildGrammar(ParsedRequest& p);
+  std::optional<ApiError> CheckContext(const ParsedRequest& p) const;
+  std::optional<ApiError> CheckGrammarFits(const ParsedRequest& p) const;
 
   AsyncEngine& engine_;
   const ChatTemplate* template_;
   std::string template_error_;
   std::string model_name_;
   std::shared_ptr<const JsonGrammar> any_object_;
+  int64_t longest_token_bytes_ = 1;
 };
 
 }  // namespace strata

@@ -1,22 +1,50 @@
 #include "server/openai_protocol.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include <cmath>
+#include <limits>
+
+#include "server/request_json.h"
 
 namespace strata {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
-json ApiError::ToJson() const {
-  json p = param.empty() ? json(nullptr) : json(param);
+nlohmann::json ApiError::ToJson() const {
+  nlohmann::json p = param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param);
   return {{"error", {{"message", message}, {"type", type}, {"param", p}, {"code", status}}}};
 }
 
 namespace {
 
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
 ApiError Bad(const std::string& param, const std::string& message) { return {400, message, "invalid_request_error", param}; }
 
-// Typed access to optional fields: a present field of the wrong type is an error naming the field.
+// An integer JSON value in [lo, hi], compared in the width the parser gave it: a non-negative number is a
+// uint64 (which may exceed INT64_MAX), a negative one an int64.
+bool IntInRange(const json& v, int64_t lo, int64_t hi) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    return hi >= 0 && u <= static_cast<uint64_t>(hi) && (lo <= 0 || u >= static_cast<uint64_t>(lo));
+  }
+  const auto i = v.get<int64_t>();
+  return i >= lo && i <= hi;
+}
+
+std::string Quote(const std::string& key) { return "'" + key + "'"; }
+
+// An integer field: the error names it, the allowed range and the value as sent.
+std::optional<ApiError> CheckInt(const std::string& param, const json& v, int64_t lo, int64_t hi,
+                                 const std::string& allowed) {
+  if (!v.is_number_integer()) return Bad(param, Quote(param) + " must be an integer");
+  if (!IntInRange(v, lo, hi)) return Bad(param, Quote(param) + " must be " + allowed + ", got " + v.dump());
+  return std::nullopt;
+}
+
+std::string TokenRange(int32_t n_vocab) { return "a token id in [0, " + std::to_string(n_vocab) + ")"; }
+
+// Typed access to optional fields: a present field of the wrong type or range is an error naming the field.
 class Fields {
  public:
   explicit Fields(const json& j) : j_(j) {}
@@ -24,16 +52,21 @@ class Fields {
     auto it = j_.find(key);
     return it == j_.end() || it->is_null() ? nullptr : &*it;
   }
+  // A finite number that fits a float; the engine checks each sampling parameter's own range.
   std::optional<ApiError> Number(const char* key, float& out) const {
     if (const json* v = Find(key)) {
-      if (!v->is_number()) return Bad(key, std::string("'") + key + "' must be a number");
-      out = v->get<float>();
+      if (!v->is_number()) return Bad(key, Quote(key) + " must be a number");
+      const auto d = v->get<double>();
+      if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max())
+        return Bad(key, Quote(key) + " must be a finite number, got " + v->dump());
+      out = static_cast<float>(d);
     }
     return std::nullopt;
   }
-  std::optional<ApiError> Int(const char* key, int64_t& out, bool* given = nullptr) const {
+  std::optional<ApiError> Int(const char* key, int64_t lo, int64_t hi, const std::string& allowed, int64_t& out,
+                              bool* given = nullptr) const {
     if (const json* v = Find(key)) {
-      if (!v->is_number_integer()) return Bad(key, std::string("'") + key + "' must be an integer");
+      if (auto err = CheckInt(key, *v, lo, hi, allowed)) return err;
       out = v->get<int64_t>();
       if (given) *given = true;
     }
@@ -41,7 +74,7 @@ class Fields {
   }
   std::optional<ApiError> Bool(const char* key, bool& out) const {
     if (const json* v = Find(key)) {
-      if (!v->is_boolean()) return Bad(key, std::string("'") + key + "' must be a boolean");
+      if (!v->is_boolean()) return Bad(key, Quote(key) + " must be a boolean");
       out = v->get<bool>();
     }
     return std::nullopt;
@@ -54,34 +87,42 @@ class Fields {
 #define STRATA_API_CHECK(expr)              \
   if (auto _err = (expr); _err) return _err
 
-std::optional<ApiError> ParseSampling(const Fields& f, ParsedRequest& out) {
+std::optional<ApiError> ParseLogitBias(const json& bias, int32_t n_vocab, SamplingParams& s) {
+  if (!bias.is_object()) return Bad("logit_bias", "'logit_bias' must be an object of token id -> bias");
+  for (const auto& [id, b] : bias.items()) {
+    int64_t t = 0;
+    bool digits = !id.empty() && id.size() <= 10;
+    for (char c : id) digits = digits && c >= '0' && c <= '9';
+    if (digits) t = std::stoll(id);
+    if (!digits || t >= n_vocab)
+      return Bad("logit_bias", "'logit_bias' keys must be " + TokenRange(n_vocab) + ", got '" + id + "'");
+    if (!b.is_number() || !(b.get<double>() >= -100 && b.get<double>() <= 100))
+      return Bad("logit_bias", "'logit_bias' values must be numbers in [-100, 100], got " + b.dump());
+    s.logit_bias.emplace_back(static_cast<int32_t>(t), b.get<float>());
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseSampling(const Fields& f, int32_t n_vocab, ParsedRequest& out) {
   SamplingParams& s = out.gen.sampling;
   int64_t top_k = s.top_k, seed = 0;
   bool seed_given = false;
   STRATA_API_CHECK(f.Number("temperature", s.temperature));
   STRATA_API_CHECK(f.Number("top_p", s.top_p));
-  STRATA_API_CHECK(f.Int("top_k", top_k));
+  STRATA_API_CHECK(f.Int("top_k", -1, kInt32Max, "-1 (off), 0 (off) or positive", top_k));
   STRATA_API_CHECK(f.Number("min_p", s.min_p));
   STRATA_API_CHECK(f.Number("repetition_penalty", s.repetition_penalty));
   STRATA_API_CHECK(f.Number("frequency_penalty", s.frequency_penalty));
   STRATA_API_CHECK(f.Number("presence_penalty", s.presence_penalty));
-  STRATA_API_CHECK(f.Int("seed", seed, &seed_given));
-  s.top_k = static_cast<int>(std::clamp<int64_t>(top_k, -1, 1 << 30));
-  if (const json* bias = f.Find("logit_bias")) {
-    if (!bias->is_object()) return Bad("logit_bias", "'logit_bias' must be an object of token id -> bias");
-    for (const auto& [id, b] : bias->items()) {
-      char* end = nullptr;
-      const long t = std::strtol(id.c_str(), &end, 10);
-      if (id.empty() || *end != '\0' || !b.is_number())
-        return Bad("logit_bias", "'logit_bias' keys must be token ids and values numbers");
-      s.logit_bias.emplace_back(static_cast<int32_t>(std::clamp<long>(t, -1, 1 << 30)), b.get<float>());
-    }
-  }
-  if (seed_given) s.seed = static_cast<uint64_t>(seed);
+  STRATA_API_CHECK(f.Int("seed", std::numeric_limits<int64_t>::min(), kInt64Max, "a 64-bit signed integer", seed,
+                         &seed_given));
+  s.top_k = static_cast<int>(top_k);
+  if (const json* bias = f.Find("logit_bias")) STRATA_API_CHECK(ParseLogitBias(*bias, n_vocab, s));
+  if (seed_given) s.seed = static_cast<uint64_t>(seed);  // the bits of the int64 (vLLM's seed is an int64)
   return std::nullopt;
 }
 
-std::optional<ApiError> ParseStops(const Fields& f, ParsedRequest& out) {
+std::optional<ApiError> ParseStops(const Fields& f, int32_t n_vocab, ParsedRequest& out) {
   if (const json* stop = f.Find("stop")) {
     if (stop->is_string()) {
       out.gen.stop.push_back(stop->get<std::string>());
@@ -98,22 +139,21 @@ std::optional<ApiError> ParseStops(const Fields& f, ParsedRequest& out) {
   if (const json* ids = f.Find("stop_token_ids")) {
     if (!ids->is_array()) return Bad("stop_token_ids", "'stop_token_ids' must be an array of integers");
     for (const json& id : *ids) {
-      if (!id.is_number_integer()) return Bad("stop_token_ids", "'stop_token_ids' must be an array of integers");
+      STRATA_API_CHECK(CheckInt("stop_token_ids", id, 0, n_vocab - 1, TokenRange(n_vocab)));
       out.gen.stop_token_ids.push_back(id.get<int32_t>());
     }
   }
   return f.Bool("ignore_eos", out.gen.ignore_eos);
 }
 
-std::optional<ApiError> ParseMessageContent(const json& content, size_t i, std::string& out) {
-  const std::string param = "messages[" + std::to_string(i) + "].content";
-  if (content.is_string()) {
-    out = content.get<std::string>();
+std::optional<ApiError> ParseMessageContent(const json* content, const std::string& param, std::string& out) {
+  if (!content) return Bad(param, Quote(param) + " is required");
+  if (content->is_string()) {
+    out = content->get<std::string>();
     return std::nullopt;
   }
-  if (content.is_null()) return std::nullopt;
-  if (!content.is_array()) return Bad(param, "'" + param + "' must be a string or an array of content parts");
-  for (const json& part : content) {
+  if (!content->is_array()) return Bad(param, Quote(param) + " must be a string or an array of content parts");
+  for (const json& part : *content) {
     if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
       return Bad(param, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported");
     out += part["text"].get<std::string>();
@@ -121,24 +161,36 @@ std::optional<ApiError> ParseMessageContent(const json& content, size_t i, std::
   return std::nullopt;
 }
 
+// The roles a chat template renders as turns. Tool calls are not supported, so neither are messages that
+// carry them; every message needs its content.
+std::optional<ApiError> ParseMessage(const json& m, size_t i, ParsedRequest& out) {
+  const std::string param = "messages[" + std::to_string(i) + "]";
+  if (!m.is_object()) return Bad(param, Quote(param) + " must be an object");
+  auto role = m.find("role");
+  if (role == m.end() || !role->is_string()) return Bad(param + ".role", Quote(param + ".role") + " must be a string");
+  const std::string r = role->get<std::string>();
+  if (r != "system" && r != "developer" && r != "user" && r != "assistant" && r != "tool")
+    return Bad(param + ".role", Quote(param + ".role") +
+                                    " must be one of 'system', 'developer', 'user', 'assistant', 'tool', got '" + r + "'");
+  for (const char* k : {"tool_calls", "function_call"})
+    if (auto c = m.find(k); c != m.end() && !c->is_null() && !(c->is_array() && c->empty()))
+      return Bad(param + "." + k, Quote(param + "." + k) + ": tool calls are not supported");
+  ChatMessage msg{r, ""};
+  auto c = m.find("content");
+  STRATA_API_CHECK(ParseMessageContent(c == m.end() || c->is_null() ? nullptr : &*c, param + ".content", msg.content));
+  out.messages.push_back(std::move(msg));
+  return std::nullopt;
+}
+
 std::optional<ApiError> ParseMessages(const json& body, ParsedRequest& out) {
   auto it = body.find("messages");
   if (it == body.end() || it->is_null()) return Bad("messages", "'messages' is a required property");
   if (!it->is_array() || it->empty()) return Bad("messages", "'messages' must be a non-empty array");
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& m = (*it)[i];
-    const std::string param = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) return Bad(param, "'" + param + "' must be an object");
-    auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) return Bad(param + ".role", "'" + param + ".role' must be a string");
-    ChatMessage msg{role->get<std::string>(), ""};
-    if (auto c = m.find("content"); c != m.end()) STRATA_API_CHECK(ParseMessageContent(*c, i, msg.content));
-    out.messages.push_back(std::move(msg));
-  }
+  for (size_t i = 0; i < it->size(); ++i) STRATA_API_CHECK(ParseMessage((*it)[i], i, out));
   return std::nullopt;
 }
 
-std::optional<ApiError> ParsePrompt(const json& body, ParsedRequest& out) {
+std::optional<ApiError> ParsePrompt(const json& body, int32_t n_vocab, ParsedRequest& out) {
   auto it = body.find("prompt");
   if (it == body.end() || it->is_null()) return Bad("prompt", "'prompt' is a required property");
   if (it->is_string()) {
@@ -152,12 +204,34 @@ std::optional<ApiError> ParsePrompt(const json& body, ParsedRequest& out) {
   if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) {
     for (const json& id : *it) {
       if (!id.is_number_integer()) return Bad("prompt", "a token-id prompt must contain only integers");
+      if (!IntInRange(id, 0, n_vocab - 1))
+        return Bad("prompt", "prompt token id " + id.dump() + " is outside the vocabulary: each must be " +
+                                 TokenRange(n_vocab));
       out.prompt_ids.push_back(id.get<int32_t>());
     }
     return std::nullopt;
   }
   if (it->is_array() && it->size() > 1) return Bad("prompt", "batched prompts are not supported; send one prompt per request");
   return Bad("prompt", "'prompt' must be a string or an array of token ids");
+}
+
+std::optional<ApiError> ParseLogprobs(const Fields& f, bool chat, ParsedRequest& out) {
+  if (chat) {
+    bool logprobs = false;
+    int64_t top = 0;
+    STRATA_API_CHECK(f.Bool("logprobs", logprobs));
+    STRATA_API_CHECK(f.Int("top_logprobs", 0, 20, "in [0, 20]", top));
+    if (top > 0 && !logprobs) return Bad("top_logprobs", "'top_logprobs' requires 'logprobs': true");
+    out.gen.sampling.logprobs = logprobs;
+    out.gen.sampling.top_logprobs = static_cast<int>(top);
+    return std::nullopt;
+  }
+  int64_t lp = -1;
+  STRATA_API_CHECK(f.Int("logprobs", 0, 20, "in [0, 20]", lp));
+  out.completion_logprobs = static_cast<int>(lp);
+  out.gen.sampling.logprobs = lp >= 0;
+  out.gen.sampling.top_logprobs = static_cast<int>(std::max<int64_t>(lp, 0));
+  return std::nullopt;
 }
 
 std::optional<ApiError> ParseOutputOptions(const Fields& f, bool chat, ParsedRequest& out) {
@@ -167,40 +241,70 @@ std::optional<ApiError> ParseOutputOptions(const Fields& f, bool chat, ParsedReq
     STRATA_API_CHECK(Fields(*so).Bool("include_usage", out.include_usage));
   }
   int64_t n = 1;
-  STRATA_API_CHECK(f.Int("n", n));
-  if (n != 1) return Bad("n", "only n=1 is supported");
-  if (chat) {
-    bool logprobs = false;
-    int64_t top = 0;
-    STRATA_API_CHECK(f.Bool("logprobs", logprobs));
-    STRATA_API_CHECK(f.Int("top_logprobs", top));
-    if (top > 0 && !logprobs) return Bad("top_logprobs", "'top_logprobs' requires 'logprobs': true");
-    out.gen.sampling.logprobs = logprobs;
-    out.gen.sampling.top_logprobs = static_cast<int>(std::clamp<int64_t>(top, -1, 1000));
-  } else {
-    int64_t lp = -1;
-    STRATA_API_CHECK(f.Int("logprobs", lp));
-    if (f.Find("logprobs") && (lp < 0 || lp > 20)) return Bad("logprobs", "'logprobs' must be between 0 and 20");
-    out.completion_logprobs = static_cast<int>(lp);
-    out.gen.sampling.logprobs = lp >= 0;
-    out.gen.sampling.top_logprobs = static_cast<int>(std::max<int64_t>(lp, 0));
-    bool echo = false;
-    STRATA_API_CHECK(f.Bool("echo", echo));
-    if (echo) return Bad("echo", "'echo' is not supported");
+  STRATA_API_CHECK(f.Int("n", 1, 1, "1 (only n=1 is supported)", n));
+  return ParseLogprobs(f, chat, out);
+}
+
+// Fields that would change the output in ways Strata does not implement: refused rather than ignored. (Hints
+// such as user, metadata, store, service_tier or parallel_tool_calls, and unknown fields, are ignored, as vLLM
+// does.)
+std::optional<ApiError> RefuseUnsupported(const Fields& f) {
+  int64_t best_of = 1;
+  STRATA_API_CHECK(f.Int("best_of", 1, 1, "1 (best_of is not supported)", best_of));
+  bool echo = false;
+  STRATA_API_CHECK(f.Bool("echo", echo));
+  if (echo) return Bad("echo", "'echo' is not supported");
+  if (const json* suffix = f.Find("suffix")) {
+    if (!suffix->is_string()) return Bad("suffix", "'suffix' must be a string");
+    if (!suffix->get<std::string>().empty()) return Bad("suffix", "'suffix' is not supported");
   }
-  if (const json* rf = f.Find("response_format")) {
-    if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string())
-      return Bad("response_format", "'response_format' must be an object with a string 'type'");
-    out.response_format = nlohmann::ordered_json();  // filled from the ordered parse below
+  for (const char* k : {"tools", "functions"})
+    if (const json* v = f.Find(k); v && !(v->is_array() && v->empty()))
+      return Bad(k, Quote(k) + ": tool calling is not supported");
+  if (const json* v = f.Find("tool_choice"); v && *v != "none" && *v != "auto")
+    return Bad("tool_choice", "'tool_choice': tool calling is not supported");
+  if (const json* v = f.Find("function_call"); v && *v != "none" && *v != "auto")
+    return Bad("function_call", "'function_call': tool calling is not supported");
+  for (const char* k : {"use_beam_search", "include_stop_str_in_output"}) {
+    bool on = false;
+    STRATA_API_CHECK(f.Bool(k, on));
+    if (on) return Bad(k, Quote(k) + " is not supported");
   }
+  for (const char* k : {"guided_json", "guided_regex", "guided_choice", "guided_grammar", "prompt_logprobs",
+                        "audio", "prediction"})
+    if (f.Find(k)) return Bad(k, Quote(k) + " is not supported (use response_format for structured output)");
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseMaxTokens(const Fields& f, bool chat, ParsedRequest& out) {
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    const json* v = f.Find(key);
+    if (!v || (!chat && std::string_view(key) != "max_tokens")) continue;
+    // Too large is the context's business (vLLM's context-length message): above INT64_MAX saturates.
+    const bool huge = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(kInt64Max);
+    if (!huge) STRATA_API_CHECK(CheckInt(key, *v, 1, kInt64Max, "at least 1"));
+    out.gen.max_tokens = huge ? kInt64Max : v->get<int64_t>();
+    out.max_tokens_given = true;
+    out.max_tokens_json = v->dump();
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseResponseFormat(json& body, ParsedRequest& out) {
+  auto rf = body.find("response_format");
+  if (rf == body.end() || rf->is_null()) return std::nullopt;
+  if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string())
+    return Bad("response_format", "'response_format' must be an object with a string 'type'");
+  out.response_format = std::move(*rf);  // no copy of a (possibly large) schema
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, ParsedRequest& out) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Bad("", "the request body is not valid JSON");
+std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, int32_t n_vocab,
+                                               ParsedRequest& out) {
+  json j;
+  if (auto err = ParseRequestJson(body, j)) return Bad("", *err);
   if (!j.is_object()) return Bad("", "the request body must be a JSON object");
   out.chat = chat;
   const Fields f(j);
@@ -208,16 +312,13 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool cha
     if (!m->is_string()) return Bad("model", "'model' must be a string");
     out.model = m->get<std::string>();
   }
-  STRATA_API_CHECK(chat ? ParseMessages(j, out) : ParsePrompt(j, out));
-  STRATA_API_CHECK(f.Int("max_tokens", out.gen.max_tokens, &out.max_tokens_given));
-  if (chat) STRATA_API_CHECK(f.Int("max_completion_tokens", out.gen.max_tokens, &out.max_tokens_given));
-  if (out.max_tokens_given && out.gen.max_tokens < 1) return Bad("max_tokens", "'max_tokens' must be at least 1");
-  STRATA_API_CHECK(ParseSampling(f, out));
-  STRATA_API_CHECK(ParseStops(f, out));
+  STRATA_API_CHECK(chat ? ParseMessages(j, out) : ParsePrompt(j, n_vocab, out));
+  STRATA_API_CHECK(ParseMaxTokens(f, chat, out));
+  STRATA_API_CHECK(ParseSampling(f, n_vocab, out));
+  STRATA_API_CHECK(ParseStops(f, n_vocab, out));
   STRATA_API_CHECK(ParseOutputOptions(f, chat, out));
-  if (out.response_format)  // again, keeping key order: schema properties are generated in the order given
-    out.response_format = nlohmann::ordered_json::parse(body, nullptr, false)["response_format"];
-  return std::nullopt;
+  STRATA_API_CHECK(RefuseUnsupported(f));
+  return ParseResponseFormat(j, out);
 }
 
 }  // namespace strata

@@ -32,11 +32,14 @@ struct ParsedRequest {
   std::vector<int32_t> prompt_ids;           // ... or token ids
   GenerateRequest gen;                       // sampling, stops, max_tokens; prompt filled in later
   bool max_tokens_given = false;
+  std::string max_tokens_json;               // max_tokens as the client wrote it (for messages)
   int completion_logprobs = -1;              // completions' integer logprobs; -1 when absent
   std::optional<nlohmann::ordered_json> response_format;  // key order kept: it orders schema properties
 };
 
-// Parses a request body; on failure returns the error to send.
-std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, ParsedRequest& out);
+// Parses a request body; on failure returns the error to send. Every number is range-checked in the width the
+// JSON gave it before it is narrowed; token ids (prompt, stop_token_ids, logit_bias) must be in [0, n_vocab).
+std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, int32_t n_vocab,
+                                               ParsedRequest& out);
 
 }  // namespace strata

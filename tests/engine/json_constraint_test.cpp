@@ -260,10 +260,35 @@ TEST(JsonConstraint, BadSchemasAreErrorsNotExceptions) {
   }
   auto g = JsonGrammar::FromSchema(ojson::parse(R"({"type":"string","pattern":"^a$"})"));
   EXPECT_NE(g.status().message().find("pattern"), std::string::npos);
-  // A reference cycle that never reaches a value compiles, and the mask then offers only the end.
+  // A reference cycle that never reaches a value has no finite document: an error, not a 200 with non-JSON.
   auto cyc = JsonGrammar::FromSchema(ojson::parse(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"})"));
-  ASSERT_TRUE(cyc.ok());
-  EXPECT_FALSE(JsonMatcher(*cyc).Accept("1"));
+  ASSERT_FALSE(cyc.ok());
+  EXPECT_NE(cyc.status().message().find("no finite document"), std::string::npos) << cyc.status().message();
+}
+
+TEST(JsonConstraint, SchemasWithNoFiniteDocumentAreErrors) {
+  for (const char* schema : {R"({"$ref":"#"})",
+                             R"({"type":"object","properties":{"a":{"$ref":"#"}},"required":["a"]})",
+                             R"({"type":"array","items":{"$ref":"#"},"minItems":1})",
+                             R"({"anyOf":[{"$ref":"#"},{"$ref":"#"}]})"}) {
+    auto g = JsonGrammar::FromSchema(ojson::parse(schema));
+    ASSERT_FALSE(g.ok()) << schema;
+    EXPECT_EQ(g.status().code(), Status::Code::kInvalidArgument) << schema;
+  }
+}
+
+TEST(JsonConstraint, EndlessAlternativesAndOptionalPartsAreDropped) {
+  // Optional recursion is fine ({} ends it); an endless anyOf branch or optional key is never started.
+  EXPECT_TRUE(Complete(Schema(R"({"type":"object","properties":{"a":{"$ref":"#"}}})"), R"({"a":{"a":{}}})"));
+  const char* defs = R"({"$defs":{"loop":{"type":"object","properties":{"x":{"$ref":"#/$defs/loop"}},"required":["x"]}},)"
+                     R"("type":"object","properties":{"a":{"anyOf":[{"$ref":"#/$defs/loop"},{"type":"integer"}]},)"
+                     R"("b":{"$ref":"#/$defs/loop"},"c":{"type":"array","items":{"$ref":"#/$defs/loop"}}},"required":["a"]})";
+  auto g = Schema(defs);
+  EXPECT_TRUE(Complete(g, R"({"a":1,"c":[]})"));
+  EXPECT_FALSE(Prefix(g, R"({"a":{)"));
+  EXPECT_FALSE(Prefix(g, R"({"a":1,"b")"));
+  EXPECT_FALSE(Prefix(g, R"({"a":1,"c":[{)"));
+  EXPECT_EQ(g->min_len(g->root()), static_cast<int64_t>(std::string(R"({"a":0})").size()));
 }
 
 // ---- The token mask ------------------------------------------------------------------------------------------
