@@ -82,9 +82,14 @@ Status LlmEngine::Validate(const GenerateRequest& r) const {
       return Status::InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary");
   if (r.max_tokens < 1) return Status::InvalidArgument("max_tokens must be at least 1");
   for (auto [t, bias] : r.sampling.logit_bias)
-    if (t >= tokenizer_.n_vocab()) return Status::InvalidArgument("logit_bias token id " + std::to_string(t) + " is outside the vocabulary");
+    if (t < 0 || t >= tokenizer_.n_vocab())
+      return Status::InvalidArgument("logit_bias token id " + std::to_string(t) + " is outside the vocabulary");
+  for (int32_t t : r.stop_token_ids)
+    if (t < 0 || t >= tokenizer_.n_vocab())
+      return Status::InvalidArgument("stop token id " + std::to_string(t) + " is outside the vocabulary");
   const auto prompt = static_cast<int64_t>(r.prompt.size());
-  if (prompt + r.max_tokens > max_model_len_)
+  // Compared as max_tokens > room left, so that a max_tokens near INT64_MAX cannot overflow the sum.
+  if (r.max_tokens > max_model_len_ - prompt)
     return Status::OutOfRange("This model's maximum context length is " + std::to_string(max_model_len_) +
                               " tokens. However, you requested " + std::to_string(prompt + r.max_tokens) +
                               " tokens (" + std::to_string(prompt) + " in the prompt, " +

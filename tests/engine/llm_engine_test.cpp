@@ -2,6 +2,7 @@
 // greedy tokens of a plain one-sequence-at-a-time loop (CpuExecutor + argmax), and every block comes back.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 
 #include "compiler/llama_builder.h"
@@ -115,6 +116,28 @@ TEST_F(EngineGolden, KvCacheSmallerThanOneContextIsAnError) {
   auto engine = LlmEngine::Create(Tiny().plan, Tiny().model->tokenizer(), pool, {.kv_cache_bytes = 1000});
   ASSERT_FALSE(engine.ok());
   EXPECT_NE(engine.status().message().find("kv-cache-memory"), std::string::npos);
+}
+
+TEST_F(EngineGolden, RequestsOutsideTheVocabularyOrContextAreRefusedWithoutOverflow) {
+  // The engine checks what every caller sends, not only the server: ids in [0, n_vocab), and max_tokens compared
+  // against the room left so that a value near INT64_MAX does not wrap the sum into range.
+  ThreadPool pool(1);
+  auto engine = LlmEngine::Create(Tiny().plan, Tiny().model->tokenizer(), pool, {});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const int32_t vocab = static_cast<int32_t>(Tiny().model->tokenizer().n_vocab());
+  auto check = [&](GenerateRequest r, const std::string& says) {
+    const Status st = (*engine)->Validate(r);
+    EXPECT_FALSE(st.ok()) << says;
+    EXPECT_NE(st.message().find(says), std::string::npos) << st.message();
+  };
+  check({.prompt = {1, 2}, .max_tokens = std::numeric_limits<int64_t>::max()}, "maximum context length");
+  check({.prompt = {1, vocab}}, "prompt token id");
+  check({.prompt = {1}, .stop_token_ids = {-1}}, "stop token id -1");
+  check({.prompt = {1}, .stop_token_ids = {vocab}}, "stop token id");
+  GenerateRequest bias{.prompt = {1}};
+  bias.sampling.logit_bias = {{-5, 1.0f}};
+  check(bias, "logit_bias token id -5");
+  EXPECT_TRUE((*engine)->Validate({.prompt = {1, 2}, .max_tokens = 4}).ok());
 }
 
 }  // namespace
