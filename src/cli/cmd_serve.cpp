@@ -91,7 +91,7 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
   cmd->add_option("--api-key", o->server.api_key,
-                  "require 'Authorization: Bearer KEY' on /v1 routes (/health and /metrics stay open)");
+                  "require 'Authorization: Bearer KEY' on /v1 routes (/health stays open; /metrics too unless --protect-metrics)");
   cmd->add_flag("--protect-metrics", o->server.protect_metrics, "with --api-key, /metrics requires the key too");
   cmd->add_option("--served-model-name", o->served_name, "model id clients use (default: the file name)");
   cmd->add_option("--max-num-seqs", o->engine.scheduler.max_num_seqs, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);

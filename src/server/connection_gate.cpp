@@ -210,6 +210,7 @@ void ConnectionGate::Admit(int fd, std::string peer) {
     if (mine == 0) per_client_.erase(peer);
   }
   if (refuse) {
+    spdlog::debug("connection from {} refused: {} {}", peer, refuse, message);
     SendBestEffort(fd, ErrorResponse(refuse, message));
     DrainReceived(fd);
     close(fd);
@@ -315,6 +316,7 @@ bool ConnectionGate::Advance(GateConnection& c) {
 }
 
 void ConnectionGate::Refuse(GateConnection& c, int status, const std::string& message) {
+  spdlog::debug("request from {} refused: {} {}", c.peer, status, message);
   SendBestEffort(c.fd, ErrorResponse(status, message));
   Linger(c);
 }
