@@ -249,6 +249,7 @@ void ConnectionGate::Forget(const GateConnection& c) {
 void ConnectionGate::CloseNow(int fd) {
   auto c = Unhold(fd);
   if (!c) return;
+  Unreserve(*c);
   close(c->fd);
   Forget(*c);
 }
@@ -303,12 +304,19 @@ bool ConnectionGate::Advance(GateConnection& c) {
       head -= c.framer->expect_end() - c.framer->expect_begin();
     }
     c.request_size = head + c.framer->body_size();
+    if (c.framer->body_size() > config_.max_pending_body_bytes - body_bytes_reserved_) {
+      Refuse(c, 503, "the server is receiving too many request bodies at once; retry later");
+      return false;
+    }
+    c.body_reserved = c.framer->body_size();
+    body_bytes_reserved_ += c.body_reserved;
     if (c.framer->expect_continue() && c.buf.size() < c.request_size)
       SendBestEffort(c.fd, "HTTP/1.1 100 Continue\r\n\r\n");
     c.phase = Phase::kBody;
     c.deadline = Clock::now() + config_.body_timeout;
   }
   if (c.buf.size() < c.request_size) return true;
+  Unreserve(c);
   c.phase = Phase::kIdle;
   c.framer.reset();
   dispatch_(Unhold(c.fd));
@@ -321,7 +329,13 @@ void ConnectionGate::Refuse(GateConnection& c, int status, const std::string& me
   Linger(c);
 }
 
+void ConnectionGate::Unreserve(GateConnection& c) {
+  body_bytes_reserved_ -= c.body_reserved;
+  c.body_reserved = 0;
+}
+
 void ConnectionGate::Linger(GateConnection& c) {
+  Unreserve(c);
   shutdown(c.fd, SHUT_WR);
   c.phase = GateConnection::Phase::kLinger;
   c.framer.reset();

@@ -31,6 +31,9 @@ struct GateConfig {
                                                      // connection also gets this long for that first byte)
   std::chrono::milliseconds body_timeout{60'000};    // its body, from the end of the head
   std::chrono::milliseconds idle_timeout{5'000};     // an idle keep-alive connection, for the next request
+  // Bodies being received are buffered here until complete: their declared sizes together may not exceed
+  // this (503 beyond), so many connections each sending a large body cannot exhaust memory.
+  uint64_t max_pending_body_bytes = 512u << 20;
 };
 
 // One client connection. The gate owns it while it waits for a request; a worker owns it while it serves one.
@@ -43,6 +46,7 @@ struct GateConnection {
   std::string buf;          // received bytes: the current request first, then any pipelined after it
   size_t request_size = 0;  // when handed to a worker: the current request's bytes at the front of `buf`
   unsigned served = 0;      // requests answered on this connection
+  uint64_t body_reserved = 0;  // of GateConfig::max_pending_body_bytes, while its body is being received
 
   // The gate's own state.
   Phase phase = Phase::kIdle;
@@ -90,6 +94,7 @@ class ConnectionGate {
   void Expire(Clock::time_point now);
   void Refuse(GateConnection& c, int status, const std::string& message);
   void Linger(GateConnection& c);
+  void Unreserve(GateConnection& c);
   void Hold(std::unique_ptr<GateConnection> c);  // into the epoll set
   std::unique_ptr<GateConnection> Unhold(int fd);
   void CloseNow(int fd);
@@ -104,6 +109,7 @@ class ConnectionGate {
   std::unordered_map<int, std::unique_ptr<GateConnection>> held_;  // gate thread only
   Clock::time_point accept_paused_until_{};
   bool accept_paused_ = false;
+  uint64_t body_bytes_reserved_ = 0;  // gate thread only
 
   std::mutex mu_;  // guards what workers touch: the counters and the returns
   int open_ = 0;

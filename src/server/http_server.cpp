@@ -57,6 +57,7 @@ GateConfig GateConfigFor(const ServerConfig& c) {
   g.header_timeout = Millis(c.header_timeout_s);
   g.body_timeout = Millis(c.body_timeout_s);
   g.idle_timeout = Millis(c.keep_alive_timeout_s);
+  g.max_pending_body_bytes = c.max_pending_body_bytes;
   return g;
 }
 

@@ -30,6 +30,7 @@ struct ServerConfig {
   double body_timeout_s = 60;          // and its body within this of the head (408)
   double keep_alive_timeout_s = 5;     // an idle connection waits this long for its next request
   bool protect_metrics = false;        // with api_key: /metrics needs the key too
+  uint64_t max_pending_body_bytes = 512u << 20;  // bodies still arriving, together (503 beyond)
 };
 
 class HttpServer {

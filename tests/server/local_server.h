@@ -26,6 +26,7 @@ struct ServerOptions {
   int max_connections_per_client = 256;
   double header_timeout_s = 10;
   double body_timeout_s = 60;
+  uint64_t max_pending_body_bytes = 512u << 20;
   EngineConfig engine{.scheduler = {.max_num_seqs = 16, .max_num_batched_tokens = 256}};
 };
 
@@ -47,7 +48,7 @@ class LocalServer {
                      .max_body_bytes = o.max_body_bytes, .http_threads = 300,
                      .max_connections = o.max_connections, .max_connections_per_client = o.max_connections_per_client,
                      .header_timeout_s = o.header_timeout_s, .body_timeout_s = o.body_timeout_s,
-                     .protect_metrics = o.protect_metrics};
+                     .protect_metrics = o.protect_metrics, .max_pending_body_bytes = o.max_pending_body_bytes};
     server_ = std::make_unique<HttpServer>(cfg, *async_, std::make_unique<ChatTemplate>(std::move(*tmpl)), "");
     if (!server_->Bind().ok()) throw std::runtime_error("bind failed");
     thread_ = std::thread([this] { server_->Serve(); });

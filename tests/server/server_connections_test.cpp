@@ -336,6 +336,30 @@ TEST_F(ServerConnections, TotalLimitIs503) {
   ADD_FAILURE() << "no connection admitted after one closed";
 }
 
+// Bodies still arriving share one memory budget: a second large one waits its turn with a 503.
+TEST_F(ServerConnections, PendingBodiesShareABudget) {
+  LocalServer server(ServerOptions{.max_body_bytes = 64 * 1024, .header_timeout_s = 30, .body_timeout_s = 30,
+                                   .max_pending_body_bytes = 100 * 1024});
+  std::string body = kSmallCompletion;
+  body.resize(60000, ' ');  // JSON allows trailing whitespace
+  const std::string request = CompletionRequest(body);
+  const size_t head = request.size() - body.size();
+  RawClient first(server.port());
+  ASSERT_TRUE(first.Send(request.substr(0, head + 10)));
+  // The first body's reservation is made when its head is framed; the second, same size, no longer fits.
+  // A request answered on a connection made after the first head was sent shows the gate has read that head
+  // (it handles every ready connection of a wakeup before waiting again).
+  ASSERT_EQ(server.Post("/v1/completions", kSmallCompletion).first, 200);
+  RawClient second(server.port());
+  ASSERT_TRUE(second.Send(request.substr(0, head)));
+  EXPECT_EQ(StatusOf(second.ReadResponse()), 503);
+  ASSERT_TRUE(first.Send(request.substr(head + 10)));
+  EXPECT_EQ(StatusOf(first.ReadResponse()), 200);
+  RawClient third(server.port());  // the budget is free again
+  ASSERT_TRUE(third.Send(request));
+  EXPECT_EQ(StatusOf(third.ReadResponse()), 200);
+}
+
 TEST_F(ServerConnections, PipelinedRequestsAreAllAnswered) {
   LocalServer server;
   RawClient c(server.port());
