@@ -30,11 +30,14 @@ constexpr int kReservedFds = 128;  // for the model, logs and the engine, below 
 // Best effort: the socket is non-blocking and an error response is small.
 void SendBestEffort(int fd, const std::string& data) { (void)!send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT); }
 
-// Reads and drops what has already arrived, so that close() sends a FIN rather than a reset.
-void DrainReceived(int fd) {
+// Reads and drops what has already arrived (up to a bound, so a fast sender cannot keep the gate here), so
+// that close() sends a FIN rather than a reset. Returns the last recv() result: 0 at end of stream.
+ssize_t DrainReceived(int fd) {
   char scratch[4096];
-  while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0) {
-  }
+  ssize_t n = 0;
+  for (size_t total = 0; total < kReadChunk && (n = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT)) > 0;)
+    total += static_cast<size_t>(n);
+  return n;
 }
 
 void EpollAdd(int epoll_fd, int fd) {
@@ -259,15 +262,14 @@ void ConnectionGate::OnReadable(int fd) {
   if (it == held_.end()) return;
   GateConnection& c = *it->second;
   if (c.phase == GateConnection::Phase::kLinger) {
-    char scratch[4096];
-    ssize_t n;
-    while ((n = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT)) > 0) {
-    }
-    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) CloseNow(fd);
+    const ssize_t n = DrainReceived(fd);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) CloseNow(fd);
     return;
   }
   char chunk[kReadChunk];
-  for (;;) {
+  // A bounded number of reads per wakeup keeps one fast sender from holding up the others (epoll is
+  // level-triggered: the rest is read on the next round).
+  for (int reads = 0; reads < 16; ++reads) {
     const ssize_t n = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
     if (n > 0) {
       c.buf.append(chunk, static_cast<size_t>(n));
