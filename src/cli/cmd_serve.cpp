@@ -7,6 +7,7 @@
 #include "cli/model_loading.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
+#include "server/connection_gate.h"
 #include "server/http_server.h"
 
 namespace strata::cli {
@@ -59,6 +60,9 @@ int Serve(ServeOptions o) {
   std::string why;
   auto tmpl = LoadChatTemplate(*compiled.model, why);
   o.server.model_name = o.served_name.empty() ? std::filesystem::path(o.model).filename().string() : o.served_name;
+  // Each open connection is a descriptor: allow as many as the hard limit permits (the server clamps
+  // --max-connections below what this leaves).
+  const long open_files = RaiseOpenFileLimit();
   HttpServer server(o.server, async, std::move(tmpl), why);
   if (Status st = server.Bind(); !st.ok()) {
     spdlog::error("{}", st.message());
@@ -70,6 +74,8 @@ int Serve(ServeOptions o) {
   spdlog::info("serving {} as \"{}\" on http://{}:{} ({} threads, max {} seqs, {} batched tokens{})", o.model,
                o.server.model_name, o.server.host, server.port(), pool.size(), o.engine.scheduler.max_num_seqs,
                o.engine.scheduler.max_num_batched_tokens, o.server.api_key.empty() ? "" : ", API key required");
+  spdlog::info("connections: at most {} open ({} per client address), open file limit {}",
+               server.max_connections(), o.server.max_connections_per_client, open_files);
   server.Serve();
   g_server = nullptr;
   spdlog::info("server stopped");
@@ -84,7 +90,9 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_option("-m,--model", o->model, "GGUF model file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
-  cmd->add_option("--api-key", o->server.api_key, "require 'Authorization: Bearer KEY' on /v1 routes");
+  cmd->add_option("--api-key", o->server.api_key,
+                  "require 'Authorization: Bearer KEY' on /v1 routes (/health stays open; /metrics too unless --protect-metrics)");
+  cmd->add_flag("--protect-metrics", o->server.protect_metrics, "with --api-key, /metrics requires the key too");
   cmd->add_option("--served-model-name", o->served_name, "model id clients use (default: the file name)");
   cmd->add_option("--max-num-seqs", o->engine.scheduler.max_num_seqs, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-num-batched-tokens", o->engine.scheduler.max_num_batched_tokens, "token budget per step")
@@ -94,6 +102,18 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-model-len", o->engine.max_model_len, "context length per request (default: the model's)");
   cmd->add_flag("--no-enable-prefix-caching", o->no_prefix_caching, "disable prefix caching");
   cmd->add_option("--max-request-bytes", o->server.max_body_bytes, "largest request body accepted (413 beyond)")->capture_default_str();
+  cmd->add_option("--max-connections", o->server.max_connections,
+                  "open connections in all; more get 503 (lowered to fit the open file limit)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-connections-per-client", o->server.max_connections_per_client,
+                  "open connections per client IP address; more get 429")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--header-timeout", o->server.header_timeout_s,
+                  "seconds for a request's headers to arrive, from their first byte (408 after)")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
+  cmd->add_option("--body-timeout", o->server.body_timeout_s,
+                  "seconds for a request's body to arrive, after its headers (408 after)")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("-t,--threads", o->threads, "compute threads (0: all cores)");
   AddCompileFlags(cmd, o->compile);
   cmd->callback([o, &exit_code] { exit_code = Serve(*o); });

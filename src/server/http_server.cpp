@@ -2,14 +2,14 @@
 
 #include <httplib.h>
 
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "core/log.h"
 #include "server/completion_service.h"
+#include "server/connection_gate.h"
+#include "server/connection_stream.h"
 
 namespace strata {
 
@@ -33,27 +33,46 @@ bool IsCompletionPath(const std::string& path) {
   return path == "/v1/completions" || path == "/v1/chat/completions";
 }
 
-// Debian's cpp-httplib is a compiled library whose listen() backlog is 5: a burst of a few hundred clients
-// connecting at once overflows it (connections reset, SYN retries). Linux lets listen() be called again on a
-// listening socket to raise the backlog, so find ours among this process's descriptors and do that.
-void RaiseListenBacklog(int port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return;
-  while (dirent* e = readdir(dir)) {
-    const int fd = std::atoi(e->d_name);
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    const int bound = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
-                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                                   : -1;
-    if (bound == port) listen(fd, 4096);
+// Compares without an early exit, so the time taken does not reveal how much of a guessed key was right.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  const size_t n = std::max(a.size(), b.size());
+  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+    diff = static_cast<unsigned char>(diff | (x ^ y));
   }
-  closedir(dir);
+  return diff == 0;
 }
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(std::clamp(seconds, 0.001, 1e6) * 1000));
+}
+
+GateConfig GateConfigFor(const ServerConfig& c) {
+  GateConfig g;
+  g.framing.max_body = c.max_body_bytes;
+  g.max_connections = std::max(1, c.max_connections);
+  g.max_connections_per_client = std::max(1, c.max_connections_per_client);
+  g.header_timeout = Millis(c.header_timeout_s);
+  g.body_timeout = Millis(c.body_timeout_s);
+  g.idle_timeout = Millis(c.keep_alive_timeout_s);
+  g.max_pending_body_bytes = c.max_pending_body_bytes;
+  return g;
+}
+
+// httplib's request processing, over connections that the gate accepts and frames.
+class GatedServer : public httplib::Server {
+ public:
+  bool Process(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
+    return process_request(strm, close_connection, connection_closed, nullptr);
+  }
+  // httplib stops streaming responses once it sees its listening socket gone; it has none of its own here,
+  // so this stands for it. Async-signal-safe (a lock-free atomic store).
+  void MarkRunning(bool running) { svr_sock_ = running ? 0 : INVALID_SOCKET; }
+};
+
+constexpr unsigned kKeepAliveMaxRequests = 1000;
 
 }  // namespace
 
@@ -62,14 +81,20 @@ struct HttpServer::Impl {
   AsyncEngine& engine;
   std::unique_ptr<ChatTemplate> chat_template;
   CompletionService service;
-  httplib::Server svr;
-  int port = -1;
+  GatedServer svr;
+  ConnectionGate gate;
+  std::string expected_authorization;  // "Bearer <key>"
 
   Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
       : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
-        service(e, chat_template.get(), std::move(terr), cfg.model_name) {}
+        service(e, chat_template.get(), std::move(terr), cfg.model_name), gate(GateConfigFor(cfg)),
+        expected_authorization("Bearer " + cfg.api_key) {}
 
   void Setup();
+  void ServeRequest(std::unique_ptr<GateConnection> c);
+  bool Protected(const std::string& path) const {
+    return path.starts_with("/v1/") || (cfg.protect_metrics && path == "/metrics");
+  }
   bool Authorized(const httplib::Request& req) const;
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool chat);
   void HandleModels(httplib::Response& res) const;
@@ -77,18 +102,16 @@ struct HttpServer::Impl {
 
 bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
   if (cfg.api_key.empty()) return true;
-  return req.get_header_value("Authorization") == "Bearer " + cfg.api_key;
+  return ConstantTimeEquals(req.get_header_value("Authorization"), expected_authorization);
 }
 
 void HttpServer::Impl::Setup() {
-  const int threads = cfg.http_threads;
-  // httplib's API takes ownership of a raw pointer here; the server deletes the queue.
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(cfg.max_body_bytes);
-  svr.set_keep_alive_max_count(1000);
+  svr.set_payload_max_length(cfg.max_body_bytes);  // the gate refuses larger bodies first
+  svr.set_keep_alive_max_count(kKeepAliveMaxRequests);  // these two only feed the Keep-Alive response header
+  svr.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, cfg.keep_alive_timeout_s)));
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
-    if (req.path.starts_with("/v1/") && !Authorized(req)) {
+    if (Protected(req.path) && !Authorized(req)) {
       SendError(res, {401, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", "authentication_error", ""});
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -161,21 +184,40 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Bind() {
   Impl& i = *impl_;
-  if (i.cfg.port == 0)
-    i.port = i.svr.bind_to_any_port(i.cfg.host);
-  else
-    i.port = i.svr.bind_to_port(i.cfg.host, i.cfg.port) ? i.cfg.port : -1;
-  if (i.port >= 0) RaiseListenBacklog(i.port);
-  if (i.port < 0)
-    return Status::IoError("cannot listen on " + i.cfg.host + ":" + std::to_string(i.cfg.port) +
-                           " (address in use or not available)");
+  if (Status st = i.gate.Listen(i.cfg.host, i.cfg.port); !st.ok()) return st;
+  if (!i.gate.stopping()) i.svr.MarkRunning(true);
   return Status::Ok();
 }
 
-int HttpServer::port() const { return impl_->port; }
-void HttpServer::Serve() { impl_->svr.listen_after_bind(); }
+int HttpServer::port() const { return impl_->gate.port(); }
+int HttpServer::max_connections() const { return impl_->gate.max_connections(); }
+
+void HttpServer::Serve() {
+  Impl& i = *impl_;
+  if (i.gate.listen_fd() < 0) return;
+  httplib::ThreadPool workers(static_cast<size_t>(std::max(1, i.cfg.http_threads)));
+  i.gate.Run([&](std::unique_ptr<GateConnection> c) {
+    // The pool takes copyable functions only; the job owns the connection again as soon as it runs.
+    GateConnection* raw = c.release();
+    workers.enqueue([&i, raw] { i.ServeRequest(std::unique_ptr<GateConnection>(raw)); });
+  });
+  workers.shutdown();  // finishes the requests in progress (streams stop: MarkRunning(false))
+}
+
+void HttpServer::Impl::ServeRequest(std::unique_ptr<GateConnection> c) {
+  ConnectionStream stream(*c);
+  const bool close = ++c->served >= kKeepAliveMaxRequests || gate.stopping();
+  bool client_closes = false;
+  const bool ok = svr.Process(stream, close, client_closes);
+  c->buf.erase(0, c->request_size);  // what remains was pipelined after this request
+  c->request_size = 0;
+  gate.Release(std::move(c), ok && !close && !client_closes && !gate.stopping());
+}
+
+// Async-signal-safe: an atomic store and an eventfd write.
 void HttpServer::Stop() {
-  if (impl_->svr.is_running()) impl_->svr.stop();
+  impl_->svr.MarkRunning(false);
+  impl_->gate.Stop();
 }
 
 }  // namespace strata

@@ -1,6 +1,10 @@
 // The OpenAI-compatible HTTP front end: /v1/completions, /v1/chat/completions (with SSE streaming),
-// /v1/models, /health and /metrics over an AsyncEngine. cpp-httplib serves each connection on a thread of a
-// large pool, since a streaming request holds its connection (and thread) for its whole life.
+// /v1/models, /health and /metrics over an AsyncEngine. A ConnectionGate (one epoll thread) accepts
+// connections and receives each request in full, within deadlines and limits; cpp-httplib then routes and
+// answers it on a thread of a large pool (a streaming request holds its thread for its whole life), and the
+// connection returns to the gate for its next request.
+// With an API key, the /v1 routes (and /metrics with protect_metrics) need "Authorization: Bearer <key>";
+// /health is always open, as in vLLM.
 #pragma once
 
 #include <memory>
@@ -19,7 +23,14 @@ struct ServerConfig {
   std::string api_key;                 // empty: no authentication
   std::string model_name;              // the id clients send as "model"
   size_t max_body_bytes = 4u << 20;    // larger bodies get 413
-  int http_threads = 512;              // concurrent connections served at once
+  int http_threads = 512;              // requests served at once (streaming ones hold a thread throughout)
+  int max_connections = 2048;          // open connections in all (503 beyond); clamped below RLIMIT_NOFILE
+  int max_connections_per_client = 256;  // open connections per client IP address (429 beyond)
+  double header_timeout_s = 10;        // a request's head must arrive within this of its first byte (408)
+  double body_timeout_s = 60;          // and its body within this of the head (408)
+  double keep_alive_timeout_s = 5;     // an idle connection waits this long for its next request
+  bool protect_metrics = false;        // with api_key: /metrics needs the key too
+  uint64_t max_pending_body_bytes = 512u << 20;  // bodies still arriving, together (503 beyond)
 };
 
 class HttpServer {
@@ -32,8 +43,9 @@ class HttpServer {
 
   Status Bind();      // binds host:port
   int port() const;   // the bound port
-  void Serve();       // accepts connections until Stop()
-  void Stop();
+  int max_connections() const;  // after clamping to the open file limit
+  void Serve();       // accepts connections until Stop(), then finishes the requests in progress
+  void Stop();        // async-signal-safe
 
  private:
   struct Impl;

@@ -20,7 +20,13 @@ namespace strata::testing {
 
 struct ServerOptions {
   std::string api_key;
+  bool protect_metrics = false;
   size_t max_body_bytes = 1u << 20;
+  int max_connections = 2048;
+  int max_connections_per_client = 256;
+  double header_timeout_s = 10;
+  double body_timeout_s = 60;
+  uint64_t max_pending_body_bytes = 512u << 20;
   EngineConfig engine{.scheduler = {.max_num_seqs = 16, .max_num_batched_tokens = 256}};
 };
 
@@ -39,7 +45,10 @@ class LocalServer {
     auto tmpl = ChatTemplate::Parse(*model_->gguf().GetString("tokenizer.chat_template"));
     if (!tmpl.ok()) throw std::runtime_error(tmpl.status().message());
     ServerConfig cfg{.host = "127.0.0.1", .port = 0, .api_key = o.api_key, .model_name = "tiny",
-                     .max_body_bytes = o.max_body_bytes, .http_threads = 300};
+                     .max_body_bytes = o.max_body_bytes, .http_threads = 300,
+                     .max_connections = o.max_connections, .max_connections_per_client = o.max_connections_per_client,
+                     .header_timeout_s = o.header_timeout_s, .body_timeout_s = o.body_timeout_s,
+                     .protect_metrics = o.protect_metrics, .max_pending_body_bytes = o.max_pending_body_bytes};
     server_ = std::make_unique<HttpServer>(cfg, *async_, std::make_unique<ChatTemplate>(std::move(*tmpl)), "");
     if (!server_->Bind().ok()) throw std::runtime_error("bind failed");
     thread_ = std::thread([this] { server_->Serve(); });
