@@ -68,7 +68,7 @@ std::shared_ptr<MappedFile> MappedFile::FromBytes(const std::string& path, std::
   f->path_ = path;
   f->size_ = bytes.size();
   f->owned_ = std::make_unique<uint8_t[]>(bytes.size());
-  std::memcpy(f->owned_.get(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(f->owned_.get(), bytes.data(), bytes.size());  // data() may be null
   f->data_ = f->owned_.get();
   return f;
 }
