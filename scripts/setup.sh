@@ -7,7 +7,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           googletest libgtest-dev libgmock-dev
           libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
-          prometheus curl)
+          prometheus curl
+          clang libclang-rt-14-dev llvm)  # .ci/run's sanitizer and fuzz builds (libFuzzer, TSan, llvm-symbolizer)
 
 # Node.js runs the official openai client in a test; the machine's own node is kept when there is one.
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)

@@ -63,8 +63,18 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   return f;
 }
 
+std::shared_ptr<MappedFile> MappedFile::FromBytes(const std::string& path, std::string_view bytes) {
+  auto f = std::make_shared<MappedFile>(Key{});
+  f->path_ = path;
+  f->size_ = bytes.size();
+  f->owned_ = std::make_unique<uint8_t[]>(bytes.size());
+  if (!bytes.empty()) std::memcpy(f->owned_.get(), bytes.data(), bytes.size());  // data() may be null
+  f->data_ = f->owned_.get();
+  return f;
+}
+
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ && !owned_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace strata

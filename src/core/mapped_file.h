@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -14,6 +15,9 @@ namespace strata {
 class MappedFile {
  public:
   static Result<std::shared_ptr<MappedFile>> Open(const std::string& path);
+  // A heap copy of `bytes` under the name `path` (tests, fuzzing): sized exactly, so a sanitizer sees a read
+  // one byte past the end, which page-granular mappings hide.
+  static std::shared_ptr<MappedFile> FromBytes(const std::string& path, std::string_view bytes);
   struct Key {  // only Open() can construct one
    private:
     friend class MappedFile;
@@ -32,6 +36,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  std::unique_ptr<uint8_t[]> owned_;  // FromBytes: the copy (data_ points into it; nothing is mapped)
 };
 
 }  // namespace strata

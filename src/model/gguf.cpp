@@ -453,9 +453,18 @@ class GgufParser {
 // ---- GgufFile ----
 
 Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+  return Parse(std::move(file));
+}
+
+Result<std::unique_ptr<GgufFile>> GgufFile::FromBytes(const std::string& name, std::string_view bytes) {
+  return Parse(MappedFile::FromBytes(name, bytes));
+}
+
+Result<std::unique_ptr<GgufFile>> GgufFile::Parse(std::shared_ptr<MappedFile> file) {
   GgufFile f;  // built here because the constructor is private; make_unique only needs the public move
-  f.path_ = path;
-  STRATA_ASSIGN_OR_RETURN(f.file_, MappedFile::Open(path));
+  f.path_ = file->path();
+  f.file_ = std::move(file);
   STRATA_RETURN_IF_ERROR(GgufParser(f).Parse());
   return std::make_unique<GgufFile>(std::move(f));
 }

@@ -59,6 +59,8 @@ class GgufFile {
  public:
   // Opens, maps and validates `path`.
   static Result<std::unique_ptr<GgufFile>> Open(const std::string& path);
+  // Parses GGUF bytes held in memory (a copy is kept); `name` stands for the path in messages.
+  static Result<std::unique_ptr<GgufFile>> FromBytes(const std::string& name, std::string_view bytes);
 
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
@@ -82,6 +84,7 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  static Result<std::unique_ptr<GgufFile>> Parse(std::shared_ptr<MappedFile> file);
   friend class GgufParser;
 
   std::string path_;

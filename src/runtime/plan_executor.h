@@ -58,8 +58,10 @@ class PlanExecutor {
   void TraceNode(const ir::Node& n, int64_t begin_us);
   int64_t Rows(const ir::Node& n) const { return binding_.Dim(n.shape[0]); }
   float* Buf(int id) const { return arena_base_ + mp_->offset[static_cast<size_t>(id)] / sizeof(float); }
+  // Null when the node has no scratch buffer (offset -1): forming arena_base_ - 1 would already be undefined.
   float* Scratch(int id) const {
-    return arena_base_ + ir::ScratchOffset(*mp_, id, plan_.nodes.size()) / sizeof(float);
+    const int64_t offset = ir::ScratchOffset(*mp_, id, plan_.nodes.size());
+    return offset < 0 ? nullptr : arena_base_ + offset / static_cast<int64_t>(sizeof(float));
   }
 
   const ir::Plan& plan_;

@@ -307,6 +307,25 @@ TEST(GgufHandWritten, EveryValueTypeV2) {
   CheckAllTypes(*f);
 }
 
+// The in-memory entry point (the fuzz target's): same parse, the name stands for the path, and the tensor
+// views point into its own copy, which outlives the caller's buffer.
+TEST(GgufHandWritten, FromBytesParsesLikeOpen) {
+  Bytes b = AllTypesFile(3);
+  auto f = GgufFile::FromBytes("mem.gguf", std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  std::fill(b.begin(), b.end(), 0);
+  CheckAllTypes(**f);
+  auto t = (*f)->TensorView(*(*f)->FindTensor("w"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->data_as<float>()[7], 3.5f);
+  b = AllTypesFile(3);
+  b.resize(b.size() - 1);
+  auto cut = GgufFile::FromBytes("mem.gguf", std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("mem.gguf: tensor 'w'"), std::string::npos) << cut.status().message();
+  EXPECT_FALSE(GgufFile::FromBytes("empty.gguf", {}).ok());
+}
+
 TEST(GgufHandWritten, ValueAccessorsCheckTypeAndRange) {
   auto f = OpenOk(WriteScratch("accessors.gguf", AllTypesFile(3)));
   ASSERT_NE(f, nullptr);

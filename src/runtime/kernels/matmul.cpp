@@ -6,6 +6,7 @@
 #include <cassert>
 #include <vector>
 
+#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/matmul_internal.h"
 
 namespace strata::kernels {
@@ -60,7 +61,7 @@ bool IsaSupported(Isa isa) {
       return true;
 #if defined(__x86_64__)
     case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuHasF16c();
     case Isa::kAvx512:
       return IsaSupported(Isa::kAvx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl");

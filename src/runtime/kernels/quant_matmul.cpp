@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
 
 namespace strata::kernels {
@@ -154,7 +155,7 @@ bool HasVnni() {
 #if defined(__x86_64__)
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-                          __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+                          CpuHasF16c() && __builtin_cpu_supports("fma");
   return has;
 #else
   return false;
