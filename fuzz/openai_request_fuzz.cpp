@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool chat = (data[0] & 1) != 0;
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   strata::ParsedRequest req;
-  const auto err = strata::ParseCompletionRequest(body, chat, req);
+  // A Llama-2-sized vocabulary: token ids are range-checked against it.
+  const auto err = strata::ParseCompletionRequest(body, chat, /*n_vocab=*/32000, req);
   if (err) (void)err->ToJson().dump();
   return 0;
 }
