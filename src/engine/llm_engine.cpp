@@ -89,12 +89,15 @@ Status LlmEngine::Validate(const GenerateRequest& r) const {
       return Status::InvalidArgument("stop token id " + std::to_string(t) + " is outside the vocabulary");
   const auto prompt = static_cast<int64_t>(r.prompt.size());
   // Compared as max_tokens > room left, so that a max_tokens near INT64_MAX cannot overflow the sum.
-  if (r.max_tokens > max_model_len_ - prompt)
+  if (r.max_tokens > max_model_len_ - prompt) {
+    // Both are at most INT64_MAX here (max_tokens >= 1 was checked), so their sum fits in uint64_t.
+    const uint64_t total = static_cast<uint64_t>(prompt) + static_cast<uint64_t>(r.max_tokens);
     return Status::OutOfRange("This model's maximum context length is " + std::to_string(max_model_len_) +
-                              " tokens. However, you requested " + std::to_string(prompt + r.max_tokens) +
+                              " tokens. However, you requested " + std::to_string(total) +
                               " tokens (" + std::to_string(prompt) + " in the prompt, " +
                               std::to_string(r.max_tokens) + " in the completion). Please reduce the length of "
                               "the prompt or max_tokens.");
+  }
   return ValidateSamplingParams(r.sampling);
 }
 

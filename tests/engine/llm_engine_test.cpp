@@ -130,7 +130,7 @@ TEST_F(EngineGolden, RequestsOutsideTheVocabularyOrContextAreRefusedWithoutOverf
     EXPECT_FALSE(st.ok()) << says;
     EXPECT_NE(st.message().find(says), std::string::npos) << st.message();
   };
-  check({.prompt = {1, 2}, .max_tokens = std::numeric_limits<int64_t>::max()}, "maximum context length");
+  check({.prompt = {1, 2}, .max_tokens = std::numeric_limits<int64_t>::max()}, "you requested 9223372036854775809 tokens");
   check({.prompt = {1, vocab}}, "prompt token id");
   check({.prompt = {1}, .stop_token_ids = {-1}}, "stop token id -1");
   check({.prompt = {1}, .stop_token_ids = {vocab}}, "stop token id");
