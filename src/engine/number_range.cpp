@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdlib>
 
 namespace strata {
 namespace {
@@ -88,6 +90,7 @@ int64_t FinishInteger(const NumberRange& r, const NumberPrefix& p, NumberUnits l
   int64_t best = kNumberNoFinish;
   for (int k = 0; k <= kmax && k < best; ++k) {
     const NumberUnits first = p.int_part * kPow[static_cast<size_t>(k)] * s;
+    if (first > hi) break;  // `first` only grows with k: no longer completion can come back into range
     const NumberUnits end = (p.int_part + 1) * kPow[static_cast<size_t>(k)] * s;  // exclusive
     const int mmax = r.integer ? 0 : std::min(kNumberMaxDigits, kNumberMaxTotalDigits - n - k);
     for (int m = 0; m <= mmax; ++m) {
@@ -132,7 +135,12 @@ Result<NumberRange> MakeNumberRange(bool integer, const std::vector<NumberBound>
   if (r.lo > r.hi)
     return Status::InvalidArgument(std::string("JSON schema minimum/maximum leave no ") +
                                    (integer ? "integer" : "number") + " (of at most 15 digits) in range");
-  r.bounded = r.lo != -MaxUnits(integer) || r.hi != MaxUnits(integer);
+  // With an exponent (at most 2 digits) the matcher can write magnitudes up to about 1e114, so a bound counts
+  // (and the exponent goes) unless it lies beyond that; 15 digits alone reach only 1e15, so clamping lo/hi to
+  // them is not enough to tell (maximum 1e20 clamps to the 15-digit limit yet must forbid 9e99).
+  auto within_reach = [](const NumberBound& b) { return std::fabs(std::strtod(b.decimal.c_str(), nullptr)) < 1e115; };
+  r.bounded = std::any_of(lower.begin(), lower.end(), within_reach) ||
+              std::any_of(upper.begin(), upper.end(), within_reach);
   return r;
 }
 

@@ -216,6 +216,7 @@ void ConnectionGate::Admit(int fd, std::string peer) {
     spdlog::debug("connection from {} refused: {} {}", peer, refuse, message);
     SendBestEffort(fd, ErrorResponse(refuse, message));
     DrainReceived(fd);
+    shutdown(fd, SHUT_WR);  // a FIN after the response, so it is less likely lost to a reset on close
     close(fd);
     return;
   }
@@ -318,7 +319,8 @@ bool ConnectionGate::Advance(GateConnection& c) {
     c.deadline = Clock::now() + config_.body_timeout;
   }
   if (c.buf.size() < c.request_size) return true;
-  Unreserve(c);
+  // The body stays reserved until the worker hands the connection back (TakeReturns): a complete request
+  // waiting for a free worker holds its body in memory just the same.
   c.phase = Phase::kIdle;
   c.framer.reset();
   dispatch_(Unhold(c.fd));
@@ -371,6 +373,7 @@ void ConnectionGate::TakeReturns() {
   }
   for (auto& r : returns) {
     GateConnection& c = *r.conn;
+    Unreserve(c);
     c.phase = GateConnection::Phase::kIdle;
     c.request_size = 0;
     c.deadline = Clock::now() + config_.idle_timeout;

@@ -211,6 +211,8 @@ void HttpServer::Impl::ServeRequest(std::unique_ptr<GateConnection> c) {
   const bool ok = svr.Process(stream, close, client_closes);
   c->buf.erase(0, c->request_size);  // what remains was pipelined after this request
   c->request_size = 0;
+  // An idle keep-alive connection must not keep the capacity of its last (up to 4 MiB) body.
+  if (c->buf.capacity() > (64u << 10)) std::string(c->buf).swap(c->buf);
   gate.Release(std::move(c), ok && !close && !client_closes && !gate.stopping());
 }
 

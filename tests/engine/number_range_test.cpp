@@ -125,7 +125,15 @@ TEST(NumberRange, ExponentsOnlyWithoutBounds) {
   auto free = JsonGrammar::FromSchema(ojson::parse(R"({"type":"number"})"));
   ASSERT_TRUE(free.ok());
   EXPECT_TRUE(JsonMatcher(*free).Accept("1e5"));
-  // Bounds no 15-digit number reaches are no bounds at all: exponents stay.
+  // A bound beyond 15 digits but within an exponent's reach still forbids the exponent (9e99 > 1e20).
+  for (const char* schema : {R"({"type":"number","maximum":1e20})", R"({"type":"number","exclusiveMaximum":1e15})",
+                             R"({"type":"number","minimum":-1e20})"}) {
+    auto g = JsonGrammar::FromSchema(ojson::parse(schema));
+    ASSERT_TRUE(g.ok()) << schema;
+    EXPECT_FALSE(JsonMatcher(*g).Accept("9e")) << schema;
+    EXPECT_FALSE(JsonMatcher(*g).Accept("-9e")) << schema;
+  }
+  // Bounds no written number reaches (15 digits and a 2-digit exponent) are no bounds at all: exponents stay.
   auto wide = JsonGrammar::FromSchema(ojson::parse(R"({"type":"number","minimum":-1e300,"maximum":1e300})"));
   ASSERT_TRUE(wide.ok());
   EXPECT_TRUE(JsonMatcher(*wide).Accept("1e5"));
