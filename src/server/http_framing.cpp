@@ -1,6 +1,6 @@
 #include "server/http_framing.h"
 
-#include <nlohmann/json.hpp>
+#include "server/api_error.h"
 
 namespace strata {
 namespace {
@@ -123,8 +123,7 @@ RequestFramer::State RequestFramer::OnHeader(std::string_view name, std::string_
 
 std::string ErrorBody(int status, std::string_view message) {
   const char* type = status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
-  nlohmann::json e = {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", status}}}};
-  return e.dump();
+  return ApiError{status, std::string(message), type, ""}.ToJson().dump();
 }
 
 std::string ErrorResponse(int status, std::string_view message) {

@@ -9,11 +9,6 @@ namespace strata {
 
 using json = nlohmann::ordered_json;
 
-nlohmann::json ApiError::ToJson() const {
-  nlohmann::json p = param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param);
-  return {{"error", {{"message", message}, {"type", type}, {"param", p}, {"code", status}}}};
-}
-
 namespace {
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();

@@ -9,18 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/request.h"
+#include "server/api_error.h"
 #include "model/chat_template.h"
 
 namespace strata {
-
-// An error as the client sees it: HTTP status and the {"error": {...}} body.
-struct ApiError {
-  int status = 400;
-  std::string message;
-  std::string type = "invalid_request_error";
-  std::string param;
-  nlohmann::json ToJson() const;
-};
 
 struct ParsedRequest {
   bool chat = false;
