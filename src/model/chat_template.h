@@ -1,14 +1,18 @@
-// Chat templates: the Jinja text in a GGUF's tokenizer.chat_template, rendered by a Jinja subset (src/model/jinja/)
-// large enough for the templates of Llama 2, Llama 3 / 3.1, Mistral, Qwen2 / ChatML, Zephyr and Gemma, in the
-// environment Hugging Face's apply_chat_template uses, so prompts match transformers byte for byte. Parse once,
-// render per request; syntax outside the subset is reported at Parse time with its position.
+// Chat templates: the Jinja text of a model (GGUF tokenizer.chat_template or tokenizer_config.json's
+// chat_template), rendered by a Jinja subset (src/model/jinja/) large enough for the templates of Llama 2 / 3 /
+// 3.1, Mistral, Qwen2 / 2.5 / 3, DeepSeek-V3, Zephyr and Gemma 1-3, in the environment Hugging Face's
+// apply_chat_template uses, so prompts match transformers byte for byte. Parse once, render per request; syntax
+// outside the subset is reported at Parse time with its position.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
 
@@ -30,6 +34,30 @@ struct ChatTemplateOptions {
   bool keep_trailing_newline = false;
 };
 
+// The texts of the model's special tokens, passed to the template as bos_token, eos_token, unk_token and
+// pad_token. Transformers passes only the tokens the tokenizer has: an absent one is undefined in the template.
+struct ChatSpecialTokens {
+  std::optional<std::string> bos, eos, unk, pad;
+};
+
+// A model's chat template as its files give it, whichever file that was (GGUF metadata or an HF folder).
+struct ChatTemplateSource {
+  std::string source;  // the Jinja text
+  ChatSpecialTokens special_tokens;
+};
+
+// What one render takes besides the template.
+struct ChatRenderRequest {
+  // The `messages` variable: a JSON array of message objects ({"role", "content"} and whatever else the
+  // template reads: tool_calls, reasoning_content, content parts). Must outlive the call.
+  const nlohmann::ordered_json* messages = nullptr;
+  bool add_generation_prompt = false;
+  // Further variables (enable_thinking, tools, documents, date_string, ...): a JSON object or null. They
+  // override the special tokens and the defaults tools=None and documents=None, as apply_chat_template's
+  // keyword arguments do.
+  const nlohmann::ordered_json* variables = nullptr;
+};
+
 // A parsed chat template: Parse once, Render per request. Copies share the immutable parsed tree, so a
 // ChatTemplate is cheap to copy and safe to render from several threads at once.
 class ChatTemplate {
@@ -37,18 +65,27 @@ class ChatTemplate {
   // Parses Jinja source. Syntax this renderer does not handle gives kUnsupported, malformed source
   // kInvalidArgument; either message names the construct and its line and column.
   static Result<ChatTemplate> Parse(std::string_view source, const ChatTemplateOptions& options = {});
+  // Parses the model's template and keeps its special tokens for every Render.
+  static Result<ChatTemplate> FromSource(const ChatTemplateSource& source);
 
-  // Renders with the variables messages (a list of {role, content} dicts), add_generation_prompt, bos_token
-  // and eos_token. Errors (raise_exception("...") in the template, type errors) come back as a Status whose
-  // message carries the template's text.
+  // Renders the request with the model's special tokens. Errors (raise_exception("...") in the template, type
+  // errors, malformed messages) come back as a Status whose message carries the template's text.
+  Result<std::string> Render(const ChatRenderRequest& request) const;
+  // The same for plain {role, content} messages, with bos_token and eos_token given explicitly.
   Result<std::string> Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                              const std::string& bos_token, const std::string& eos_token) const;
+
+  const ChatSpecialTokens& special_tokens() const { return special_tokens_; }
 
  private:
   using Body = std::vector<std::unique_ptr<jinja::Node>>;
   explicit ChatTemplate(std::shared_ptr<const Body> body) : body_(std::move(body)) {}
 
   std::shared_ptr<const Body> body_;
+  ChatSpecialTokens special_tokens_;
 };
+
+// The {role, content} messages as the JSON array Render takes.
+nlohmann::ordered_json ChatMessagesToJson(const std::vector<ChatMessage>& messages);
 
 }  // namespace strata
