@@ -6,6 +6,7 @@
 #include "model/jinja/from_json.h"
 #include "model/jinja/lexer.h"
 #include "model/jinja/parser.h"
+#include "model/jinja/py_string.h"
 
 namespace strata {
 
@@ -36,6 +37,34 @@ Status SetExtraVariables(const nlohmann::ordered_json* extra, jinja::ValueDict& 
   return Status::Ok();
 }
 
+// The text of the final message to continue: its string content, or the last text part of a list.
+Result<std::string> FinalMessageText(const nlohmann::ordered_json& messages) {
+  const auto bad = Status::InvalidArgument("continue_final_message: the final message has no text content to continue");
+  if (messages.empty() || !messages.back().is_object()) return bad;
+  auto content = messages.back().find("content");
+  if (content == messages.back().end()) return bad;
+  if (content->is_string()) return content->get<std::string>();
+  if (!content->is_array()) return bad;
+  for (auto part = content->rbegin(); part != content->rend(); ++part)
+    if (part->is_object() && part->contains("text") && (*part)["text"].is_string())
+      return (*part)["text"].get<std::string>();
+  return bad;
+}
+
+// transformers' apply_chat_template(continue_final_message=True): cut the rendering after the last occurrence
+// of the final message, keeping its trailing whitespace only where the template kept it.
+Result<std::string> CutAfterFinalMessage(std::string rendered, const std::string& final_message) {
+  const std::string stripped = jinja::PyStrip(final_message, std::nullopt, true, true);
+  const size_t at = rendered.rfind(stripped);
+  if (at == std::string::npos)
+    return Status::InvalidArgument(
+        "continue_final_message: the final message does not appear in the chat after applying the chat template");
+  const std::string lstripped = jinja::PyStrip(final_message, std::nullopt, true, false);
+  const bool kept = rendered.compare(at, lstripped.size(), final_message) == 0;
+  rendered.resize(at + (kept ? lstripped.size() : stripped.size()));
+  return rendered;
+}
+
 }  // namespace
 
 Result<ChatTemplate> ChatTemplate::Parse(std::string_view source, const ChatTemplateOptions& options) {
@@ -59,6 +88,8 @@ Result<ChatTemplate> ChatTemplate::FromSource(const ChatTemplateSource& source) 
 Result<std::string> ChatTemplate::Render(const ChatRenderRequest& request) const {
   if (request.messages == nullptr || !request.messages->is_array())
     return Status::InvalidArgument("chat messages must be a JSON array");
+  if (request.continue_final_message && request.add_generation_prompt)
+    return Status::InvalidArgument("continue_final_message and add_generation_prompt cannot both be set");
   jinja::ValueDict vars;
   SetSpecialTokens(special_tokens_, vars);
   vars.Set("tools", jinja::Value::None());
@@ -68,7 +99,10 @@ Result<std::string> ChatTemplate::Render(const ChatRenderRequest& request) const
   if (!messages.ok()) return Status(messages.status().code(), "chat messages: " + messages.status().message());
   vars.Set("messages", std::move(*messages));
   vars.Set("add_generation_prompt", jinja::Value::Bool(request.add_generation_prompt));
-  return jinja::RenderTemplate(*body_, std::move(vars));
+  STRATA_ASSIGN_OR_RETURN(std::string rendered, jinja::RenderTemplate(*body_, std::move(vars)));
+  if (!request.continue_final_message) return rendered;
+  STRATA_ASSIGN_OR_RETURN(std::string final_message, FinalMessageText(*request.messages));
+  return CutAfterFinalMessage(std::move(rendered), final_message);
 }
 
 Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,

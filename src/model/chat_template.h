@@ -56,6 +56,9 @@ struct ChatRenderRequest {
   // override the special tokens and the defaults tools=None and documents=None, as apply_chat_template's
   // keyword arguments do.
   const nlohmann::ordered_json* variables = nullptr;
+  // Ends the text right after the last message's content, so the model continues that message (an assistant
+  // prefill), as transformers' continue_final_message does; needs add_generation_prompt false.
+  bool continue_final_message = false;
 };
 
 // A parsed chat template: Parse once, Render per request. Copies share the immutable parsed tree, so a

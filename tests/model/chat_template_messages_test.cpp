@@ -128,6 +128,47 @@ TEST(ChatTemplateMessagesTest, ToolCallsReasoningAndContentPartsMatchTransformer
   }
 }
 
+// transformers' continue_final_message: the text ends right after the final message (its trailing whitespace
+// kept only where the template kept it), so generation continues it.
+TEST(ChatTemplateMessagesTest, ContinueFinalMessageCutsAfterItAsTransformersDoes) {
+  STRATA_REQUIRE_TESTDATA();
+  struct Case {
+    const char* model;
+    const char* messages;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"llama3", R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"The answer is "}])",
+       "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nThe answer is"},
+      {"qwen3", R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"The answer is "}])",
+       "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nThe answer is "},
+      {"gemma3",
+       R"([{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"text","text":"Sure"},{"type":"text","text":" thing"}]}])",
+       "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nSurething"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model);
+    auto t = ModelTemplate(c.model);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    const ordered_json messages = ordered_json::parse(c.messages);
+    ChatRenderRequest request{&messages, false, nullptr, /*continue_final_message=*/true};
+    auto out = t->Render(request);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, c.expected);
+    request.add_generation_prompt = true;
+    EXPECT_FALSE(t->Render(request).ok());
+  }
+  auto t = ChatTemplate::Parse("{% for m in messages %}{{ m.role }}{% endfor %}");
+  ASSERT_TRUE(t.ok());
+  for (const char* bad : {R"([{"role":"assistant","content":"absent"}])", R"([{"role":"assistant"}])",
+                          R"([{"role":"assistant","content":[{"type":"image"}]}])", "[]"}) {
+    const ordered_json messages = ordered_json::parse(bad);
+    auto out = t->Render({&messages, false, nullptr, true});
+    ASSERT_FALSE(out.ok()) << bad;
+    EXPECT_NE(out.status().message().find("continue_final_message"), std::string::npos) << out.status().message();
+  }
+}
+
 Result<std::string> RenderWith(const char* source, const ordered_json& messages, const ordered_json& variables,
                                ChatSpecialTokens tokens = {}) {
   STRATA_ASSIGN_OR_RETURN(ChatTemplate t, ChatTemplate::FromSource({source, std::move(tokens)}));
