@@ -7,6 +7,7 @@ namespace strata::cli {
 
 void RegisterRun(CLI::App& app, int& exit_code);
 void RegisterTokenize(CLI::App& app, int& exit_code);
+void RegisterTemplate(CLI::App& app, int& exit_code);
 void RegisterInfo(CLI::App& app, int& exit_code);
 void RegisterPlan(CLI::App& app, int& exit_code);
 void RegisterServe(CLI::App& app, int& exit_code);

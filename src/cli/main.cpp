@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   strata::cli::RegisterRun(app, exit_code);
   strata::cli::RegisterTokenize(app, exit_code);
+  strata::cli::RegisterTemplate(app, exit_code);
   strata::cli::RegisterInfo(app, exit_code);
   strata::cli::RegisterPlan(app, exit_code);
   strata::cli::RegisterServe(app, exit_code);
