@@ -7,6 +7,8 @@
 #include "cli/model_loading.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
+#include "model/gguf_chat_template.h"
+#include "model/model_chat_template.h"
 #include "server/connection_gate.h"
 #include "server/http_server.h"
 
@@ -29,14 +31,18 @@ void OnSignal(int) {
   if (g_server) g_server->Stop();
 }
 
-// The chat template from the GGUF, parsed; null with a reason when absent or unsupported.
-std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& why) {
-  auto source = model.gguf().GetString("tokenizer.chat_template");
+// The model's chat template with its special tokens, parsed: from an HF folder's tokenizer_config.json, else
+// from the GGUF's metadata. Null with a reason when absent or unsupported.
+std::unique_ptr<ChatTemplate> LoadChatTemplate(const std::string& path, const Model& model, std::string& why) {
+  std::error_code ec;
+  const bool folder = std::filesystem::is_directory(path, ec);
+  auto source = folder ? LoadChatTemplateSource(path) : ChatTemplateSourceFromGguf(model.gguf());
   if (!source.ok()) {
-    why = "the GGUF has no tokenizer.chat_template";
+    why = source.status().message();
+    if (source.status().code() != Status::Code::kNotFound) spdlog::warn("chat completions disabled: {}", why);
     return nullptr;
   }
-  auto parsed = ChatTemplate::Parse(*source);
+  auto parsed = ChatTemplate::FromSource(*source);
   if (!parsed.ok()) {
     why = "its chat template cannot be rendered: " + parsed.status().message();
     spdlog::warn("chat completions disabled: {}", why);
@@ -58,7 +64,7 @@ int Serve(ServeOptions o) {
   }
   AsyncEngine async(std::move(*engine));
   std::string why;
-  auto tmpl = LoadChatTemplate(*compiled.model, why);
+  auto tmpl = LoadChatTemplate(o.model, *compiled.model, why);
   o.server.model_name = o.served_name.empty() ? std::filesystem::path(o.model).filename().string() : o.served_name;
   // Each open connection is a descriptor: allow as many as the hard limit permits (the server clamps
   // --max-connections below what this leaves).

@@ -30,10 +30,8 @@ std::string Event(const json& j) { return "data: " + Dump(j) + "\n\n"; }
 
 }  // namespace
 
-CompletionService::CompletionService(AsyncEngine& engine, const ChatTemplate* chat_template,
-                                     std::string template_error, std::string model_name)
-    : engine_(engine), template_(chat_template), template_error_(std::move(template_error)),
-      model_name_(std::move(model_name)) {
+CompletionService::CompletionService(AsyncEngine& engine, const ChatPrompt& prompt, std::string model_name)
+    : engine_(engine), prompt_(prompt), model_name_(std::move(model_name)) {
   const Tokenizer& tok = engine_.tokenizer();
   for (int32_t id = 0; id < tok.n_vocab(); ++id)
     longest_token_bytes_ = std::max<int64_t>(longest_token_bytes_, static_cast<int64_t>(tok.TokenBytes(id).size()));
@@ -73,17 +71,11 @@ std::optional<ApiError> CompletionService::BuildPrompt(ParsedRequest& p) const {
     if (p.gen.prompt.empty()) return ApiError{400, "the prompt is empty", "invalid_request_error", "prompt"};
     return std::nullopt;
   }
-  if (!template_)
-    return ApiError{400, "this model has no usable chat template: " + template_error_ + "; use /v1/completions",
-                    "invalid_request_error", "messages"};
-  const std::string bos = tok.Piece(tok.bos_id()), eos = tok.Piece(tok.eos_id());
-  auto text = template_->Render(p.messages, /*add_generation_prompt=*/true, bos, eos);
-  if (!text.ok()) return ApiError{400, "chat template: " + text.status().message(), "invalid_request_error", "messages"};
-  // Templates that write the BOS text themselves get the BOS token once, not the text plus a second BOS.
-  std::string_view body = *text;
-  bool add_bos = tok.add_bos();
-  if (!bos.empty() && body.starts_with(bos)) body.remove_prefix(bos.size()), add_bos = true;
-  p.gen.prompt = tok.Encode(body, add_bos);
+  const ChatPromptOptions options{.add_generation_prompt = true,
+                                  .template_kwargs = p.chat_template_kwargs ? &*p.chat_template_kwargs : nullptr};
+  auto text = prompt_.Render(p.messages, options);
+  if (auto* err = std::get_if<ApiError>(&text)) return *err;
+  p.gen.prompt = prompt_.Encode(std::get<std::string>(text), /*add_special=*/true);
   return std::nullopt;
 }
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/async_engine.h"
-#include "model/chat_template.h"
+#include "server/chat_prompt.h"
 #include "server/openai_protocol.h"
 #include "server/openai_responses.h"
 
@@ -35,8 +35,8 @@ struct RequestSummary {
 
 class CompletionService {
  public:
-  CompletionService(AsyncEngine& engine, const ChatTemplate* chat_template, std::string template_error,
-                    std::string model_name);
+  // `prompt` (the chat template and tokenizer) must outlive the service.
+  CompletionService(AsyncEngine& engine, const ChatPrompt& prompt, std::string model_name);
 
   // Validates, renders and tokenizes the prompt, and submits it.
   std::variant<StartedRequest, ApiError> Start(const std::string& body, bool chat);
@@ -55,8 +55,7 @@ class CompletionService {
   std::optional<ApiError> CheckGrammarFits(const ParsedRequest& p) const;
 
   AsyncEngine& engine_;
-  const ChatTemplate* template_;
-  std::string template_error_;
+  const ChatPrompt& prompt_;
   std::string model_name_;
   std::shared_ptr<const JsonGrammar> any_object_;
   int64_t longest_token_bytes_ = 1;

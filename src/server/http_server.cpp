@@ -10,6 +10,7 @@
 #include "server/completion_service.h"
 #include "server/connection_gate.h"
 #include "server/connection_stream.h"
+#include "server/tokenize_service.h"
 
 namespace strata {
 
@@ -80,24 +81,30 @@ struct HttpServer::Impl {
   ServerConfig cfg;
   AsyncEngine& engine;
   std::unique_ptr<ChatTemplate> chat_template;
+  ChatPrompt prompt;
   CompletionService service;
+  TokenizeService tokenize;
   GatedServer svr;
   ConnectionGate gate;
   std::string expected_authorization;  // "Bearer <key>"
 
   Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
       : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
-        service(e, chat_template.get(), std::move(terr), cfg.model_name), gate(GateConfigFor(cfg)),
+        prompt(chat_template.get(), std::move(terr), e.tokenizer()), service(e, prompt, cfg.model_name),
+        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), gate(GateConfigFor(cfg)),
         expected_authorization("Bearer " + cfg.api_key) {}
 
   void Setup();
   void ServeRequest(std::unique_ptr<GateConnection> c);
+  // vLLM leaves /tokenize and /detokenize open; here they need the key too, as they cost CPU like /v1 routes.
   bool Protected(const std::string& path) const {
-    return path.starts_with("/v1/") || (cfg.protect_metrics && path == "/metrics");
+    return path.starts_with("/v1/") || path == "/tokenize" || path == "/detokenize" ||
+           (cfg.protect_metrics && path == "/metrics");
   }
   bool Authorized(const httplib::Request& req) const;
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool chat);
   void HandleModels(httplib::Response& res) const;
+  void HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const;
 };
 
 bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
@@ -138,6 +145,15 @@ void HttpServer::Impl::Setup() {
            [this](const httplib::Request& req, httplib::Response& res) { HandleCompletion(req, res, false); });
   svr.Post("/v1/chat/completions",
            [this](const httplib::Request& req, httplib::Response& res) { HandleCompletion(req, res, true); });
+  svr.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { HandleTokenize(req, res, false); });
+  svr.Post("/detokenize",
+           [this](const httplib::Request& req, httplib::Response& res) { HandleTokenize(req, res, true); });
+}
+
+void HttpServer::Impl::HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const {
+  auto out = detokenize ? tokenize.Detokenize(req.body) : tokenize.Tokenize(req.body);
+  if (auto* err = std::get_if<ApiError>(&out)) return SendError(res, *err);
+  SendJson(res, 200, std::get<json>(out));
 }
 
 void HttpServer::Impl::HandleModels(httplib::Response& res) const {

@@ -1,9 +1,10 @@
 // The OpenAI-compatible HTTP front end: /v1/completions, /v1/chat/completions (with SSE streaming),
-// /v1/models, /health and /metrics over an AsyncEngine. A ConnectionGate (one epoll thread) accepts
+// /v1/models, vLLM's /tokenize and /detokenize, /health and /metrics over an AsyncEngine. A ConnectionGate (one epoll thread) accepts
 // connections and receives each request in full, within deadlines and limits; cpp-httplib then routes and
 // answers it on a thread of a large pool (a streaming request holds its thread for its whole life), and the
 // connection returns to the gate for its next request.
-// With an API key, the /v1 routes (and /metrics with protect_metrics) need "Authorization: Bearer <key>";
+// With an API key, the /v1 routes, /tokenize and /detokenize (and /metrics with protect_metrics) need
+// "Authorization: Bearer <key>";
 // /health is always open, as in vLLM.
 #pragma once
 
@@ -35,8 +36,9 @@ struct ServerConfig {
 
 class HttpServer {
  public:
-  // `engine` must outlive the server. `chat_template` is null when the model has none (chat requests then
-  // fail with a clear error); `template_error` says why when it could not be parsed.
+  // `engine` must outlive the server. `chat_template` is the model's own, built with its special tokens
+  // (ChatTemplate::FromSource, whichever file it came from); null when the model has none (chat requests then
+  // fail with a clear error), and `template_error` says why.
   HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr<ChatTemplate> chat_template,
              std::string template_error);
   ~HttpServer();

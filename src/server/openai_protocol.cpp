@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "server/request_fields.h"
 #include "server/request_json.h"
 
 namespace strata {
@@ -13,74 +14,6 @@ namespace {
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-
-ApiError Bad(const std::string& param, const std::string& message) { return {400, message, "invalid_request_error", param}; }
-
-// An integer JSON value in [lo, hi], compared in the width the parser gave it: a non-negative number is a
-// uint64 (which may exceed INT64_MAX), a negative one an int64.
-bool IntInRange(const json& v, int64_t lo, int64_t hi) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<uint64_t>();
-    return hi >= 0 && u <= static_cast<uint64_t>(hi) && (lo <= 0 || u >= static_cast<uint64_t>(lo));
-  }
-  const auto i = v.get<int64_t>();
-  return i >= lo && i <= hi;
-}
-
-std::string Quote(const std::string& key) { return "'" + key + "'"; }
-
-// An integer field: the error names it, the allowed range and the value as sent.
-std::optional<ApiError> CheckInt(const std::string& param, const json& v, int64_t lo, int64_t hi,
-                                 const std::string& allowed) {
-  if (!v.is_number_integer()) return Bad(param, Quote(param) + " must be an integer");
-  if (!IntInRange(v, lo, hi)) return Bad(param, Quote(param) + " must be " + allowed + ", got " + v.dump());
-  return std::nullopt;
-}
-
-std::string TokenRange(int32_t n_vocab) { return "a token id in [0, " + std::to_string(n_vocab) + ")"; }
-
-// Typed access to optional fields: a present field of the wrong type or range is an error naming the field.
-class Fields {
- public:
-  explicit Fields(const json& j) : j_(j) {}
-  const json* Find(const char* key) const {
-    auto it = j_.find(key);
-    return it == j_.end() || it->is_null() ? nullptr : &*it;
-  }
-  // A finite number that fits a float; the engine checks each sampling parameter's own range.
-  std::optional<ApiError> Number(const char* key, float& out) const {
-    if (const json* v = Find(key)) {
-      if (!v->is_number()) return Bad(key, Quote(key) + " must be a number");
-      const auto d = v->get<double>();
-      if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max())
-        return Bad(key, Quote(key) + " must be a finite number, got " + v->dump());
-      out = static_cast<float>(d);
-    }
-    return std::nullopt;
-  }
-  std::optional<ApiError> Int(const char* key, int64_t lo, int64_t hi, const std::string& allowed, int64_t& out,
-                              bool* given = nullptr) const {
-    if (const json* v = Find(key)) {
-      if (auto err = CheckInt(key, *v, lo, hi, allowed)) return err;
-      out = v->get<int64_t>();
-      if (given) *given = true;
-    }
-    return std::nullopt;
-  }
-  std::optional<ApiError> Bool(const char* key, bool& out) const {
-    if (const json* v = Find(key)) {
-      if (!v->is_boolean()) return Bad(key, Quote(key) + " must be a boolean");
-      out = v->get<bool>();
-    }
-    return std::nullopt;
-  }
-
- private:
-  const json& j_;
-};
-
-#define STRATA_API_CHECK(expr)              \
-  if (auto _err = (expr); _err) return _err
 
 std::optional<ApiError> ParseLogitBias(const json& bias, int32_t n_vocab, SamplingParams& s) {
   if (!bias.is_object()) return Bad("logit_bias", "'logit_bias' must be an object of token id -> bias");
@@ -158,7 +91,7 @@ std::optional<ApiError> ParseMessageContent(const json* content, const std::stri
 
 // The roles a chat template renders as turns. Tool calls are not supported, so neither are messages that
 // carry them; every message needs its content.
-std::optional<ApiError> ParseMessage(const json& m, size_t i, ParsedRequest& out) {
+std::optional<ApiError> ParseMessage(const json& m, size_t i, std::vector<ChatMessage>& out) {
   const std::string param = "messages[" + std::to_string(i) + "]";
   if (!m.is_object()) return Bad(param, Quote(param) + " must be an object");
   auto role = m.find("role");
@@ -173,15 +106,7 @@ std::optional<ApiError> ParseMessage(const json& m, size_t i, ParsedRequest& out
   ChatMessage msg{r, ""};
   auto c = m.find("content");
   STRATA_API_CHECK(ParseMessageContent(c == m.end() || c->is_null() ? nullptr : &*c, param + ".content", msg.content));
-  out.messages.push_back(std::move(msg));
-  return std::nullopt;
-}
-
-std::optional<ApiError> ParseMessages(const json& body, ParsedRequest& out) {
-  auto it = body.find("messages");
-  if (it == body.end() || it->is_null()) return Bad("messages", "'messages' is a required property");
-  if (!it->is_array() || it->empty()) return Bad("messages", "'messages' must be a non-empty array");
-  for (size_t i = 0; i < it->size(); ++i) STRATA_API_CHECK(ParseMessage((*it)[i], i, out));
+  out.push_back(std::move(msg));
   return std::nullopt;
 }
 
@@ -285,6 +210,15 @@ std::optional<ApiError> ParseMaxTokens(const Fields& f, bool chat, ParsedRequest
   return std::nullopt;
 }
 
+// vLLM's chat_template_kwargs: extra template variables (enable_thinking, ...); the template checks their values.
+std::optional<ApiError> ParseChatTemplateKwargs(json& body, ParsedRequest& out) {
+  auto it = body.find("chat_template_kwargs");
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return Bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+  out.chat_template_kwargs = std::move(*it);
+  return std::nullopt;
+}
+
 std::optional<ApiError> ParseResponseFormat(json& body, ParsedRequest& out) {
   auto rf = body.find("response_format");
   if (rf == body.end() || rf->is_null()) return std::nullopt;
@@ -295,6 +229,14 @@ std::optional<ApiError> ParseResponseFormat(json& body, ParsedRequest& out) {
 }
 
 }  // namespace
+
+std::optional<ApiError> ParseChatMessages(const json& body, std::vector<ChatMessage>& out) {
+  auto it = body.find("messages");
+  if (it == body.end() || it->is_null()) return Bad("messages", "'messages' is a required property");
+  if (!it->is_array() || it->empty()) return Bad("messages", "'messages' must be a non-empty array");
+  for (size_t i = 0; i < it->size(); ++i) STRATA_API_CHECK(ParseMessage((*it)[i], i, out));
+  return std::nullopt;
+}
 
 std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, int32_t n_vocab,
                                                ParsedRequest& out) {
@@ -307,7 +249,8 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool cha
     if (!m->is_string()) return Bad("model", "'model' must be a string");
     out.model = m->get<std::string>();
   }
-  STRATA_API_CHECK(chat ? ParseMessages(j, out) : ParsePrompt(j, n_vocab, out));
+  STRATA_API_CHECK(chat ? ParseChatMessages(j, out.messages) : ParsePrompt(j, n_vocab, out));
+  if (chat) STRATA_API_CHECK(ParseChatTemplateKwargs(j, out));
   STRATA_API_CHECK(ParseMaxTokens(f, chat, out));
   STRATA_API_CHECK(ParseSampling(f, n_vocab, out));
   STRATA_API_CHECK(ParseStops(f, n_vocab, out));

@@ -20,6 +20,7 @@ struct ParsedRequest {
   bool include_usage = false;                // stream_options.include_usage
   std::string model;                         // empty when the client left it out
   std::vector<ChatMessage> messages;         // chat
+  std::optional<nlohmann::ordered_json> chat_template_kwargs;  // chat: extra template variables
   std::optional<std::string> prompt_text;    // completions: a string prompt...
   std::vector<int32_t> prompt_ids;           // ... or token ids
   GenerateRequest gen;                       // sampling, stops, max_tokens; prompt filled in later
@@ -31,6 +32,9 @@ struct ParsedRequest {
 
 // Parses a request body; on failure returns the error to send. Every number is range-checked in the width the
 // JSON gave it before it is narrowed; token ids (prompt, stop_token_ids, logit_bias) must be in [0, n_vocab).
+// The "messages" of a chat body: a non-empty array of {role, content} (content a string or text parts).
+std::optional<ApiError> ParseChatMessages(const nlohmann::ordered_json& body, std::vector<ChatMessage>& out);
+
 std::optional<ApiError> ParseCompletionRequest(const std::string& body, bool chat, int32_t n_vocab,
                                                ParsedRequest& out);
 

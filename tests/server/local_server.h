@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -12,6 +13,7 @@
 
 #include "compiler/llama_builder.h"
 #include "engine/async_engine.h"
+#include "model/gguf_chat_template.h"
 #include "model/model.h"
 #include "server/http_server.h"
 #include "testdata.h"
@@ -28,6 +30,7 @@ struct ServerOptions {
   double body_timeout_s = 60;
   uint64_t max_pending_body_bytes = 512u << 20;
   EngineConfig engine{.scheduler = {.max_num_seqs = 16, .max_num_batched_tokens = 256}};
+  std::optional<ChatTemplateSource> chat_template;  // default: the model's own (the GGUF's)
 };
 
 class LocalServer {
@@ -42,7 +45,9 @@ class LocalServer {
     auto engine = LlmEngine::Create(plan_, model_->tokenizer(), pool_, o.engine);
     if (!engine.ok()) throw std::runtime_error(engine.status().message());
     async_ = std::make_unique<AsyncEngine>(std::move(*engine));
-    auto tmpl = ChatTemplate::Parse(*model_->gguf().GetString("tokenizer.chat_template"));
+    auto source = o.chat_template ? Result<ChatTemplateSource>(*o.chat_template) : ChatTemplateSourceFromGguf(model_->gguf());
+    if (!source.ok()) throw std::runtime_error(source.status().message());
+    auto tmpl = ChatTemplate::FromSource(*source);
     if (!tmpl.ok()) throw std::runtime_error(tmpl.status().message());
     ServerConfig cfg{.host = "127.0.0.1", .port = 0, .api_key = o.api_key, .model_name = "tiny",
                      .max_body_bytes = o.max_body_bytes, .http_threads = 300,
