@@ -31,6 +31,8 @@ class ArgReader {
     return fallback;
   }
 
+  bool HasPositional(size_t index) const { return index < args_.positional.size(); }
+
   // An optional string argument (None and absent give nullopt).
   Result<std::optional<std::string>> GetOptionalString(size_t index, std::string_view name) {
     Value v = Get(index, name);

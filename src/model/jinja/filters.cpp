@@ -7,6 +7,7 @@
 
 #include "model/jinja/arguments.h"
 #include "model/jinja/operators.h"
+#include "model/jinja/percent_format.h"
 #include "model/jinja/py_string.h"
 #include "model/jinja/tests.h"
 #include "model/jinja/to_json.h"
@@ -223,11 +224,8 @@ Result<Value> Unique(const Value& v, ArgReader& args) {
   return Value::List(std::move(out));
 }
 
-Result<Value> Sort(const Value& v, ArgReader& args) {
-  bool reverse = args.Get(0, "reverse", Value::Bool(false)).Truthy();
-  bool case_sensitive = args.Get(1, "case_sensitive", Value::Bool(false)).Truthy();
-  ValueList originals;
-  STRATA_ASSIGN_OR_RETURN(ValueList keys, KeyedItems(v, args.Get(2, "attribute"), &originals));
+// `originals` in the stable order of their `keys`, as Python's sorted(key=..., reverse=...) gives it.
+Result<Value> SortedBy(const ValueList& keys, const ValueList& originals, bool reverse, bool case_sensitive) {
   std::vector<size_t> order(keys.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   Status error;
@@ -240,6 +238,38 @@ Result<Value> Sort(const Value& v, ArgReader& args) {
   ValueList out;
   for (size_t i : order) out.push_back(originals[i]);
   return Value::List(std::move(out));
+}
+
+Result<Value> Sort(const Value& v, ArgReader& args) {
+  bool reverse = args.Get(0, "reverse", Value::Bool(false)).Truthy();
+  bool case_sensitive = args.Get(1, "case_sensitive", Value::Bool(false)).Truthy();
+  ValueList originals;
+  STRATA_ASSIGN_OR_RETURN(ValueList keys, KeyedItems(v, args.Get(2, "attribute"), &originals));
+  return SortedBy(keys, originals, reverse, case_sensitive);
+}
+
+// dictsort(case_sensitive=false, by='key', reverse=false): the (key, value) pairs, sorted.
+Result<Value> DictSort(const Value& v, ArgReader& args) {
+  bool case_sensitive = args.Get(0, "case_sensitive", Value::Bool(false)).Truthy();
+  Value by = args.Get(1, "by", Value::String("key"));
+  bool reverse = args.Get(2, "reverse", Value::Bool(false)).Truthy();
+  if (!v.is_dict()) return Status::InvalidArgument(std::string("dictsort: expected a dict, got ") + v.TypeName());
+  if (!by.is_string() || (by.str() != "key" && by.str() != "value"))
+    return Status::InvalidArgument("dictsort: You can only sort by either 'key' or 'value'");
+  ValueList pairs, keys;
+  for (const auto& [k, val] : v.dict().items) {
+    pairs.push_back(Value::List({Value::String(k), val}));
+    keys.push_back(by.str() == "key" ? Value::String(k) : val);
+  }
+  return SortedBy(keys, pairs, reverse, case_sensitive);
+}
+
+// value|format(args...): Python's value % args.
+Result<Value> Format(const Value& v, ArgReader& args) {
+  ValueList positional;
+  for (size_t i = 0; args.HasPositional(i); ++i) positional.push_back(args.Get(i, ""));
+  STRATA_ASSIGN_OR_RETURN(std::string out, PercentFormat(v.ToString(), positional));
+  return Value::String(std::move(out));
 }
 
 Result<Value> Reverse(const Value& v, ArgReader&) {
@@ -357,10 +387,12 @@ const FilterEntry kFilters[] = {
     {"count", LengthFilter},
     {"d", Default},
     {"default", Default},
+    {"dictsort", DictSort},
     {"e", Escape},
     {"escape", Escape},
     {"first", First},
     {"float", ToFloat},
+    {"format", Format},
     {"indent", Indent},
     {"int", ToInt},
     {"items", Items},
