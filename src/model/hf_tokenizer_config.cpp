@@ -77,20 +77,29 @@ Result<std::string> ReadSmallFile(const std::string& path) {
   return std::string(reinterpret_cast<const char*>(file->data()), file->size());
 }
 
+Result<nlohmann::json> ParseObject(std::string_view json_text, const std::string& name) {
+  // Depth-limited by nlohmann's own recursion only: the file is a local model file, not a network request,
+  // and the size limit bounds the nesting a file can hold.
+  json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument(name + ": not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument(name + ": expected a JSON object at the top level");
+  return j;
+}
+
+Status ReadSpecialTokens(const json& j, const std::string& name, ChatSpecialTokens& out) {
+  STRATA_RETURN_IF_ERROR(ReadSpecialToken(j, "bos_token", name, out.bos));
+  STRATA_RETURN_IF_ERROR(ReadSpecialToken(j, "eos_token", name, out.eos));
+  STRATA_RETURN_IF_ERROR(ReadSpecialToken(j, "unk_token", name, out.unk));
+  return ReadSpecialToken(j, "pad_token", name, out.pad);
+}
+
 }  // namespace
 
 Result<HfTokenizerConfig> ParseHfTokenizerConfig(std::string_view json_text, const std::string& name) {
-  // Depth-limited by nlohmann's own recursion only: the file is a local model file, not a network request,
-  // and the size limit bounds the nesting a file can hold.
-  json config = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) return Status::InvalidArgument(name + ": not valid JSON");
-  if (!config.is_object()) return Status::InvalidArgument(name + ": expected a JSON object at the top level");
+  STRATA_ASSIGN_OR_RETURN(json config, ParseObject(json_text, name));
   HfTokenizerConfig out;
   STRATA_RETURN_IF_ERROR(ReadChatTemplate(config, name, out));
-  STRATA_RETURN_IF_ERROR(ReadSpecialToken(config, "bos_token", name, out.special_tokens.bos));
-  STRATA_RETURN_IF_ERROR(ReadSpecialToken(config, "eos_token", name, out.special_tokens.eos));
-  STRATA_RETURN_IF_ERROR(ReadSpecialToken(config, "unk_token", name, out.special_tokens.unk));
-  STRATA_RETURN_IF_ERROR(ReadSpecialToken(config, "pad_token", name, out.special_tokens.pad));
+  STRATA_RETURN_IF_ERROR(ReadSpecialTokens(config, name, out.special_tokens));
   STRATA_RETURN_IF_ERROR(ReadBool(config, "add_bos_token", name, out.add_bos_token));
   STRATA_RETURN_IF_ERROR(ReadBool(config, "add_eos_token", name, out.add_eos_token));
   return out;
@@ -100,8 +109,14 @@ Result<HfTokenizerConfig> LoadHfTokenizerConfig(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "tokenizer_config.json").string();
   STRATA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
   STRATA_ASSIGN_OR_RETURN(HfTokenizerConfig config, ParseHfTokenizerConfig(text, path));
-  const std::string jinja_path = (std::filesystem::path(dir) / "chat_template.jinja").string();
   std::error_code ec;
+  const std::string map_path = (std::filesystem::path(dir) / "special_tokens_map.json").string();
+  if (std::filesystem::is_regular_file(map_path, ec)) {
+    STRATA_ASSIGN_OR_RETURN(std::string map_text, ReadSmallFile(map_path));
+    STRATA_ASSIGN_OR_RETURN(json map, ParseObject(map_text, map_path));
+    STRATA_RETURN_IF_ERROR(ReadSpecialTokens(map, map_path, config.special_tokens));
+  }
+  const std::string jinja_path = (std::filesystem::path(dir) / "chat_template.jinja").string();
   if (std::filesystem::is_regular_file(jinja_path, ec)) {
     STRATA_ASSIGN_OR_RETURN(std::string source, ReadSmallFile(jinja_path));
     config.chat_template = std::move(source);

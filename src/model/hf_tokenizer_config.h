@@ -30,8 +30,9 @@ inline constexpr size_t kMaxTokenizerConfigBytes = 64u << 20;
 // Parses the text of a tokenizer_config.json; `name` stands for the file in messages.
 Result<HfTokenizerConfig> ParseHfTokenizerConfig(std::string_view json_text, const std::string& name);
 
-// Reads DIR/tokenizer_config.json. A DIR/chat_template.jinja, which newer transformers versions save beside it,
-// replaces the config's chat template, as transformers does when it loads the folder.
+// Reads DIR/tokenizer_config.json, then what transformers lets override it when it loads the folder: the
+// special tokens given in DIR/special_tokens_map.json (older folders keep them there), and the template in
+// DIR/chat_template.jinja (newer transformers versions save it there).
 Result<HfTokenizerConfig> LoadHfTokenizerConfig(const std::string& dir);
 
 // The folder's chat template and special tokens; kNotFound naming the folder when it has no chat template.

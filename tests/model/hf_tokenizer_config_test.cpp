@@ -91,6 +91,23 @@ TEST(HfTokenizerConfigTest, FolderWithChatTemplateJinjaUsesIt) {
   EXPECT_EQ(with_file->chat_template.value_or(""), "{{ eos_token }}\n");
 }
 
+TEST(HfTokenizerConfigTest, SpecialTokensMapOverridesTheConfig) {
+  const auto dir = std::filesystem::path(testing::ScratchDir()) / "hf_config_map";
+  std::filesystem::create_directories(dir);
+  WriteFile(dir / "tokenizer_config.json", R"({"bos_token": "<s>", "eos_token": "</s>", "pad_token": null})");
+  WriteFile(dir / "special_tokens_map.json", R"({"eos_token": {"content": "<|eot|>"}, "pad_token": "<pad>"})");
+  auto c = LoadHfTokenizerConfig(dir.string());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->special_tokens.bos.value_or(""), "<s>");
+  EXPECT_EQ(c->special_tokens.eos.value_or(""), "<|eot|>");
+  EXPECT_EQ(c->special_tokens.pad.value_or(""), "<pad>");
+  WriteFile(dir / "special_tokens_map.json", R"({"eos_token": 7})");
+  auto bad = LoadHfTokenizerConfig(dir.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("special_tokens_map.json: 'eos_token' is a number"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(HfTokenizerConfigTest, MissingFileNamesThePath) {
   auto c = LoadHfTokenizerConfig("/nonexistent/strata-model");
   ASSERT_FALSE(c.ok());
