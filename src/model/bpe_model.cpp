@@ -73,9 +73,10 @@ bool ByteLevelToBytes(std::string_view text, std::string& out) {
 }
 
 std::string BytesToByteLevel(std::string_view bytes) {
+  const auto& chars = Tables().chars;
   std::string s;
   s.reserve(bytes.size() * 2);
-  for (char c : bytes) s += Tables().chars[static_cast<uint8_t>(c)];
+  for (char c : bytes) s += chars[static_cast<uint8_t>(c)];
   return s;
 }
 
@@ -110,6 +111,8 @@ Result<BpeModel> BpeModel::Create(BpeModelConfig config) {
     const uint64_t key = (static_cast<uint64_t>(left) << 32) | static_cast<uint32_t>(right);
     m.merges_.emplace(key, Merge{static_cast<int32_t>(rank), result});  // a repeated pair keeps its first rank
   }
+  m.char_ids_.assign(kCharTable, -1);
+  for (uint32_t cp = 0; cp < kCharTable; ++cp) m.char_ids_[cp] = m.Find(Utf8(cp));
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -137,7 +140,10 @@ void BpeModel::InitialSymbols(std::string_view word, std::vector<Symbol>& syms) 
     if (len == 0) len = 1;
     const std::string_view ch = word.substr(i, len);
     i += len;
-    const int32_t id = Find(ch);
+    const auto c0 = static_cast<uint8_t>(ch[0]);
+    const int32_t id = len == 1   ? char_ids_[c0]
+                       : len == 2 ? char_ids_[((c0 & 0x1Fu) << 6) | (static_cast<uint8_t>(ch[1]) & 0x3Fu)]
+                                  : Find(ch);
     if (id >= 0) {
       syms.push_back({id, -1, -1, static_cast<uint32_t>(len)});
       last_unk = false;
@@ -199,19 +205,34 @@ void BpeModel::MergeSymbols(std::vector<Symbol>& syms) const {
 
 void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
-  if (ignore_merges_) {
-    const int32_t id = Find(word);
-    if (id >= 0) {
-      out.push_back(id);
+  constexpr size_t kMaxCachedWord = 64, kMaxCachedWords = 1 << 16;
+  const bool cacheable = word.size() <= kMaxCachedWord;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    const auto it = cache_->words.find(word);
+    if (it != cache_->words.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }
   }
-  std::vector<Symbol> syms;
-  syms.reserve(word.size());
-  InitialSymbols(word, syms);
-  MergeSymbols(syms);
-  for (const Symbol& s : syms)
-    if (s.len != 0) out.push_back(s.id);
+  const size_t first = out.size();
+  const int32_t whole = ignore_merges_ ? Find(word) : -1;
+  if (whole >= 0) {
+    out.push_back(whole);
+  } else {
+    std::vector<Symbol> syms;
+    syms.reserve(word.size());
+    InitialSymbols(word, syms);
+    MergeSymbols(syms);
+    for (const Symbol& s : syms)
+      if (s.len != 0) out.push_back(s.id);
+  }
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    if (cache_->words.size() >= kMaxCachedWords) cache_->words.clear();  // bounded: a crude but cheap policy
+    cache_->words.emplace(std::string(word),
+                          std::vector<int32_t>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
+  }
 }
 
 }  // namespace strata

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -70,6 +72,18 @@ class BpeModel {
   std::vector<std::string> tokens_;
   std::unordered_map<std::string_view, int32_t> ids_;  // views into tokens_
   std::unordered_map<uint64_t, Merge> merges_;         // (left << 32 | right) -> merge
+  std::vector<int32_t> char_ids_;  // code point (< kCharTable) -> id of the one-character token, -1 if none
+  static constexpr uint32_t kCharTable = 0x800;  // every byte-level character and all of Latin/Greek/Cyrillic
+  // Recent words -> ids, as tokenizers' BPE cache: text repeats its words, and a hit skips the merge loop.
+  struct WordHash {
+    using is_transparent = void;  // find(string_view) without building a std::string
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  struct Cache {
+    std::mutex mu;
+    std::unordered_map<std::string, std::vector<int32_t>, WordHash, std::equal_to<>> words;
+  };
+  std::unique_ptr<Cache> cache_ = std::make_unique<Cache>();
   int32_t byte_ids_[256];
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
