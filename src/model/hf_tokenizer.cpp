@@ -109,7 +109,8 @@ void AddDecoder(const json& d, std::vector<DecoderStep>& out) {
     out.push_back({K::kByteFallback, {}, {}, 0, 0});
   } else if (type == "Fuse") {
     out.push_back({K::kFuse, {}, {}, 0, 0});
-  } else if (type == "Replace" && d.at("pattern").contains("String")) {
+  } else if (type == "Replace") {
+    if (!d.at("pattern").contains("String")) throw UnsupportedComponent{"decoder Replace with a Regex pattern is not supported"};
     out.push_back({K::kReplace, d.at("pattern").at("String").get<std::string>(), d.at("content").get<std::string>(), 0, 0});
   } else if (type == "Strip") {
     out.push_back({K::kStrip, d.at("content").get<std::string>(), {}, d.at("start").get<size_t>(), d.at("stop").get<size_t>()});

@@ -5,6 +5,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <cctype>
+#include <climits>
 #include <unicode/bytestream.h>
 #include <unicode/normalizer2.h>
 #include <unicode/stringpiece.h>
@@ -137,8 +138,12 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) con
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
   while (pos <= text.size()) {
-    const int rc = pcre2_match(Code(code_), subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;  // no match (or a resource limit, which the callers' patterns never reach)
+    int rc = pcre2_match(Code(code_), subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
+    // JIT's stack is small; the interpreter keeps its frames on the heap. Past its limits too, the rest of
+    // the text stays one unmatched piece: it is still tokenized, only not split further.
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+      rc = pcre2_match(Code(code_), subject, text.size(), pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, nullptr);
+    if (rc < 0) break;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (ov[1] > ov[0]) {
       found.emplace_back(ov[0], ov[1]);
@@ -219,6 +224,7 @@ std::string Normalize(const std::vector<NormalizerStep>& steps, std::string_view
     }
     std::string out;
     icu::StringByteSink<std::string> sink(&out);
+    if (s.size() > static_cast<size_t>(INT32_MAX)) continue;  // ICU lengths are int32_t; left as it is
     if (form != nullptr && U_SUCCESS(ec)) form->normalizeUTF8(0, icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), sink, nullptr, ec);
     if (U_SUCCESS(ec)) s.swap(out);
   }

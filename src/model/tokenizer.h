@@ -23,7 +23,8 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Encodes text exactly as the reference tokenizer would; prepends BOS when add_bos.
+  // Encodes text exactly as the reference tokenizer would; prepends BOS when add_bos. BPE vocabularies parse
+  // the text of their control and user-defined tokens as those tokens (Hugging Face's default).
   virtual std::vector<int32_t> Encode(std::string_view text, bool add_bos) const = 0;
   // Decodes ids as the reference does (SentencePiece: control tokens dropped, byte tokens assembled, the
   // leading space of the dummy prefix removed, invalid UTF-8 replaced by U+FFFD).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "long_texts.h"
 #include "model/gguf.h"
 #include "model/gguf_writer.h"
 #include "model/hf_tokenizer.h"
@@ -175,6 +176,26 @@ TEST(BpeTokenizerTest, StreamsAMultiTokenEmojiWhole) {
   EXPECT_GE(partial, 2) << "the emoji should span tokens that are partial UTF-8";
   EXPECT_EQ(streamed, text);
   EXPECT_EQ((*tok)->Decode(ids), text);
+}
+
+TEST(BpeTokenizerTest, LongRunsAndTextsRoundTrip) {
+  // Runs that one regex alternative matches whole (100 KB of spaces is one pre-token), and long mixed text:
+  // nothing is lost or split wrongly on the way (Decode gives the text back) and merging stays fast.
+  STRATA_REQUIRE_TESTDATA();
+  for (const char* model : {"llama3", "qwen3", "deepseek_v3", "gpt2"}) {
+    auto gguf = GgufFile::Open(TestDataPath(std::string("tokenizer-hf/") + model + "/vocab.gguf"));
+    ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+    auto tok = CreateTokenizer(**gguf);
+    ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+    for (const std::string& text :
+         {std::string(100000, ' '), std::string(100000, 'a'), std::string(100000, '\n'), std::string(100000, '!'),
+          std::string(100000, '7'), std::string(50000, ' ') + "x", ::strata::testing::LongMixedText()}) {
+      const Ids ids = (*tok)->Encode(text, false);
+      EXPECT_FALSE(ids.empty());
+      EXPECT_EQ((*tok)->Decode(ids), text) << model << ": a run of " << text.size() << " bytes starting "
+                                            << nlohmann::json(text.substr(0, 8)).dump();
+    }
+  }
 }
 
 TEST(BpeTokenizerTest, RefusesUnknownComponentsByName) {
