@@ -94,7 +94,7 @@ Result<BpeModel> BpeModel::Create(BpeModelConfig config) {
   m.ids_.reserve(m.tokens_.size());
   for (size_t i = 0; i < m.tokens_.size(); ++i) {
     const std::string& t = m.tokens_[i];
-    if (t.empty()) return Status::Corrupt("token " + std::to_string(i) + " is empty");
+    if (t.empty()) continue;  // an unused slot some converters leave: it can be decoded (to nothing), never matched
     const auto [it, fresh] = m.ids_.emplace(t, static_cast<int32_t>(i));
     if (!fresh)
       return Status::Corrupt("token '" + t + "' appears twice in the vocabulary (ids " + std::to_string(it->second) +

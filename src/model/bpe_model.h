@@ -42,8 +42,8 @@ class BpeModel {
   BpeModel(const BpeModel&) = delete;
   BpeModel& operator=(const BpeModel&) = delete;
 
-  // Validates the config: tokens unique (an empty or repeated token is an error naming it), every merge's two
-  // parts and their concatenation in the vocabulary, unk in range.
+  // Validates the config: tokens unique (a repeated one is an error naming it; empty ones are never matched),
+  // every merge's two parts and their concatenation in the vocabulary, unk in range.
   static Result<BpeModel> Create(BpeModelConfig config);
 
   // Appends the ids of one pre-tokenized word.
