@@ -43,6 +43,64 @@ std::string LossyUtf8(std::string_view b) {
   return out;
 }
 
+// The decoders of tokenizers (decoders/*.rs), each over the list of token strings. `raw` keeps bytes as they
+// are (TokenBytes, for the stream decoder to assemble) instead of replacing invalid UTF-8.
+std::vector<std::string> Fuse(const std::vector<std::string>& tokens) {
+  std::string all;
+  for (const std::string& t : tokens) all += t;
+  return {all};
+}
+
+std::vector<std::string> DecodeByteLevel(const std::vector<std::string>& tokens, bool raw) {
+  std::string bytes;
+  for (const std::string& t : tokens)
+    if (!ByteLevelToBytes(t, bytes)) bytes += t;  // a token outside the byte alphabet stands for itself
+  return {raw ? bytes : LossyUtf8(bytes)};
+}
+
+void ReplaceAll(std::vector<std::string>& tokens, const std::string& pattern, const std::string& content) {
+  for (std::string& t : tokens)
+    for (size_t p = t.find(pattern); p != std::string::npos; p = t.find(pattern, p + content.size()))
+      t.replace(p, pattern.size(), content);
+}
+
+// Runs of <0xXX> tokens become their bytes; a run that is not valid UTF-8 becomes one U+FFFD per byte.
+std::vector<std::string> DecodeByteFallback(std::vector<std::string> tokens, bool raw) {
+  std::vector<std::string> out;
+  std::string pending;
+  size_t count = 0;
+  auto flush = [&] {
+    if (count == 0) return;
+    if (raw || LossyUtf8(pending) == pending) out.push_back(pending);
+    else for (size_t k = 0; k < count; ++k) out.emplace_back(kReplacement);
+    pending.clear();
+    count = 0;
+  };
+  for (std::string& t : tokens) {
+    if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(static_cast<uint8_t>(t[3])) &&
+        std::isxdigit(static_cast<uint8_t>(t[4]))) {
+      pending += static_cast<char>(std::stoul(t.substr(3, 2), nullptr, 16));
+      ++count;
+    } else {
+      flush();
+      out.push_back(std::move(t));
+    }
+  }
+  flush();
+  return out;
+}
+
+void Strip(std::vector<std::string>& tokens, const DecoderStep& step) {
+  const std::string& c = step.pattern;
+  for (std::string& t : tokens) {
+    for (size_t k = 0; k < step.start && !c.empty() && t.compare(0, c.size(), c) == 0; ++k) t.erase(0, c.size());
+    for (size_t k = 0; k < step.stop && !c.empty() && t.size() >= c.size() &&
+                       t.compare(t.size() - c.size(), c.size(), c) == 0;
+         ++k)
+      t.resize(t.size() - c.size());
+  }
+}
+
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 // Leftmost-longest matching of added tokens, as tokenizers' Aho-Corasick with MatchKind::LeftmostLongest.
@@ -172,67 +230,16 @@ std::vector<int32_t> BpeTokenizer::Encode(std::string_view text, bool add_bos) c
 std::string BpeTokenizer::RunDecoders(std::vector<std::string> tokens, bool raw) const {
   for (const DecoderStep& step : cfg_.decoders) {
     switch (step.kind) {
-      case DecoderStep::Kind::kByteLevel: {
-        std::string bytes;
-        for (const std::string& t : tokens)
-          if (!ByteLevelToBytes(t, bytes)) bytes += t;  // a token outside the byte alphabet stands for itself
-        tokens.assign(1, raw ? bytes : LossyUtf8(bytes));
-        break;
-      }
-      case DecoderStep::Kind::kReplace:
-        for (std::string& t : tokens)
-          for (size_t p = t.find(step.pattern); p != std::string::npos; p = t.find(step.pattern, p + step.content.size()))
-            t.replace(p, step.pattern.size(), step.content);
-        break;
-      case DecoderStep::Kind::kByteFallback: {
-        std::vector<std::string> out;
-        std::string pending;
-        size_t count = 0;
-        auto flush = [&] {
-          if (count == 0) return;
-          if (raw || LossyUtf8(pending) == pending) out.push_back(pending);
-          else for (size_t k = 0; k < count; ++k) out.emplace_back(kReplacement);
-          pending.clear();
-          count = 0;
-        };
-        for (std::string& t : tokens) {
-          unsigned byte = 0;
-          if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(static_cast<uint8_t>(t[3])) &&
-              std::isxdigit(static_cast<uint8_t>(t[4]))) {
-            byte = static_cast<unsigned>(std::stoul(t.substr(3, 2), nullptr, 16));
-            pending += static_cast<char>(byte);
-            ++count;
-          } else {
-            flush();
-            out.push_back(std::move(t));
-          }
-        }
-        flush();
-        tokens.swap(out);
-        break;
-      }
-      case DecoderStep::Kind::kFuse: {
-        std::string all;
-        for (const std::string& t : tokens) all += t;
-        tokens.assign(1, all);
-        break;
-      }
+      case DecoderStep::Kind::kByteLevel: tokens = DecodeByteLevel(tokens, raw); break;
+      case DecoderStep::Kind::kReplace: ReplaceAll(tokens, step.pattern, step.content); break;
+      case DecoderStep::Kind::kByteFallback: tokens = DecodeByteFallback(std::move(tokens), raw); break;
+      case DecoderStep::Kind::kFuse: tokens = Fuse(tokens); break;
       case DecoderStep::Kind::kStrip:
-        if (raw) break;  // a streamed token keeps its spaces; only whole-text decoding strips
-        for (std::string& t : tokens) {
-          for (size_t k = 0; k < step.start && t.compare(0, step.pattern.size(), step.pattern) == 0; ++k)
-            t.erase(0, step.pattern.size());
-          for (size_t k = 0; k < step.stop && t.size() >= step.pattern.size() &&
-                             t.compare(t.size() - step.pattern.size(), step.pattern.size(), step.pattern) == 0;
-               ++k)
-            t.resize(t.size() - step.pattern.size());
-        }
+        if (!raw) Strip(tokens, step);  // a streamed token keeps its spaces; only whole-text decoding strips
         break;
     }
   }
-  std::string out;
-  for (const std::string& t : tokens) out += t;
-  return out;
+  return Fuse(tokens)[0];
 }
 
 std::string BpeTokenizer::Decode(const std::vector<int32_t>& ids) const {

@@ -112,8 +112,10 @@ void AddDecoder(const json& d, std::vector<DecoderStep>& out) {
   } else if (type == "Replace") {
     if (!d.at("pattern").contains("String")) throw UnsupportedComponent{"decoder Replace with a Regex pattern is not supported"};
     out.push_back({K::kReplace, d.at("pattern").at("String").get<std::string>(), d.at("content").get<std::string>(), 0, 0});
+    if (out.back().pattern.empty()) throw BadField{"decoder Replace: the pattern is empty"};
   } else if (type == "Strip") {
     out.push_back({K::kStrip, d.at("content").get<std::string>(), {}, d.at("start").get<size_t>(), d.at("stop").get<size_t>()});
+    if (out.back().pattern.empty()) throw BadField{"decoder Strip: the content is empty"};
   } else {
     Refuse("decoder", d);
   }

@@ -112,6 +112,29 @@ TEST(BpeTokenizerTest, AddedTokensMatchLeftmostLongestBeforePreTokenization) {
   EXPECT_EQ(tok->TokenBytes(6), "<ab>");
 }
 
+TEST(BpeTokenizerTest, SentencePieceStyleNormalizerAndDecoder) {
+  // The Llama-2 / Mistral tokenizer.json shape: "▁" prepended and for every space, byte fallback, and the
+  // decoder's Strip removing the prepended space again.
+  const std::string sp = "\u2581";  // ▁
+  json j = MiniTokenizer({sp, "a", "b", sp + "a", sp + "b"}, {sp + " a", sp + " b"});
+  j["normalizer"] = {{"type", "Sequence"},
+                     {"normalizers",
+                      {{{"type", "Prepend"}, {"prepend", sp}},
+                       {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", sp}}}}};
+  j["decoder"] = {{"type", "Sequence"},
+                  {"decoders",
+                   {{{"type", "Replace"}, {"pattern", {{"String", sp}}}, {"content", " "}},
+                    {{"type", "ByteFallback"}},
+                    {{"type", "Fuse"}},
+                    {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}};
+  auto tok = Parse(j);
+  ASSERT_TRUE(tok);
+  const Ids ids = tok->Encode("a b", false);
+  EXPECT_EQ(ids, (Ids{3, 4}));
+  EXPECT_EQ(tok->Decode(ids), "a b");
+  EXPECT_EQ(tok->TokenBytes(3), " a");  // streaming keeps the space; only whole-text decoding strips it
+}
+
 TEST(BpeTokenizerTest, SplitBehaviours) {
   struct Case {
     const char* behavior;
@@ -231,8 +254,12 @@ TEST(BpeTokenizerTest, RejectsBrokenTokenizerJson) {
   json bad_merge = MiniTokenizer({"a", "b", "ab"}, {"ab"});
   json gap = MiniTokenizer({"a", "b"}, {});
   gap["model"]["vocab"]["b"] = 5;
-  const Case cases[] = {
-      {unknown_merge, "right part"}, {no_result, "result"}, {bad_merge, "two tokens"}, {gap, "id 5"}};
+  json empty_strip = MiniTokenizer({"a"}, {});  // would strip nothing forever
+  empty_strip["decoder"] = {{"type", "Strip"}, {"content", ""}, {"start", 1000000000000}, {"stop", 0}};
+  json empty_replace = MiniTokenizer({"a"}, {});
+  empty_replace["decoder"] = {{"type", "Replace"}, {"pattern", {{"String", ""}}}, {"content", ""}};
+  const Case cases[] = {{unknown_merge, "right part"}, {no_result, "result"},       {bad_merge, "two tokens"},
+                        {gap, "id 5"},                 {empty_strip, "Strip"},        {empty_replace, "Replace"}};
   for (const Case& c : cases) {
     const Status st = ParseError(c.tok);
     EXPECT_EQ(st.code(), Status::Code::kCorrupt) << st.ToString();
