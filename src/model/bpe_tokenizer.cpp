@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace strata {
