@@ -7,6 +7,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           googletest libgtest-dev libgmock-dev
           libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+          libpcre2-dev libicu-dev  # BPE pre-tokenizer regexes, tokenizer.json normalizers
           prometheus curl
           clang libclang-rt-14-dev llvm)  # .ci/run's sanitizer and fuzz builds (libFuzzer, TSan, llvm-symbolizer)
 

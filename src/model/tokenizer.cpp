@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "model/bpe_presets.h"
+#include "model/bpe_tokenizer.h"
 #include "model/gguf.h"
 #include "model/spm_tokenizer.h"
 
@@ -16,6 +18,8 @@ constexpr std::string_view kModelKey = "tokenizer.ggml.model";
 constexpr std::string_view kTokensKey = "tokenizer.ggml.tokens";
 constexpr std::string_view kScoresKey = "tokenizer.ggml.scores";
 constexpr std::string_view kTypesKey = "tokenizer.ggml.token_type";
+constexpr std::string_view kMergesKey = "tokenizer.ggml.merges";
+constexpr std::string_view kPreKey = "tokenizer.ggml.pre";
 
 Status BadKey(const GgufFile& g, std::string_view key, const std::string& what) {
   return Status::Corrupt(g.path() + ": tokenizer metadata '" + std::string(key) + "' " + what);
@@ -24,7 +28,8 @@ Status BadKey(const GgufFile& g, std::string_view key, const std::string& what) 
 Result<const GgufArray*> GetArray(const GgufFile& g, std::string_view key) {
   const GgufValue* v = g.Find(key);
   if (v == nullptr)
-    return BadKey(g, key, "is missing (a \"llama\" vocabulary needs tokenizer.ggml.tokens, .scores and .token_type)");
+    return BadKey(g, key, "is missing (a \"llama\" vocabulary needs tokenizer.ggml.tokens, .scores and .token_type; "
+                          "a \"gpt2\" one tokens, .token_type and .merges)");
   const GgufArray* a = v->AsArray();
   if (a == nullptr) return BadKey(g, key, std::string("is a ") + GgufTypeName(v->type) + ", expected an array");
   return a;
@@ -102,7 +107,84 @@ Result<SpmVocab> ReadSpmVocab(const GgufFile& g) {
   return v;
 }
 
+
+Result<std::vector<std::string>> GetStrings(const GgufFile& g, std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(const GgufArray* a, GetArray(g, key));
+  std::vector<std::string> out;
+  out.reserve(a->items.size());
+  for (size_t i = 0; i < a->items.size(); ++i) {
+    Result<std::string> s = a->items[i].AsString();
+    if (!s.ok()) return ItemError(g, key, i, s.status());
+    out.push_back(std::move(s).value());
+  }
+  return out;
+}
+
+// A byte-level BPE ("gpt2") vocabulary: tokens, their types, merges "left right" in rank order, and the
+// pre-tokenizer that tokenizer.ggml.pre names. Control and user-defined tokens are matched in the text
+// before pre-tokenization, as the added tokens of the model's tokenizer.json are.
+Result<BpeTokenizerConfig> ReadBpeConfig(const GgufFile& g) {
+  const GgufValue* pre_value = g.Find(kPreKey);
+  std::string pre = "(missing)";
+  if (pre_value != nullptr) {
+    Result<std::string> s = pre_value->AsString();
+    if (!s.ok()) return BadKey(g, kPreKey, s.status().message());
+    pre = *s;
+  }
+  Result<BpePreset> found = BpePresetFor(pre);
+  if (!found.ok()) return found.status().WithContext(g.path());
+  BpePreset preset = std::move(found).value();
+
+  BpeTokenizerConfig c;
+  STRATA_ASSIGN_OR_RETURN(c.model.tokens, GetStrings(g, kTokensKey));
+  const size_t n = c.model.tokens.size();
+  if (n == 0) return BadKey(g, kTokensKey, "is empty");
+  STRATA_ASSIGN_OR_RETURN(const GgufArray* types, GetArray(g, kTypesKey));
+  if (types->items.size() != n)
+    return BadKey(g, kTypesKey, "has " + std::to_string(types->items.size()) + " entries but " +
+                                    std::string(kTokensKey) + " has " + std::to_string(n));
+  for (size_t i = 0; i < n; ++i) {
+    const Result<int64_t> type = types->items[i].AsInt();
+    if (!type.ok()) return ItemError(g, kTypesKey, i, type.status());
+    if (*type < static_cast<int64_t>(TokenType::kUndefined) || *type > static_cast<int64_t>(TokenType::kByte))
+      return ItemError(g, kTypesKey, i, Status::Corrupt("token type " + std::to_string(*type) + " is not one of 0..6"));
+    const bool control = *type == static_cast<int64_t>(TokenType::kControl) ||
+                         *type == static_cast<int64_t>(TokenType::kUnknown);
+    if (control || *type == static_cast<int64_t>(TokenType::kUserDefined))
+      c.added.push_back({c.model.tokens[i], static_cast<int32_t>(i), control, false, false, false});
+  }
+  STRATA_ASSIGN_OR_RETURN(const std::vector<std::string> merges, GetStrings(g, kMergesKey));
+  c.model.merges.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const size_t space = merges[i].find(' ', 1);
+    if (space == std::string::npos)
+      return ItemError(g, kMergesKey, i, Status::Corrupt("'" + merges[i] + "' is not two tokens separated by a space"));
+    c.model.merges.emplace_back(merges[i].substr(0, space), merges[i].substr(space + 1));
+  }
+  c.model.ignore_merges = preset.ignore_merges;
+  c.normalizers = std::move(preset.normalizers);
+  c.pre_tokenizers = std::move(preset.pre_tokenizers);
+  c.decoders.push_back({DecoderStep::Kind::kByteLevel, {}, {}, 0, 0});
+  STRATA_ASSIGN_OR_RETURN(c.bos_id, GetId(g, "tokenizer.ggml.bos_token_id", -1));
+  STRATA_ASSIGN_OR_RETURN(c.eos_id, GetId(g, "tokenizer.ggml.eos_token_id", -1));
+  STRATA_ASSIGN_OR_RETURN(c.model.unk_id, GetId(g, "tokenizer.ggml.unknown_token_id", -1));
+  STRATA_ASSIGN_OR_RETURN(c.add_bos, GetFlag(g, "tokenizer.ggml.add_bos_token", preset.add_bos));
+  STRATA_ASSIGN_OR_RETURN(c.add_eos, GetFlag(g, "tokenizer.ggml.add_eos_token", false));
+  for (const auto& [key, id] : {std::pair{"bos_token_id", c.bos_id}, std::pair{"eos_token_id", c.eos_id},
+                                std::pair{"unknown_token_id", c.model.unk_id}})
+    if (id >= static_cast<int64_t>(n))
+      return BadKey(g, std::string("tokenizer.ggml.") + key, "is " + std::to_string(id) + ", outside the " +
+                                                                  std::to_string(n) + "-token vocabulary");
+  return c;
+}
+
 }  // namespace
+
+std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tok, std::string_view text) {
+  std::vector<int32_t> ids = tok.Encode(text, tok.add_bos());
+  if (tok.add_eos() && tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+  return ids;
+}
 
 Result<std::unique_ptr<Tokenizer>> CreateTokenizer(const GgufFile& gguf) {
   const GgufValue* model = gguf.Find(kModelKey);
@@ -111,9 +193,16 @@ Result<std::unique_ptr<Tokenizer>> CreateTokenizer(const GgufFile& gguf) {
                             "' is missing)");
   const Result<std::string> kind = model->AsString();
   if (!kind.ok()) return BadKey(gguf, kModelKey, kind.status().message());
+  if (*kind == "gpt2") {
+    Result<BpeTokenizerConfig> config = ReadBpeConfig(gguf);
+    if (!config.ok()) return config.status();
+    Result<std::unique_ptr<Tokenizer>> tok = CreateBpeTokenizer(std::move(config).value());
+    if (!tok.ok()) return tok.status().WithContext(gguf.path());
+    return tok;
+  }
   if (*kind != "llama")
     return Status::Unsupported(gguf.path() + ": tokenizer kind '" + *kind + "' (" + std::string(kModelKey) +
-                               ") is not supported; Strata supports 'llama' (SentencePiece)");
+                               ") is not supported; Strata supports 'llama' (SentencePiece) and 'gpt2' (byte-level BPE)");
 
   STRATA_ASSIGN_OR_RETURN(SpmVocab vocab, ReadSpmVocab(gguf));
   Result<std::unique_ptr<Tokenizer>> tok = CreateSpmTokenizer(std::move(vocab));

@@ -1,5 +1,6 @@
 // Text <-> token ids. One interface for every vocabulary kind; CreateTokenizer picks the implementation from
-// the GGUF's tokenizer.ggml.model ("llama" = SentencePiece; others give kUnsupported for now).
+// the GGUF's tokenizer.ggml.model ("llama" = SentencePiece, "gpt2" = byte-level BPE); hf_tokenizer.h loads
+// Hugging Face tokenizer.json folders.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +23,8 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Encodes text exactly as the reference tokenizer would; prepends BOS when add_bos.
+  // Encodes text exactly as the reference tokenizer would; prepends BOS when add_bos. BPE vocabularies parse
+  // the text of their control and user-defined tokens as those tokens (Hugging Face's default).
   virtual std::vector<int32_t> Encode(std::string_view text, bool add_bos) const = 0;
   // Decodes ids as the reference does (SentencePiece: control tokens dropped, byte tokens assembled, the
   // leading space of the dummy prefix removed, invalid UTF-8 replaced by U+FFFD).
@@ -36,7 +38,12 @@ class Tokenizer {
   virtual int32_t bos_id() const = 0;
   virtual int32_t eos_id() const = 0;
   virtual bool add_bos() const = 0;  // tokenizer.ggml.add_bos_token (default true for "llama")
+  virtual bool add_eos() const { return false; }  // tokenizer.ggml.add_eos_token / tokenizer_config.json
 };
+
+// The ids with the special tokens the model asks for (BOS when add_bos(), EOS when add_eos()), as Hugging
+// Face's add_special_tokens=true; special-token text inside `text` is parsed as those tokens.
+std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tok, std::string_view text);
 
 // Builds the tokenizer a GGUF file describes, validating its arrays (lengths agree, ids in range).
 Result<std::unique_ptr<Tokenizer>> CreateTokenizer(const GgufFile& gguf);

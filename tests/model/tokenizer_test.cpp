@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "llamacpp_vectors.h"
 #include "long_texts.h"
 #include "model/gguf.h"
 #include "model/spm_tokenizer.h"
@@ -83,31 +84,13 @@ TEST(TokenizerTest, MatchesSentencepieceOnLlama2Vectors) {
 // from llama2-vocab.gguf.
 TEST(TokenizerTest, MatchesLlamaCppSpmVectors) {
   STRATA_REQUIRE_TESTDATA();
-  const std::string inp = ReadFile(TestDataPath("tokenizer-llamacpp/ggml-vocab-llama-spm.gguf.inp"));
-  const std::string outp = ReadFile(TestDataPath("tokenizer-llamacpp/ggml-vocab-llama-spm.gguf.out"));
-  if (inp.empty() || outp.empty()) GTEST_SKIP() << "llama.cpp tokenizer vectors not found";
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < inp.size();) {
-    const size_t hit = inp.find(sep, pos);
-    if (hit == std::string::npos) break;
-    texts.push_back(inp.substr(pos, hit - pos));
-    pos = hit + sep.size();
-  }
-  std::vector<std::vector<int32_t>> want;
-  std::istringstream lines(outp);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream nums(line);
-    std::vector<int32_t> ids;
-    for (int32_t id; nums >> id;) ids.push_back(id);
-    want.push_back(ids);
-  }
-  ASSERT_EQ(texts.size(), 46u);
-  ASSERT_EQ(want.size(), texts.size());
+  const auto cases = ::strata::testing::ReadLlamaCppVectors(TestDataPath("tokenizer-llamacpp/ggml-vocab-llama-spm.gguf"));
+  if (cases.empty()) GTEST_SKIP() << "llama.cpp tokenizer vectors not found";
+  ASSERT_EQ(cases.size(), 46u);
   auto tok = LoadTokenizer(TestDataPath("tokenizer/llama2-vocab.gguf"));
   ASSERT_TRUE(tok);
-  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tok->Encode(texts[i], false), want[i]) << Escaped(texts[i]);
-  std::printf("[ checked  ] %zu llama.cpp llama-spm cases (encode)\n", texts.size());
+  for (const auto& [text, want] : cases) EXPECT_EQ(tok->Encode(text, false), want) << Escaped(text);
+  std::printf("[ checked  ] %zu llama.cpp llama-spm cases (encode)\n", cases.size());
 }
 
 TEST(TokenizerTest, EncodePrependsBos) {
