@@ -29,11 +29,11 @@ void OnSignal(int) {
   if (g_server) g_server->Stop();
 }
 
-// The chat template from the GGUF, parsed; null with a reason when absent or unsupported.
+// The model's chat template (GGUF or tokenizer_config.json), parsed; null with a reason when absent or unsupported.
 std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& why) {
-  auto source = model.gguf().GetString("tokenizer.chat_template");
+  auto source = model.ChatTemplateSource();
   if (!source.ok()) {
-    why = "the GGUF has no tokenizer.chat_template";
+    why = source.status().message();
     return nullptr;
   }
   auto parsed = ChatTemplate::Parse(*source);
@@ -87,7 +87,7 @@ int Serve(ServeOptions o) {
 void RegisterServe(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
-  cmd->add_option("-m,--model", o->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model folder")->required()->check(CLI::ExistingPath);
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
   cmd->add_option("--api-key", o->server.api_key,

@@ -42,7 +42,7 @@ class LocalServer {
     auto engine = LlmEngine::Create(plan_, model_->tokenizer(), pool_, o.engine);
     if (!engine.ok()) throw std::runtime_error(engine.status().message());
     async_ = std::make_unique<AsyncEngine>(std::move(*engine));
-    auto tmpl = ChatTemplate::Parse(*model_->gguf().GetString("tokenizer.chat_template"));
+    auto tmpl = ChatTemplate::Parse(*model_->ChatTemplateSource());
     if (!tmpl.ok()) throw std::runtime_error(tmpl.status().message());
     ServerConfig cfg{.host = "127.0.0.1", .port = 0, .api_key = o.api_key, .model_name = "tiny",
                      .max_body_bytes = o.max_body_bytes, .http_threads = 300,

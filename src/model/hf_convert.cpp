@@ -1,0 +1,121 @@
+#include "model/hf_convert.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "model/gguf_writer.h"
+#include "model/hf_vocab.h"
+#include "model/llama_arch.h"
+#include "model/model.h"
+
+namespace strata {
+namespace {
+
+// llama.cpp's general.file_type (enum llama_ftype) for a model mostly of `t`.
+uint32_t FileType(DType t) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ8_0: return 7;
+    case DType::kQ4_K: return 15;  // Q4_K_M
+    case DType::kQ6_K: return 18;
+    case DType::kBF16: return 32;
+    default: return 1024;  // LLAMA_FTYPE_GUESSED: llama.cpp works the type out from the tensors
+  }
+}
+
+// The type a 2-D tensor with rows of `cols` elements gets: `want`, else the nearest block size that divides.
+DType TensorType(DType want, int64_t cols) {
+  if (cols % Traits(want).block_elems == 0) return want;
+  if (cols % kQK == 0) return DType::kQ8_0;
+  return DType::kF16;
+}
+
+void AddLlamaKeys(const LlamaConfig& c, const std::string& name, DType main_type, GgufWriter& w) {
+  w.AddString("general.architecture", "llama");
+  w.AddString("general.name", name);
+  w.AddU32("general.file_type", FileType(main_type));
+  w.AddU32("general.quantization_version", 2);
+  w.AddU32("llama.context_length", static_cast<uint32_t>(c.n_ctx));
+  w.AddU32("llama.embedding_length", static_cast<uint32_t>(c.dim));
+  w.AddU32("llama.block_count", static_cast<uint32_t>(c.n_layers));
+  w.AddU32("llama.feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
+  w.AddU32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
+  w.AddU32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
+  w.AddU32("llama.rope.dimension_count", static_cast<uint32_t>(c.rope_dim));
+  w.AddF32("llama.rope.freq_base", c.rope_base);
+  w.AddF32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
+  w.AddU32("llama.vocab_size", static_cast<uint32_t>(c.n_vocab));
+}
+
+// Writes a tensor's data in `type`: its bytes when the type is its own, else row by row through f32.
+Status WriteTensor(const Tensor& t, DType type, GgufWriter& w) {
+  if (t.dtype() == type) return w.WriteTensorData(t.data(), static_cast<size_t>(t.nbytes()));
+  const int64_t cols = t.shape().back(), rows = t.numel() / cols;
+  std::vector<float> f(static_cast<size_t>(cols));
+  std::vector<uint8_t> q(static_cast<size_t>(RowBytes(type, cols)));
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeRow(t.dtype(), t.row(r), f.data(), cols);
+    QuantizeRow(type, f.data(), q.data(), cols);
+    STRATA_RETURN_IF_ERROR(w.WriteTensorData(q.data(), q.size()));
+  }
+  return Status::Ok();
+}
+
+Status Convert(const Model& model, const GgufMetadata& vocab, const std::string& tmp_path,
+               const ConvertOptions& o) {
+  const LlamaConfig& c = model.config();
+  const auto specs = LlamaWeights(c);
+  std::vector<DType> types;
+  for (const WeightSpec& spec : specs) {
+    const Tensor& t = **model.Weight(spec.name);
+    const DType want = spec.shape.size() == 1 ? DType::kF32 : TensorType(o.dtype.value_or(t.dtype()), spec.shape.back());
+    if (spec.shape.size() == 2 && want != o.dtype.value_or(t.dtype()) && o.note)
+      o.note(spec.name + ": rows of " + std::to_string(spec.shape.back()) + " elements don't fill " +
+             Name(*o.dtype) + " blocks; written as " + Name(want));
+    types.push_back(want);
+  }
+  GgufWriter w;
+  const std::string name = std::filesystem::path(model.path()).filename().string();
+  AddLlamaKeys(c, name, o.dtype.value_or((**model.Weight("token_embd.weight")).dtype()), w);
+  for (const auto& [key, value] : vocab) w.AddKv(key, value);
+  for (size_t i = 0; i < specs.size(); ++i) STRATA_RETURN_IF_ERROR(w.AddTensorInfo(specs[i].name, types[i], specs[i].shape));
+  STRATA_RETURN_IF_ERROR(w.WriteHeader(tmp_path));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    STRATA_RETURN_IF_ERROR(WriteTensor(**model.Weight(specs[i].name), types[i], w));
+    if (o.progress) o.progress(specs[i].name, w.written_bytes(), w.data_bytes());
+  }
+  return w.Finish();
+}
+
+}  // namespace
+
+Status ConvertHfFolderToGguf(const std::string& dir, const std::string& out_path, const ConvertOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return Status::InvalidArgument(dir + " is not a folder (convert reads a Hugging Face model folder)");
+  STRATA_ASSIGN_OR_RETURN(auto model, Model::Load(dir, nullptr, {.load_tokenizer = false}));
+  STRATA_ASSIGN_OR_RETURN(GgufMetadata vocab, HfVocabMetadata(dir, model->config().n_vocab));
+  const std::string tmp = out_path + ".tmp";
+  Status st = Convert(*model, vocab, tmp, options);
+  if (st.ok()) {
+    std::filesystem::rename(tmp, out_path, ec);
+    if (ec) st = Status::IoError("cannot rename " + tmp + " to " + out_path + ": " + ec.message());
+  }
+  if (!st.ok()) std::filesystem::remove(tmp, ec);
+  return st;
+}
+
+Result<DType> ParseConvertDType(const std::string& name) {
+  std::string known;
+  for (uint32_t id = 0; id < 64; ++id) {
+    if (!IsSupportedGgmlType(id) || id == static_cast<uint32_t>(DType::kI32)) continue;
+    if (name == GgmlTypeName(id)) return static_cast<DType>(id);
+    known += std::string(known.empty() ? "" : ", ") + GgmlTypeName(id);
+  }
+  return Status::InvalidArgument("unknown --dtype '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace strata
