@@ -34,10 +34,12 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& KnownPreTok
   return kKnown;
 }
 
-// The pre-tokenizer's components in order (a Sequence flattened).
-std::vector<const Json*> PreTokenizerSteps(const Json& pre) {
+// The components of the tokenizer's pre-tokenizer in order (a Sequence flattened), pointing into `tok`.
+std::vector<const Json*> PreTokenizerSteps(const Json& tok) {
   std::vector<const Json*> steps;
-  if (!pre.is_object()) return steps;
+  const auto it = tok.find("pre_tokenizer");
+  if (it == tok.end() || !it->is_object()) return steps;
+  const Json& pre = *it;
   if (pre.value("type", Json()) == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
     for (const Json& p : pre["pretokenizers"])
       if (p.is_object()) steps.push_back(&p);
@@ -48,7 +50,7 @@ std::vector<const Json*> PreTokenizerSteps(const Json& pre) {
 }
 
 bool IsByteLevel(const Json& tok) {
-  for (const Json* step : PreTokenizerSteps(tok.value("pre_tokenizer", Json())))
+  for (const Json* step : PreTokenizerSteps(tok))
     if (step->value("type", Json()) == "ByteLevel") return true;
   return false;
 }
@@ -56,7 +58,7 @@ bool IsByteLevel(const Json& tok) {
 Result<std::string> PreName(const Json& tok) {
   std::vector<std::string> regexes;
   bool byte_level_regex = false;
-  for (const Json* step : PreTokenizerSteps(tok.value("pre_tokenizer", Json()))) {
+  for (const Json* step : PreTokenizerSteps(tok)) {
     const Json type = step->value("type", Json());
     if (type == "ByteLevel") byte_level_regex = step->value("use_regex", Json(true)) == true;
     if (type != "Split") continue;

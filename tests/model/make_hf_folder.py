@@ -10,7 +10,7 @@ tests that check Strata computes the same logits from both. Independent of Strat
   - tokenizer.json is the "LlamaTokenizerFast" shape transformers writes for a SentencePiece BPE vocabulary:
     BPE with byte fallback, merges of every vocab piece split into two vocab pieces, ordered by the piece's id.
 
-  make_hf_folder.py GGUF OUT_DIR [--dtype f32|f16|bf16] [--shards N]
+  make_hf_folder.py GGUF OUT_DIR [--dtype f32|f16|bf16] [--shards N] [--norms-f32]
 Exit code 77 (skip) when numpy or torch is missing.
 """
 import argparse
@@ -103,11 +103,12 @@ def raw_bytes(w, dtype):
     return np.ascontiguousarray(w).astype("<f4" if dtype == "f32" else "<f2").tobytes()
 
 
-def write_safetensors(path, tensors, dtype):
+def write_safetensors(path, tensors, dtype, norms_f32):
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, w in tensors:
-        blob = raw_bytes(w, dtype)
-        header[name] = {"dtype": dtype.upper(), "shape": list(w.shape), "data_offsets": [offset, offset + len(blob)]}
+        t = "f32" if norms_f32 and w.ndim == 1 else dtype
+        blob = raw_bytes(w, t)
+        header[name] = {"dtype": t.upper(), "shape": list(w.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -118,16 +119,16 @@ def write_safetensors(path, tensors, dtype):
             f.write(b)
 
 
-def write_weights(out, tensors, dtype, shards):
+def write_weights(out, tensors, dtype, shards, norms_f32):
     names = sorted(tensors)
     if shards == 1:
-        write_safetensors(os.path.join(out, "model.safetensors"), [(n, tensors[n]) for n in names], dtype)
+        write_safetensors(os.path.join(out, "model.safetensors"), [(n, tensors[n]) for n in names], dtype, norms_f32)
         return
     weight_map = {}
     for s in range(shards):
         part = names[s::shards]
         file = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
-        write_safetensors(os.path.join(out, file), [(n, tensors[n]) for n in part], dtype)
+        write_safetensors(os.path.join(out, file), [(n, tensors[n]) for n in part], dtype, norms_f32)
         weight_map.update({n: file for n in part})
     with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {}, "weight_map": weight_map}, f, indent=2)
@@ -198,11 +199,12 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--norms-f32", action="store_true", help="keep 1-D tensors f32 (as GGUF files do)")
     a = ap.parse_args()
     g = Gguf(a.gguf)
     os.makedirs(a.out, exist_ok=True)
     tensors = hf_tensors(g)
-    write_weights(a.out, tensors, a.dtype, a.shards)
+    write_weights(a.out, tensors, a.dtype, a.shards, a.norms_f32)
     for name, obj in [("config.json", config(g, tensors)), ("tokenizer.json", tokenizer_json(g)),
                       ("tokenizer_config.json", tokenizer_config(g))]:
         with open(os.path.join(a.out, name), "w", encoding="utf-8") as f:
