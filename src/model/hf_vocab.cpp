@@ -80,18 +80,32 @@ struct Vocab {
   std::map<std::string, int32_t> ids;
 };
 
-Status AddToken(Vocab& v, const std::string& text, const Json& id_json, int32_t type) {
+// Sets token `id_json`; an added token (`added`) overrides the model's text for its id, as the added tokens
+// are what the tokenizer matches.
+Status AddToken(Vocab& v, const std::string& text, const Json& id_json, int32_t type, bool added = false) {
   if (!id_json.is_number_unsigned() || id_json.get<uint64_t>() >= v.tokens.size())
     return Status::Corrupt("token '" + text + "' has id " + id_json.dump() + ", outside the " +
                            std::to_string(v.tokens.size()) + " embedding rows");
   const auto id = static_cast<int32_t>(id_json.get<uint64_t>());
-  if (!v.tokens[static_cast<size_t>(id)].empty() && v.tokens[static_cast<size_t>(id)] != text)
+  if (!added && !v.tokens[static_cast<size_t>(id)].empty() && v.tokens[static_cast<size_t>(id)] != text)
     return Status::Corrupt("id " + std::to_string(id) + " is both '" + v.tokens[static_cast<size_t>(id)] + "' and '" +
                            text + "'");
   v.tokens[static_cast<size_t>(id)] = text;
   v.types[static_cast<size_t>(id)] = type;
   v.ids.emplace(text, id);
   return Status::Ok();
+}
+
+// gguf-py's does_token_look_special: added tokens llama.cpp treats as control even when not marked special.
+bool LooksSpecial(const std::string& t) {
+  return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || (t.starts_with("<|") && t.ends_with("|>")) ||
+         (t.starts_with("<\uFF5C") && t.ends_with("\uFF5C>")) || (t.starts_with("<unused") && t.ends_with(">"));
+}
+
+// convert_hf_to_gguf.py writes a user-defined token's "▁" as a space (pre-normalized).
+std::string UserDefinedText(std::string t) {
+  for (size_t at; (at = t.find("\u2581")) != std::string::npos;) t.replace(at, 3, " ");
+  return t;
 }
 
 bool IsByteToken(const std::string& t) {
@@ -112,9 +126,12 @@ Result<Vocab> ReadVocab(const Json& tok, int64_t n_vocab, bool byte_fallback) {
   for (const Json& added : tok.value("added_tokens", Json::array())) {
     if (!added.is_object() || !added.contains("content") || !added["content"].is_string())
       return Status::Corrupt("an added_tokens entry has no string content: " + added.dump());
-    const bool special = added.value("special", Json(false)) == true;
-    STRATA_RETURN_IF_ERROR(AddToken(v, added["content"].get<std::string>(), added.value("id", Json()),
-                                    static_cast<int32_t>(special ? TokenType::kControl : TokenType::kUserDefined)));
+    const std::string text = added["content"].get<std::string>();
+    const bool control = added.value("special", Json(false)) == true || LooksSpecial(text);
+    const Json id = added.value("id", Json());
+    STRATA_RETURN_IF_ERROR(AddToken(v, control ? text : UserDefinedText(text), id,
+                                    static_cast<int32_t>(control ? TokenType::kControl : TokenType::kUserDefined), true));
+    v.ids.emplace(text, static_cast<int32_t>(id.get<uint64_t>()));  // tokenizer_config.json names it so
   }
   for (size_t i = 0; i < v.tokens.size(); ++i)
     if (v.tokens[i].empty()) v.tokens[i] = "[PAD" + std::to_string(i) + "]";  // as convert_hf_to_gguf.py
@@ -189,13 +206,14 @@ int64_t SpecialId(const Json& tok_config, const char* key, const Vocab& v, int64
 }
 
 // add_bos/add_eos: tokenizer_config.json's flag, else whether the post-processor's single template starts
-// (ends) with that special token.
-bool AddSpecial(const Json& tok, const Json& tok_config, const char* key, const Vocab& v, int64_t id, bool first) {
+// (ends) with that special token, else `fallback` (llama.cpp's default for the vocabulary).
+bool AddSpecial(const Json& tok, const Json& tok_config, const char* key, const Vocab& v, int64_t id, bool first,
+                bool fallback) {
   if (auto it = tok_config.find(key); it != tok_config.end() && it->is_boolean()) return it->get<bool>();
   const Json post = tok.value("post_processor", Json());
-  if (id < 0 || !post.is_object() || post.value("type", Json()) != "TemplateProcessing") return false;
+  if (id < 0 || !post.is_object() || post.value("type", Json()) != "TemplateProcessing") return fallback;
   const Json single = post.value("single", Json());
-  if (!single.is_array() || single.empty()) return false;
+  if (!single.is_array() || single.empty()) return fallback;
   const Json& piece = first ? single.front() : single.back();
   return piece.is_object() && piece.contains("SpecialToken") && piece["SpecialToken"].is_object() &&
          piece["SpecialToken"].value("id", Json()) == v.tokens[static_cast<size_t>(id)];
@@ -210,35 +228,33 @@ Result<Json> ReadJson(const std::string& path, bool optional) {
   return j;
 }
 
-Status AddSpecialIds(const std::string& dir, const Json& tok, const Vocab& v, GgufMetadata& out) {
+// `default_bos`: llama.cpp's add_bos for the vocabulary when the folder doesn't say (true for SentencePiece and
+// llama-bpe).
+Status AddSpecialIds(const std::string& dir, const Json& tok, const Vocab& v, bool default_bos, GgufMetadata& out) {
   STRATA_ASSIGN_OR_RETURN(Json tok_config, ReadJson(dir + "/tokenizer_config.json", true));
   STRATA_ASSIGN_OR_RETURN(HfConfig config, ReadHfConfig(dir + "/config.json"));
   const int64_t bos = SpecialId(tok_config, "bos_token", v, config.bos_id);
   const int64_t eos = SpecialId(tok_config, "eos_token", v, config.eos_id);
-  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", bos}, {"tokenizer.ggml.eos_token_id", eos}}) {
+  const int64_t pad = SpecialId(tok_config, "pad_token", v, -1);
+  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", bos}, {"tokenizer.ggml.eos_token_id", eos},
+                         {"tokenizer.ggml.padding_token_id", pad}}) {
     if (id >= static_cast<int64_t>(v.tokens.size()))
       return Status::Corrupt(dir + ": " + key + " " + std::to_string(id) + " is outside the vocabulary");
     if (id >= 0) out.emplace_back(key, U32(id));
   }
-  out.emplace_back("tokenizer.ggml.add_bos_token", Bool(AddSpecial(tok, tok_config, "add_bos_token", v, bos, true)));
-  out.emplace_back("tokenizer.ggml.add_eos_token", Bool(AddSpecial(tok, tok_config, "add_eos_token", v, eos, false)));
+  out.emplace_back("tokenizer.ggml.add_bos_token", Bool(AddSpecial(tok, tok_config, "add_bos_token", v, bos, true, default_bos)));
+  out.emplace_back("tokenizer.ggml.add_eos_token", Bool(AddSpecial(tok, tok_config, "add_eos_token", v, eos, false, false)));
   STRATA_ASSIGN_OR_RETURN(std::string chat, ReadHfChatTemplate(dir + "/tokenizer_config.json"));
   if (!chat.empty()) out.emplace_back("tokenizer.chat_template", GgufValue{.type = GgufType::kString, .v = chat});
   return Status::Ok();
 }
 
-Status AddModelKeys(const Json& tok, const Vocab& v, const std::vector<std::string>& merges, bool byte_level,
-                    GgufMetadata& out) {
-  const GgufValue str_type{.type = GgufType::kString};
-  auto string = [&](std::string s) { GgufValue x = str_type; x.v = std::move(s); return x; };
-  if (byte_level) {
-    STRATA_ASSIGN_OR_RETURN(std::string pre, PreName(tok));
-    out.emplace_back("tokenizer.ggml.model", string("gpt2"));
-    out.emplace_back("tokenizer.ggml.pre", string(pre));
-  } else {
-    out.emplace_back("tokenizer.ggml.model", string("llama"));
-    out.emplace_back("tokenizer.ggml.pre", string("default"));
-  }
+// `pre`: llama.cpp's pre-tokenizer name of a byte-level vocabulary; "" for a SentencePiece-style one.
+void AddModelKeys(const Vocab& v, const std::vector<std::string>& merges, const std::string& pre, GgufMetadata& out) {
+  const bool byte_level = !pre.empty();
+  auto string = [](std::string s) { return GgufValue{.type = GgufType::kString, .v = std::move(s)}; };
+  out.emplace_back("tokenizer.ggml.model", string(byte_level ? "gpt2" : "llama"));
+  out.emplace_back("tokenizer.ggml.pre", string(byte_level ? pre : "default"));
   out.emplace_back("tokenizer.ggml.tokens", StringArray(v.tokens));
   if (!byte_level) out.emplace_back("tokenizer.ggml.scores", NumberArray(GgufType::kF32, MergeScores(v, merges)));
   out.emplace_back("tokenizer.ggml.token_type", NumberArray(GgufType::kI32, v.types));
@@ -246,7 +262,6 @@ Status AddModelKeys(const Json& tok, const Vocab& v, const std::vector<std::stri
   for (size_t i = 0; i < v.types.size(); ++i)
     if (v.types[i] == static_cast<int32_t>(TokenType::kUnknown))
       out.emplace_back("tokenizer.ggml.unknown_token_id", U32(static_cast<int64_t>(i)));
-  return Status::Ok();
 }
 
 Result<GgufMetadata> VocabMetadata(const std::string& dir, int64_t n_vocab);
@@ -286,9 +301,15 @@ Result<GgufMetadata> VocabMetadata(const std::string& dir, int64_t n_vocab) {
   if (!vocab.ok()) return vocab.status().WithContext(path);
   auto merges = ReadMerges(tok["model"]);
   if (!merges.ok()) return merges.status().WithContext(path);
+  std::string pre;
+  if (byte_level) {
+    auto name = PreName(tok);
+    if (!name.ok()) return name.status().WithContext(path);
+    pre = *name;
+  }
   GgufMetadata out;
-  if (Status st = AddModelKeys(tok, *vocab, *merges, byte_level, out); !st.ok()) return st.WithContext(path);
-  STRATA_RETURN_IF_ERROR(AddSpecialIds(dir, tok, *vocab, out));
+  AddModelKeys(*vocab, *merges, pre, out);
+  STRATA_RETURN_IF_ERROR(AddSpecialIds(dir, tok, *vocab, /*default_bos=*/!byte_level || pre == "llama-bpe", out));
   return out;
 }
 

@@ -3,6 +3,7 @@
 // sentencepiece does; quantized output equals the shared file quantized by the independent Python quantizer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "hf_folder.h"
 #include "model/gguf.h"
 #include "model/hf_convert.h"
+#include "model/hf_vocab.h"
 
 namespace strata {
 namespace {
@@ -130,6 +132,38 @@ TEST(HfConvert, FailuresAreCleanErrors) {
   EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
   EXPECT_NE(st.message().find("WordPiece"), std::string::npos) << st.message();
   EXPECT_FALSE(std::filesystem::exists(wp + "/out.gguf"));
+}
+
+// The vocabulary `convert` writes for the shared byte-level tokenizers equals their vocab.gguf, which follows
+// convert_hf_to_gguf.py rule by rule (and whose llama3 tokens, types and merges equal llama.cpp's own
+// ggml-vocab-llama-bpe.gguf).
+TEST(HfConvert, ByteLevelVocabulariesMatchTheSharedVocabGguf) {
+  STRATA_REQUIRE_TESTDATA();
+  const std::pair<const char*, int64_t> cases[] = {{"llama3", 128256}, {"qwen3", 151936}, {"deepseek_v3", 129280}};
+  for (const auto& [name, n_vocab] : cases) {
+    const std::string src = testing::TestDataPath(std::string("tokenizer-hf/") + name);
+    const std::string dir = testing::ScratchDir() + "/vocab-" + name;
+    std::filesystem::create_directories(dir);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+      std::filesystem::copy_file(src + "/" + f, dir + "/" + f, std::filesystem::copy_options::overwrite_existing);
+    std::ofstream(dir + "/config.json")
+        << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
+              "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 64, "vocab_size": )"
+        << n_vocab << (std::string(name) == "qwen3" ? R"(, "bos_token_id": 151643})" : "}");
+    auto got = HfVocabMetadata(dir, n_vocab);
+    ASSERT_TRUE(got.ok()) << name << ": " << got.status().ToString();
+    auto want = GgufFile::Open(src + "/vocab.gguf");
+    ASSERT_TRUE(want.ok());
+    int compared = 0;
+    for (const auto& [key, value] : (*want)->metadata()) {
+      if (!key.starts_with("tokenizer.")) continue;
+      auto it = std::find_if(got->begin(), got->end(), [&](const auto& kv) { return kv.first == key; });
+      ASSERT_NE(it, got->end()) << name << ": " << key << " is missing";
+      EXPECT_EQ(it->second.ToString(1u << 20), value.ToString(1u << 20)) << name << ": " << key;
+      ++compared;
+    }
+    EXPECT_GE(compared, 8) << name;
+  }
 }
 
 }  // namespace
