@@ -27,12 +27,16 @@ int Convert(const ConvertCliOptions& o) {
   }
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   int last_pct = -1;
+  bool reading = true;
   options.progress = [&](const std::string& tensor, uint64_t done, uint64_t total) {
     const int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (reading != tensor.empty()) last_pct = -1;  // the read is done: the writing starts at 0%
+    reading = tensor.empty();
     if (pct == last_pct) return;
     last_pct = pct;
-    if (tty) std::fprintf(stderr, "\rconverting: %3d%% (%.1f / %.1f MiB) %-40s", pct, done / 1048576.0, total / 1048576.0, tensor.c_str());
-    else if (pct % 10 == 0) spdlog::info("converting: {}% ({:.1f} / {:.1f} MiB)", pct, done / 1048576.0, total / 1048576.0);
+    const char* what = reading ? "reading" : "converting";
+    if (tty) std::fprintf(stderr, "\r%s: %3d%% (%.1f / %.1f MiB) %-40s", what, pct, done / 1048576.0, total / 1048576.0, tensor.c_str());
+    else if (pct % 10 == 0) spdlog::info("{}: {}% ({:.1f} / {:.1f} MiB)", what, pct, done / 1048576.0, total / 1048576.0);
   };
   options.note = [](const std::string& message) { spdlog::warn("{}", message); };
   const Status st = ConvertHfFolderToGguf(o.dir, o.out, options);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include "model/gguf_writer.h"
@@ -64,19 +65,31 @@ Status WriteTensor(const Tensor& t, DType type, GgufWriter& w) {
   return Status::Ok();
 }
 
+// The type of each weight (norms f32); one note per fallback type, naming the first tensor that takes it.
+std::vector<DType> TensorTypes(const Model& model, const std::vector<WeightSpec>& specs, const ConvertOptions& o) {
+  std::vector<DType> types;
+  std::map<DType, std::pair<std::string, int>> fallbacks;  // type -> (first tensor, count)
+  for (const WeightSpec& spec : specs) {
+    const DType own = (**model.Weight(spec.name)).dtype(), want = o.dtype.value_or(own);
+    const DType type = spec.shape.size() == 1 ? DType::kF32 : TensorType(want, spec.shape.back());
+    if (spec.shape.size() == 2 && type != want) {
+      auto& [first, count] = fallbacks[type];
+      if (count++ == 0) first = spec.name + " (rows of " + std::to_string(spec.shape.back()) + ")";
+    }
+    types.push_back(type);
+  }
+  for (const auto& [type, fb] : fallbacks)
+    if (o.note)
+      o.note(std::to_string(fb.second) + " tensors, first " + fb.first + ", have rows that don't fill " +
+             Name(*o.dtype) + " blocks: written as " + Name(type));
+  return types;
+}
+
 Status Convert(const Model& model, const GgufMetadata& vocab, const std::string& tmp_path,
                const ConvertOptions& o) {
   const LlamaConfig& c = model.config();
   const auto specs = LlamaWeights(c);
-  std::vector<DType> types;
-  for (const WeightSpec& spec : specs) {
-    const Tensor& t = **model.Weight(spec.name);
-    const DType want = spec.shape.size() == 1 ? DType::kF32 : TensorType(o.dtype.value_or(t.dtype()), spec.shape.back());
-    if (spec.shape.size() == 2 && want != o.dtype.value_or(t.dtype()) && o.note)
-      o.note(spec.name + ": rows of " + std::to_string(spec.shape.back()) + " elements don't fill " +
-             Name(*o.dtype) + " blocks; written as " + Name(want));
-    types.push_back(want);
-  }
+  const std::vector<DType> types = TensorTypes(model, specs, o);
   GgufWriter w;
   const std::string name = std::filesystem::path(model.path()).filename().string();
   AddLlamaKeys(c, name, o.dtype.value_or((**model.Weight("token_embd.weight")).dtype()), w);
@@ -96,7 +109,9 @@ Status ConvertHfFolderToGguf(const std::string& dir, const std::string& out_path
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return Status::InvalidArgument(dir + " is not a folder (convert reads a Hugging Face model folder)");
-  STRATA_ASSIGN_OR_RETURN(auto model, Model::Load(dir, nullptr, {.load_tokenizer = false}));
+  LoadProgress reading;
+  if (options.progress) reading = [&](uint64_t done, uint64_t total) { options.progress("", done, total); };
+  STRATA_ASSIGN_OR_RETURN(auto model, Model::Load(dir, reading, {.load_tokenizer = false}));
   STRATA_ASSIGN_OR_RETURN(GgufMetadata vocab, HfVocabMetadata(dir, model->config().n_vocab));
   const std::string tmp = out_path + ".tmp";
   Status st = Convert(*model, vocab, tmp, options);

@@ -19,7 +19,7 @@ struct ConvertOptions {
   // elements and Q8_0/Q4_0 of 32: a tensor whose rows aren't falls back to Q8_0, then F16 (as llama.cpp's
   // quantize falls back), and the fallback is reported through `note`.
   std::optional<DType> dtype;
-  // Progress: the tensor being written, bytes of output written so far and in all.
+  // Progress: the tensor being written ("" while the folder is read), bytes written (read) so far and in all.
   std::function<void(const std::string& tensor, uint64_t done, uint64_t total)> progress;
   std::function<void(const std::string& message)> note;
 };

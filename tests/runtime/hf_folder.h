@@ -45,20 +45,20 @@ inline std::string MakeHfFolder(const std::string& gguf, std::string dtype, int 
   } while (0)
 
 // Loaded without a tokenizer: these tests compare weights, by token ids.
-inline std::unique_ptr<Model> LoadIdsOnly(const std::string& path) {
+inline std::unique_ptr<::strata::Model> LoadIdsOnly(const std::string& path) {
   auto m = Model::Load(path, nullptr, {.load_tokenizer = false});
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   return m.ok() ? std::move(m).value() : nullptr;
 }
 
-inline ir::Plan CompileDefault(const Model& m) {
+inline ir::Plan CompileDefault(const ::strata::Model& m) {
   auto plans = ir::Compile(m, {.passes = ir::DefaultPasses()});
   EXPECT_TRUE(plans.ok()) << plans.status().ToString();
   return plans.ok() ? std::move(plans->front()) : ir::Plan{};
 }
 
 // Logits at every position of `ids`.
-inline std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& ids) {
+inline std::vector<float> AllLogits(const ::strata::Model& m, const std::vector<int32_t>& ids) {
   const ir::Plan plan = CompileDefault(m);
   ThreadPool pool(2);
   CpuExecutor exec(plan, pool);
@@ -69,7 +69,7 @@ inline std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& 
 }
 
 // `n` greedy tokens after `ids` (the lowest id among equal logits).
-inline std::vector<int32_t> Greedy(const Model& m, const std::vector<int32_t>& ids, int n) {
+inline std::vector<int32_t> Greedy(const ::strata::Model& m, const std::vector<int32_t>& ids, int n) {
   const ir::Plan plan = CompileDefault(m);
   ThreadPool pool(2);
   CpuExecutor exec(plan, pool);
