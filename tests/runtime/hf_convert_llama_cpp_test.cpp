@@ -20,6 +20,14 @@ std::string LlamaCppDir() {
   return env ? env : "/tmp/strata-llama-cpp";
 }
 
+// Why the llama.cpp runs can't happen here ("" when they can).
+std::string WhyNoLlamaCpp() {
+  if (!std::filesystem::exists(LlamaCppDir() + "/node_modules/node-llama-cpp/dist/index.js"))
+    return "node-llama-cpp is not installed in " + LlamaCppDir() + " (bench/llama_cpp/setup.sh)";
+  if (std::system("node --version > /dev/null 2>&1") != 0) return "node is missing";
+  return "";
+}
+
 // stdout of `cmd`; empty on failure.
 std::string Capture(const std::string& cmd) {
   std::string out;
@@ -39,9 +47,7 @@ std::string Join(const std::vector<int32_t>& ids) {
 class HfConvertLlamaCpp : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HfConvertLlamaCpp, GreedyTokensMatchStrata) {
-  if (!std::filesystem::exists(LlamaCppDir() + "/node_modules/node-llama-cpp/dist/index.js"))
-    GTEST_SKIP() << "node-llama-cpp is not installed in " << LlamaCppDir() << " (bench/llama_cpp/setup.sh)";
-  if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is missing";
+  if (const std::string why = WhyNoLlamaCpp(); !why.empty()) GTEST_SKIP() << why;
   std::string dir;
   STRATA_MAKE_HF_FOLDER("tiny-llama-f32.gguf", "f32", 1, dir);
   const std::string out = testing::ScratchDir() + "/llama-cpp-" + GetParam() + ".gguf";
@@ -75,9 +81,7 @@ INSTANTIATE_TEST_SUITE_P(Types, HfConvertLlamaCpp, ::testing::Values("f32", "f16
 class HfConvertLlamaCppBpe : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HfConvertLlamaCppBpe, TokenizesAsOnVocabGgufAndGreedyMatchesStrata) {
-  if (!std::filesystem::exists(LlamaCppDir() + "/node_modules/node-llama-cpp/dist/index.js"))
-    GTEST_SKIP() << "node-llama-cpp is not installed in " << LlamaCppDir() << " (bench/llama_cpp/setup.sh)";
-  if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node is missing";
+  if (const std::string why = WhyNoLlamaCpp(); !why.empty()) GTEST_SKIP() << why;
   STRATA_REQUIRE_TESTDATA();
   const std::string src = testing::TestDataPath("tokenizer-hf/" + GetParam());
   const std::string dir = testing::ScratchDir() + "/random-" + GetParam();
