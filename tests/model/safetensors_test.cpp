@@ -78,7 +78,9 @@ TEST(Safetensors, TruncatedAndOversizedHeadersAreErrors) {
 TEST(Safetensors, BadJsonIsAnError) {
   ExpectError(File("{\"a\": "), Status::Code::kCorrupt, "not a JSON object");
   ExpectError(File("[1, 2]"), Status::Code::kCorrupt, "not a JSON object");
-  ExpectError(File(std::string(100000, '[') ), Status::Code::kCorrupt, "not a JSON object");
+  ExpectError(File(std::string(100000, '[')), Status::Code::kCorrupt, "not a JSON object");
+  // Deep but well-formed nesting in the ignored metadata: parsed and freed without recursion.
+  EXPECT_TRUE(OpenStatus(File("{\"__metadata__\":" + std::string(300000, '[') + std::string(300000, ']') + "}")).ok());
   ExpectError(File(R"({"a": 3})"), Status::Code::kCorrupt, "is not an object");
   ExpectError(File(R"({"a": {"dtype": "F32", "shape": [1]}})"), Status::Code::kCorrupt, "data_offsets");
   ExpectError(File(R"({"a": {"dtype": 7, "shape": [1], "data_offsets": [0, 4]}})"), Status::Code::kCorrupt, "dtype");
