@@ -13,10 +13,11 @@ namespace {
 
 struct ConvertCliOptions {
   std::string dir, out, dtype;
+  int threads = 0;
 };
 
 int Convert(const ConvertCliOptions& o) {
-  ConvertOptions options;
+  ConvertOptions options{.threads = o.threads};
   if (!o.dtype.empty()) {
     auto dtype = ParseConvertDType(o.dtype);
     if (!dtype.ok()) {
@@ -57,6 +58,7 @@ void RegisterConvert(CLI::App& app, int& exit_code) {
   cmd->add_option("dir", opts->dir, "folder with config.json, tokenizer.json and *.safetensors")->required();
   cmd->add_option("-o,--output", opts->out, "GGUF file to write")->required();
   cmd->add_option("--dtype", opts->dtype, "type of the 2-D tensors: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k... (default: as in the folder); norms stay f32");
+  cmd->add_option("-t,--threads", opts->threads, "quantizing threads (0: all cores)")->check(CLI::NonNegativeNumber);
   cmd->callback([opts, &exit_code] { exit_code = Convert(*opts); });
 }
 

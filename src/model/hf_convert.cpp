@@ -1,10 +1,12 @@
 #include "model/hf_convert.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "model/gguf_writer.h"
 #include "model/hf_vocab.h"
 #include "model/llama_arch.h"
@@ -51,16 +53,23 @@ void AddLlamaKeys(const LlamaConfig& c, const std::string& name, DType main_type
   w.AddU32("llama.vocab_size", static_cast<uint32_t>(c.n_vocab));
 }
 
-// Writes a tensor's data in `type`: its bytes when the type is its own, else row by row through f32.
-Status WriteTensor(const Tensor& t, DType type, GgufWriter& w) {
+// Writes a tensor's data in `type`: its bytes when the type is its own, else through f32, quantizing chunks of
+// rows on every thread of `pool` (the K-quant searches are slow) and writing each chunk in order.
+Status WriteTensor(const Tensor& t, DType type, ThreadPool& pool, GgufWriter& w) {
   if (t.dtype() == type) return w.WriteTensorData(t.data(), static_cast<size_t>(t.nbytes()));
-  const int64_t cols = t.shape().back(), rows = t.numel() / cols;
-  std::vector<float> f(static_cast<size_t>(cols));
-  std::vector<uint8_t> q(static_cast<size_t>(RowBytes(type, cols)));
-  for (int64_t r = 0; r < rows; ++r) {
-    DequantizeRow(t.dtype(), t.row(r), f.data(), cols);
-    QuantizeRow(type, f.data(), q.data(), cols);
-    STRATA_RETURN_IF_ERROR(w.WriteTensorData(q.data(), q.size()));
+  const int64_t cols = t.shape().back(), rows = t.numel() / cols, row_bytes = RowBytes(type, cols);
+  const int64_t chunk = std::max<int64_t>(1, (16 << 20) / std::max<int64_t>(1, cols * 4));  // ~16 MiB of f32
+  std::vector<uint8_t> out(static_cast<size_t>(std::min(chunk, rows) * row_bytes));
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    pool.ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> f(static_cast<size_t>(cols));
+      for (int64_t r = begin; r < end; ++r) {
+        DequantizeRow(t.dtype(), t.row(r0 + r), f.data(), cols);
+        QuantizeRow(type, f.data(), out.data() + r * row_bytes, cols);
+      }
+    });
+    STRATA_RETURN_IF_ERROR(w.WriteTensorData(out.data(), static_cast<size_t>(n * row_bytes)));
   }
   return Status::Ok();
 }
@@ -96,8 +105,9 @@ Status Convert(const Model& model, const GgufMetadata& vocab, const std::string&
   for (const auto& [key, value] : vocab) w.AddKv(key, value);
   for (size_t i = 0; i < specs.size(); ++i) STRATA_RETURN_IF_ERROR(w.AddTensorInfo(specs[i].name, types[i], specs[i].shape));
   STRATA_RETURN_IF_ERROR(w.WriteHeader(tmp_path));
+  ThreadPool pool(o.threads);
   for (size_t i = 0; i < specs.size(); ++i) {
-    STRATA_RETURN_IF_ERROR(WriteTensor(**model.Weight(specs[i].name), types[i], w));
+    STRATA_RETURN_IF_ERROR(WriteTensor(**model.Weight(specs[i].name), types[i], pool, w));
     if (o.progress) o.progress(specs[i].name, w.written_bytes(), w.data_bytes());
   }
   return w.Finish();

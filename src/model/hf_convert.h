@@ -22,6 +22,7 @@ struct ConvertOptions {
   // Progress: the tensor being written ("" while the folder is read), bytes written (read) so far and in all.
   std::function<void(const std::string& tensor, uint64_t done, uint64_t total)> progress;
   std::function<void(const std::string& message)> note;
+  int threads = 0;  // quantizing threads (0: every core)
 };
 
 // Writes `out_path` (through a temporary file renamed at the end, so a failed conversion leaves nothing).

@@ -11,8 +11,8 @@ tests that check Strata computes the same logits from both. Independent of Strat
     BPE with byte fallback, merges of every vocab piece split into two vocab pieces, ordered by the piece's id.
 
   make_hf_folder.py GGUF OUT_DIR [--dtype f32|f16|bf16] [--shards N] [--norms-f32]
-  make_hf_folder.py --random-from TOKENIZER_DIR OUT_DIR [--dtype ...]
-The second form writes a small Llama (dim 64, 1 layer) with seeded random weights and tied embeddings around the
+  make_hf_folder.py --random-from TOKENIZER_DIR OUT_DIR [--dtype ...] [--dim 64] [--layers 1]
+The second form writes a small Llama (ffn 2*dim, dim/64 heads, at least 4) with seeded random weights and tied embeddings around the
 tokenizer.json/tokenizer_config.json of TOKENIZER_DIR (vocab_size: the largest token id + 1).
 Exit code 77 (skip) when numpy or torch is missing.
 """
@@ -196,25 +196,29 @@ def tokenizer_config(g):
     return cfg
 
 
-def random_folder(tok_dir, out, dtype):
+def random_folder(tok_dir, out, dtype, dim=64, layers=1):
     import shutil
     os.makedirs(out, exist_ok=True)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(os.path.join(tok_dir, f), os.path.join(out, f))
     tok = json.load(open(os.path.join(tok_dir, "tokenizer.json"), encoding="utf-8"))
     n_vocab = 1 + max(list(tok["model"]["vocab"].values()) + [t["id"] for t in tok.get("added_tokens", [])])
-    dim, ffn, heads, kv = 64, 128, 4, 2
+    ffn, heads = 2 * dim, max(4, dim // 64)
+    kv = heads // 2
     rng = np.random.default_rng(7)
-    t = {"model.embed_tokens.weight": rng.normal(0, 1, (n_vocab, dim)), "model.norm.weight": 1 + rng.normal(0, 0.1, dim),
-         "model.layers.0.input_layernorm.weight": 1 + rng.normal(0, 0.1, dim),
-         "model.layers.0.post_attention_layernorm.weight": 1 + rng.normal(0, 0.1, dim)}
-    for name, shape in [("self_attn.q_proj", (dim, dim)), ("self_attn.k_proj", (dim * kv // heads, dim)),
-                        ("self_attn.v_proj", (dim * kv // heads, dim)), ("self_attn.o_proj", (dim, dim)),
-                        ("mlp.gate_proj", (ffn, dim)), ("mlp.up_proj", (ffn, dim)), ("mlp.down_proj", (dim, ffn))]:
-        t[f"model.layers.0.{name}.weight"] = rng.normal(0, 1 / np.sqrt(shape[1]), shape)
-    write_weights(out, {k: v.astype(np.float32) for k, v in t.items()}, dtype, 1, False)
+    normal = lambda std, shape: rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
+    t = {"model.embed_tokens.weight": normal(1, (n_vocab, dim)), "model.norm.weight": 1 + normal(0.1, dim)}
+    for layer in range(layers):
+        p = f"model.layers.{layer}."
+        t[p + "input_layernorm.weight"] = 1 + normal(0.1, dim)
+        t[p + "post_attention_layernorm.weight"] = 1 + normal(0.1, dim)
+        for name, shape in [("self_attn.q_proj", (dim, dim)), ("self_attn.k_proj", (dim * kv // heads, dim)),
+                            ("self_attn.v_proj", (dim * kv // heads, dim)), ("self_attn.o_proj", (dim, dim)),
+                            ("mlp.gate_proj", (ffn, dim)), ("mlp.up_proj", (ffn, dim)), ("mlp.down_proj", (dim, ffn))]:
+            t[p + name + ".weight"] = normal(1 / np.sqrt(shape[1]), shape)
+    write_weights(out, t, dtype, 1, False)
     cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu", "hidden_size": dim,
-           "intermediate_size": ffn, "num_hidden_layers": 1, "num_attention_heads": heads, "num_key_value_heads": kv,
+           "intermediate_size": ffn, "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv,
            "max_position_embeddings": 256, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "vocab_size": n_vocab,
            "tie_word_embeddings": True}
     with open(os.path.join(out, "config.json"), "w") as f:
@@ -226,12 +230,14 @@ def main():
     ap.add_argument("gguf", nargs="?")
     ap.add_argument("out")
     ap.add_argument("--random-from")
+    ap.add_argument("--dim", type=int, default=64, help="--random-from: hidden size")
+    ap.add_argument("--layers", type=int, default=1, help="--random-from: layers")
     ap.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--norms-f32", action="store_true", help="keep 1-D tensors f32 (as GGUF files do)")
     a = ap.parse_args()
     if a.random_from:
-        return random_folder(a.random_from, a.out, a.dtype)
+        return random_folder(a.random_from, a.out, a.dtype, a.dim, a.layers)
     g = Gguf(a.gguf)
     os.makedirs(a.out, exist_ok=True)
     tensors = hf_tensors(g)
