@@ -5,6 +5,7 @@
 #include "model/hf_config.h"
 #include "model/hf_tokenizer.h"
 #include "model/hf_weights.h"
+#include "model/padded_tokenizer.h"
 #include "model/safetensors.h"
 
 namespace strata {
@@ -76,7 +77,9 @@ Status Model::LoadFolder(const ModelLoadOptions& options) {
   if (options.load_tokenizer) {
     auto tokenizer = LoadHfTokenizer(path_);
     if (!tokenizer.ok()) return tokenizer.status().WithContext(path_);
-    tokenizer_ = std::move(tokenizer).value();
+    // Rows past the tokenizer's tokens are padding (as convert_hf_to_gguf.py names them); more tokens than
+    // rows is still an error (CheckVocab).
+    tokenizer_ = PadTokenizer(std::move(tokenizer).value(), static_cast<int32_t>(config_.n_vocab));
   }
   return Status::Ok();
 }

@@ -5,6 +5,8 @@
 #include "model/hf_config.h"
 #include "model/hf_vocab.h"
 #include "model/hf_weights.h"
+#include "model/gguf.h"
+#include "model/padded_tokenizer.h"
 #include "testdata.h"
 
 namespace strata {
@@ -104,6 +106,26 @@ TEST(HfVocab, PreTokenizerNamesOfTheSharedTokenizers) {
   auto other = HfPreTokenizerName(R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"}}})");
   EXPECT_EQ(other.status().code(), Status::Code::kUnsupported);
   EXPECT_EQ(*HfPreTokenizerName(R"({"pre_tokenizer": {"type": "ByteLevel", "use_regex": true}})"), "gpt-2");
+}
+
+TEST(PaddedTokenizer, RowsPastTheTokensArePads) {
+  STRATA_REQUIRE_TESTDATA();
+  auto gguf = GgufFile::Open(testing::TestDataPath("models/tiny-llama-f32.gguf"));
+  ASSERT_TRUE(gguf.ok());
+  auto inner = CreateTokenizer(**gguf);
+  ASSERT_TRUE(inner.ok());
+  const std::vector<int32_t> hello = (*inner)->Encode("Hello world", true);
+  const std::string decoded = (*inner)->Decode(hello);
+  auto padded = PadTokenizer(std::move(*inner), 1030);
+  EXPECT_EQ(padded->n_vocab(), 1030);
+  EXPECT_EQ(padded->Encode("Hello world", true), hello);
+  EXPECT_EQ(padded->Piece(1027), "[PAD1027]");
+  EXPECT_EQ(padded->TokenBytes(1029), "");
+  std::vector<int32_t> with_pads = hello;
+  with_pads.insert(with_pads.begin() + 1, 1024);
+  with_pads.push_back(1029);
+  EXPECT_EQ(padded->Decode(with_pads), decoded);
+  EXPECT_EQ(padded->Piece(1), "<s>");
 }
 
 }  // namespace
