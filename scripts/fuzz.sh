@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a while: scripts/fuzz.sh TARGET SECONDS
-#   TARGET: gguf_fuzz tokenizer_fuzz jinja_fuzz json_schema_fuzz openai_request_fuzz (fuzz/*.cpp), or "list".
+#   TARGET: gguf_fuzz safetensors_fuzz tokenizer_fuzz jinja_fuzz json_schema_fuzz openai_request_fuzz (fuzz/*.cpp), or "list".
 # Builds it if needed in $BUILD_DIR (default build-asan: clang, Debug -O1, ASan+UBSan, STRATA_FUZZ=ON, the tree
 # .ci/run tests under the sanitizers too). New inputs go to a scratch corpus ($FUZZ_WORK/TARGET/corpus, seeded
 # from fuzz/corpus/TARGET, which is never written); crashes, leaks and hangs to $FUZZ_WORK/TARGET/artifacts/.
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(gguf_fuzz tokenizer_fuzz jinja_fuzz json_schema_fuzz openai_request_fuzz)
+TARGETS=(gguf_fuzz safetensors_fuzz tokenizer_fuzz jinja_fuzz json_schema_fuzz openai_request_fuzz)
 if [ $# -lt 1 ] || [ "$1" = "list" ]; then
   echo "usage: $0 TARGET SECONDS [libFuzzer args...]; targets: ${TARGETS[*]}"
   [ $# -ge 1 ]; exit $?

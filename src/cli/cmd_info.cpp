@@ -1,11 +1,15 @@
-// `strata info`: the metadata and tensor table of a GGUF file; a non-zero exit and a clear message when the
-// file is invalid.
+// `strata info`: the metadata and tensor table of a GGUF file, or the config and safetensors table of a Hugging
+// Face folder; a non-zero exit and a clear message when the file is invalid.
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "core/log.h"
 #include "model/gguf.h"
+#include "model/hf_config.h"
 #include "model/llama_arch.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 namespace strata::cli {
 namespace {
@@ -37,7 +41,41 @@ void PrintTensors(const GgufFile& f) {
   std::printf("  %zu tensors, %.2f MiB\n", f.tensors().size(), total / 1048576.0);
 }
 
+void PrintSafetensors(const SafetensorsSet& set) {
+  std::printf("\ntensors:\n  %-48s %-5s %-16s %-36s %12s\n", "name", "type", "shape", "file", "bytes");
+  uint64_t total = 0;
+  for (const std::string& name : set.Names()) {
+    const SafetensorsSet::Entry e = set.Find(name);
+    const std::string file = std::filesystem::path(e.file->path()).filename().string();
+    std::printf("  %-48s %-5s %-16s %-36s %12llu\n", name.c_str(), e.info->dtype.c_str(),
+                ShapeToString(e.info->shape).c_str(), file.c_str(), static_cast<unsigned long long>(e.info->end - e.info->begin));
+    total += e.info->end - e.info->begin;
+  }
+  std::printf("  %zu tensors in %zu files, %.2f MiB\n", set.Names().size(), set.files().size(), total / 1048576.0);
+}
+
+int InfoFolder(const InfoOptions& o) {
+  auto config = ReadHfConfig(o.model + "/config.json");
+  auto set = SafetensorsSet::OpenFolder(o.model);
+  if (!set.ok()) {
+    spdlog::error("{}", set.status().message());
+    return 1;
+  }
+  std::printf("%s: Hugging Face folder, %s\n", o.model.c_str(), config.ok() ? config->architecture.c_str() : "");
+  PrintSafetensors(*set);
+  if (!config.ok()) {
+    std::printf("\nnot runnable: %s\n", config.status().message().c_str());
+    return 0;
+  }
+  auto model = Model::Load(o.model);
+  std::printf("\n%s\n", (model.ok() ? (*model)->config() : config->llama).ToString().c_str());
+  if (!model.ok()) std::printf("not runnable: %s\n", model.status().message().c_str());
+  return 0;
+}
+
 int Info(const InfoOptions& o) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(o.model, ec)) return InfoFolder(o);
   auto gguf = GgufFile::Open(o.model);
   if (!gguf.ok()) {
     spdlog::error("{}", gguf.status().message());
@@ -60,8 +98,8 @@ int Info(const InfoOptions& o) {
 
 void RegisterInfo(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Print the metadata and tensor table of a GGUF file");
-  cmd->add_option("-m,--model", opts->model, "GGUF file")->required();
+  CLI::App* cmd = app.add_subcommand("info", "Print the metadata and tensor table of a GGUF file or Hugging Face folder");
+  cmd->add_option("-m,--model", opts->model, "GGUF file or Hugging Face model folder")->required();
   cmd->add_option("--max-items", opts->max_items, "array items to show per metadata value")->check(CLI::NonNegativeNumber);
   cmd->callback([opts, &exit_code] { exit_code = Info(*opts); });
 }

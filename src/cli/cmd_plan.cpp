@@ -83,7 +83,8 @@ int Plan(const PlanOptions& o) {
     std::printf("# after %s (rank %d)\n%s\n", step.c_str(), rank, ir::PrintPlan(plan).c_str());
   };
   CompiledModel compiled;
-  if (!LoadAndCompile(o.model, o.compile, compiled, observe)) return 1;
+  // Compiling needs no tokenizer; only --dump-at encodes a prompt.
+  if (!LoadAndCompile(o.model, o.compile, compiled, observe, {.load_tokenizer = !o.dump_at.empty()})) return 1;
   if (o.rank >= static_cast<int>(compiled.ranks.size())) {
     spdlog::error("--rank {} but the plan has {} ranks", o.rank, compiled.ranks.size());
     return 1;
@@ -129,7 +130,7 @@ int Plan(const PlanOptions& o) {
 void RegisterPlan(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<PlanOptions>();
   CLI::App* cmd = app.add_subcommand("plan", "Compile a model and print its plan (one line per node)");
-  cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
+  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model folder")->required();
   AddCompileFlags(cmd, o->compile);
   cmd->add_flag("--print-after-all", o->print_after_all, "print the plan after every pass");
   cmd->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();

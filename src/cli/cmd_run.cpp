@@ -116,7 +116,7 @@ int Run(const RunOptions& o) {
 void RegisterRun(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt (streamed to stdout)");
-  cmd->add_option("-m,--model", opts->model, "GGUF model file")->required();
+  cmd->add_option("-m,--model", opts->model, "GGUF model file or Hugging Face model folder")->required();
   cmd->add_option("-p,--prompt", opts->prompt, "prompt text (not echoed)");
   cmd->add_option("-n,--n-predict", opts->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--threads", opts->threads, "compute threads (0: all cores)")->check(CLI::NonNegativeNumber);

@@ -7,8 +7,6 @@
 #include "cli/model_loading.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
-#include "model/gguf_chat_template.h"
-#include "model/model_chat_template.h"
 #include "server/connection_gate.h"
 #include "server/http_server.h"
 
@@ -31,12 +29,10 @@ void OnSignal(int) {
   if (g_server) g_server->Stop();
 }
 
-// The model's chat template with its special tokens, parsed: from an HF folder's tokenizer_config.json, else
-// from the GGUF's metadata. Null with a reason when absent or unsupported.
-std::unique_ptr<ChatTemplate> LoadChatTemplate(const std::string& path, const Model& model, std::string& why) {
-  std::error_code ec;
-  const bool folder = std::filesystem::is_directory(path, ec);
-  auto source = folder ? LoadChatTemplateSource(path) : ChatTemplateSourceFromGguf(model.gguf());
+// The model's chat template with its special tokens (GGUF metadata, or a folder's tokenizer_config.json), parsed;
+// null with a reason when absent or unsupported.
+std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& why) {
+  auto source = model.ChatTemplate();
   if (!source.ok()) {
     why = source.status().message();
     if (source.status().code() != Status::Code::kNotFound) spdlog::warn("chat completions disabled: {}", why);
@@ -64,7 +60,7 @@ int Serve(ServeOptions o) {
   }
   AsyncEngine async(std::move(*engine));
   std::string why;
-  auto tmpl = LoadChatTemplate(o.model, *compiled.model, why);
+  auto tmpl = LoadChatTemplate(*compiled.model, why);
   o.server.model_name = o.served_name.empty() ? std::filesystem::path(o.model).filename().string() : o.served_name;
   // Each open connection is a descriptor: allow as many as the hard limit permits (the server clamps
   // --max-connections below what this leaves).
@@ -93,7 +89,7 @@ int Serve(ServeOptions o) {
 void RegisterServe(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
-  cmd->add_option("-m,--model", o->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model folder")->required()->check(CLI::ExistingPath);
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
   cmd->add_option("--api-key", o->server.api_key,

@@ -13,6 +13,7 @@ void RegisterPlan(CLI::App& app, int& exit_code);
 void RegisterServe(CLI::App& app, int& exit_code);
 void RegisterBench(CLI::App& app, int& exit_code);
 void RegisterGenModel(CLI::App& app, int& exit_code);
+void RegisterConvert(CLI::App& app, int& exit_code);
 // `strata bench -m FILE`: the options and callback of the model benchmark on the bench command itself.
 void AddBenchModel(CLI::App* bench, int& exit_code);
 

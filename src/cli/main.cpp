@@ -1,4 +1,4 @@
-// The `strata` binary: subcommands run, tokenize, info, plan, serve, bench and gen-model.
+// The `strata` binary: subcommands run, tokenize, info, plan, serve, bench, gen-model and convert.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterServe(app, exit_code);
   strata::cli::RegisterBench(app, exit_code);
   strata::cli::RegisterGenModel(app, exit_code);
+  strata::cli::RegisterConvert(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -13,7 +13,7 @@
 
 namespace strata::cli {
 
-std::unique_ptr<Model> LoadModelWithProgress(const std::string& path) {
+std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const ModelLoadOptions& load) {
   const auto start = std::chrono::steady_clock::now();
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   int last_pct = -1;
@@ -29,7 +29,7 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path) {
       spdlog::info("loading {}: {}% ({:.1f} / {:.1f} MiB)", path, pct, done / 1048576.0, total / 1048576.0);
     }
   };
-  auto model = Model::Load(path, progress);
+  auto model = Model::Load(path, progress, load);
   if (!model.ok()) {
     if (tty && last_pct >= 0 && last_pct < 100) std::fputc('\n', stderr);
     spdlog::error("{}", model.status().message());
@@ -66,10 +66,10 @@ bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
 }
 
 bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
-                    const ir::PassObserver& observe) {
+                    const ir::PassObserver& observe, const ModelLoadOptions& load) {
   ir::CompileOptions options;
   if (!ToCompileOptions(flags, options)) return false;
-  out.model = LoadModelWithProgress(path);
+  out.model = LoadModelWithProgress(path, load);
   if (!out.model) return false;
   const auto start = std::chrono::steady_clock::now();
   // An observer wants to see every pass run, so it bypasses the plan cache.

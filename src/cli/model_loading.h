@@ -14,8 +14,9 @@
 
 namespace strata::cli {
 
-// Loads `path` with a progress display; on failure logs the error and returns null.
-std::unique_ptr<Model> LoadModelWithProgress(const std::string& path);
+// Loads `path` (a GGUF file or a Hugging Face folder) with a progress display; on failure logs the error and
+// returns null.
+std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const ModelLoadOptions& load = {});
 
 struct CompileFlags {
   std::string passes = "default";
@@ -37,7 +38,7 @@ struct CompiledModel {
 
 // Loads `path` and compiles it; on failure logs the error and returns false. `observe` sees every pass.
 bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
-                    const ir::PassObserver& observe = {});
+                    const ir::PassObserver& observe = {}, const ModelLoadOptions& load = {});
 
 // Starts the profiler when --trace was given and writes the trace when it goes out of scope.
 class TraceSession {

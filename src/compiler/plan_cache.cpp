@@ -1,5 +1,6 @@
 #include "compiler/plan_cache.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace strata::ir {
@@ -18,22 +19,26 @@ struct Fnv1a {
 }  // namespace
 
 std::string ModelHash(const Model& model) {
+  // Over what a plan is built from, the config and the weights, so a GGUF file and a Hugging Face folder of the
+  // same weights share plans (they compile to the same one).
   Fnv1a f;
-  const GgufFile& g = model.gguf();
-  f.AddValue(g.file_size());
-  f.AddValue(g.metadata().size());
-  for (const GgufTensorInfo& t : g.tensors()) {
-    f.Add(t.name);
-    f.AddValue(t.ggml_type);
-    f.AddValue(t.offset);
-    f.AddValue(t.nbytes);
-    for (int64_t d : t.dims) f.AddValue(d);
-    auto view = g.TensorView(t);
-    if (!view.ok() || t.nbytes == 0) continue;
-    const auto* bytes = static_cast<const uint8_t*>(view->data());
-    const size_t n = std::min<size_t>(64, t.nbytes);
+  const LlamaConfig& c = model.config();
+  f.Add(c.ToString());
+  f.AddValue(c.rope_base);
+  f.AddValue(c.rms_eps);
+  f.AddValue(c.tied_output);
+  for (const WeightSpec& spec : LlamaWeights(c)) {
+    auto weight = model.Weight(spec.name);
+    if (!weight.ok()) continue;
+    const Tensor& t = **weight;
+    f.Add(spec.name);
+    f.AddValue(t.dtype());
+    for (int64_t d : t.shape()) f.AddValue(d);
+    const auto* bytes = static_cast<const uint8_t*>(t.data());
+    const auto nbytes = static_cast<size_t>(t.nbytes());
+    const size_t n = std::min<size_t>(64, nbytes);
     f.Add(bytes, n);
-    f.Add(bytes + t.nbytes - n, n);
+    f.Add(bytes + nbytes - n, n);
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(f.h));

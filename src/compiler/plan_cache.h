@@ -14,8 +14,9 @@
 
 namespace strata::ir {
 
-// 16 hex digits identifying the model's content: tensor names, types, shapes, offsets, and the first and last
-// 64 bytes of every tensor (cheap even for many-GB files, which are memory-mapped).
+// 16 hex digits identifying the model's content: its config, and the names, types, shapes and the first and
+// last 64 bytes of every weight (cheap even for many-GB files, which are memory-mapped). Independent of the
+// source format: a GGUF file and a Hugging Face folder of the same weights hash alike.
 std::string ModelHash(const Model& model);
 // "passes=fuse_rope,fuse_swiglu;tp=2;lacks=rope".
 std::string OptionsKey(const CompileOptions& options);

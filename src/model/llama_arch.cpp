@@ -88,18 +88,26 @@ std::vector<WeightSpec> LlamaWeights(const LlamaConfig& c) {
   return w;
 }
 
+Status CheckLlamaWeight(const std::string& where, const WeightSpec& spec, const Tensor& t) {
+  if (t.shape() != spec.shape)
+    return Status::Corrupt(where + " has shape " + ShapeToString(t.shape()) + ", expected " +
+                           ShapeToString(spec.shape));
+  if (spec.shape.size() == 1 && t.dtype() != DType::kF32)
+    return Status::Unsupported(where + " is a norm weight of type " + Name(t.dtype()) + ", expected f32");
+  return Status::Ok();
+}
+
 Status ValidateLlamaWeights(const GgufFile& gguf, const LlamaConfig& config) {
   for (const WeightSpec& spec : LlamaWeights(config)) {
     const GgufTensorInfo* info = gguf.FindTensor(spec.name);
     if (!info) return Status::Corrupt(gguf.path() + ": tensor '" + spec.name + "' is missing");
+    const std::string where = gguf.path() + ": tensor '" + spec.name + "'";
     if (info->Shape() != spec.shape)
-      return Status::Corrupt(gguf.path() + ": tensor '" + spec.name + "' has shape " + ShapeToString(info->Shape()) +
-                             ", expected " + ShapeToString(spec.shape));
+      return Status::Corrupt(where + " has shape " + ShapeToString(info->Shape()) + ", expected " +
+                             ShapeToString(spec.shape));
     auto view = gguf.TensorView(*info);
     if (!view.ok()) return view.status();
-    if (spec.shape.size() == 1 && view->dtype() != DType::kF32)
-      return Status::Unsupported(gguf.path() + ": norm weight '" + spec.name + "' has type " + Name(view->dtype()) +
-                                 ", expected f32");
+    STRATA_RETURN_IF_ERROR(CheckLlamaWeight(where, spec, *view));
   }
   return Status::Ok();
 }

@@ -11,6 +11,7 @@
 namespace strata {
 
 class GgufFile;
+class Tensor;
 
 struct LlamaConfig {
   int64_t n_vocab = 0;
@@ -42,5 +43,7 @@ std::vector<WeightSpec> LlamaWeights(const LlamaConfig& config);
 
 // Checks that every weight exists with the expected shape and a dtype Strata computes with.
 Status ValidateLlamaWeights(const GgufFile& gguf, const LlamaConfig& config);
+// Checks one weight against its spec (shape; norms f32); `where` names the source ("x.gguf: tensor 'n'").
+Status CheckLlamaWeight(const std::string& where, const WeightSpec& spec, const Tensor& t);
 
 }  // namespace strata

@@ -1,5 +1,6 @@
-// A loaded model: the mapped GGUF file, its architecture config, its tokenizer and its weights by name.
-// Everything is validated at load; later layers trust it.
+// A loaded model: its source (a GGUF file, or a Hugging Face folder of config.json, tokenizer files and
+// safetensors), its architecture config, its tokenizer and its weights by internal (GGUF) name. Everything is
+// validated at load; later layers trust it.
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "model/chat_template.h"
 #include "model/gguf.h"
 #include "model/llama_arch.h"
 #include "model/tokenizer.h"
@@ -18,13 +20,25 @@ namespace strata {
 // Called while weights are paged in: bytes done so far and the total.
 using LoadProgress = std::function<void(uint64_t done, uint64_t total)>;
 
+struct ModelLoadOptions {
+  // Without a tokenizer the model computes from token ids only: tokenizer() is a placeholder that encodes
+  // nothing (for `strata convert`, which reads tokenizer.json itself, and tests of the weights alone).
+  bool load_tokenizer = true;
+};
+
 class Model {
  public:
-  // Opens and validates `path`; reads every weight page once (reporting progress) so the first token
-  // doesn't pay for the disk.
-  static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadProgress& progress = nullptr);
+  // Opens and validates `path`, a GGUF file or a Hugging Face folder; reads every weight page once
+  // (reporting progress) so the first token doesn't pay for the disk.
+  static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadProgress& progress = nullptr,
+                                             const ModelLoadOptions& options = {});
 
-  const GgufFile& gguf() const { return *gguf_; }
+  const std::string& path() const { return path_; }
+  // The GGUF file the model came from; null for a Hugging Face folder.
+  const GgufFile* gguf_file() const { return gguf_.get(); }
+  // The chat template with the special tokens it renders with: GGUF tokenizer.chat_template and the vocabulary's
+  // token texts, or a folder's tokenizer_config.json (as transformers loads it); kNotFound when there is none.
+  Result<strata::ChatTemplateSource> ChatTemplate() const;
   const LlamaConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // A weight by name; kNotFound naming it when the model has no such weight (never an empty tensor, whose
@@ -40,6 +54,12 @@ class Model {
   explicit Model(Key) {}
 
  private:
+  Status LoadGguf(const ModelLoadOptions& options);
+  Status LoadFolder(const ModelLoadOptions& options);
+  Status CheckVocab() const;
+  void TouchWeights(const LoadProgress& progress);
+
+  std::string path_;
   std::unique_ptr<GgufFile> gguf_;
   LlamaConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;

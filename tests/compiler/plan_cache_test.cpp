@@ -27,7 +27,7 @@ TEST(PlanCache, ModelHashFollowsContentNotTheObject) {
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
   auto model = Load(q8);
-  bytes[model->gguf().data_offset()] ^= 1;
+  bytes[model->gguf_file()->data_offset()] ^= 1;
   const std::string copy = testing::ScratchDir() + "/changed.gguf";
   std::ofstream(copy, std::ios::binary) << bytes;
   EXPECT_NE(ModelHash(*Load(copy)), ModelHash(*model));

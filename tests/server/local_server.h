@@ -13,7 +13,6 @@
 
 #include "compiler/llama_builder.h"
 #include "engine/async_engine.h"
-#include "model/gguf_chat_template.h"
 #include "model/model.h"
 #include "server/http_server.h"
 #include "testdata.h"
@@ -45,7 +44,7 @@ class LocalServer {
     auto engine = LlmEngine::Create(plan_, model_->tokenizer(), pool_, o.engine);
     if (!engine.ok()) throw std::runtime_error(engine.status().message());
     async_ = std::make_unique<AsyncEngine>(std::move(*engine));
-    auto source = o.chat_template ? Result<ChatTemplateSource>(*o.chat_template) : ChatTemplateSourceFromGguf(model_->gguf());
+    auto source = o.chat_template ? Result<ChatTemplateSource>(*o.chat_template) : model_->ChatTemplate();
     if (!source.ok()) throw std::runtime_error(source.status().message());
     auto tmpl = ChatTemplate::FromSource(*source);
     if (!tmpl.ok()) throw std::runtime_error(tmpl.status().message());
