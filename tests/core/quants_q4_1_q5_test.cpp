@@ -42,7 +42,8 @@ struct HandBlock {
       for (int i = 0; i < 4; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(qh >> (8 * i));
       at += 4;
     }
-    for (int j = 0; j < 16; ++j) b[at + static_cast<size_t>(j)] = static_cast<uint8_t>((q[j] & 15) | (q[j + 16] & 15) << 4);
+    for (int j = 0; j < 16; ++j)
+      b[at + static_cast<size_t>(j)] = static_cast<uint8_t>((q[j] & 15) | (q[j + 16] & 15) << 4);
     EXPECT_EQ(at + 16, b.size());
     return b;
   }
@@ -111,10 +112,12 @@ TEST(QuantsQ4_1Q5, QuantizeGivesGgmlBytesOnHandPickedBlocks) {
   QuantizeRow(DType::kQ5_0, x.data(), b.data(), 32);
   EXPECT_EQ(b[0] | b[1] << 8, Fp32ToFp16(1.0f));
   uint32_t qh = 0;
-  for (int e = 0; e < 32; ++e) qh |= static_cast<uint32_t>((static_cast<int>(x[static_cast<size_t>(e)]) + 16) >> 4) << e;
+  for (int e = 0; e < 32; ++e)
+    qh |= static_cast<uint32_t>((static_cast<int>(x[static_cast<size_t>(e)]) + 16) >> 4) << e;
   EXPECT_EQ(static_cast<uint32_t>(b[2] | b[3] << 8 | b[4] << 16) | static_cast<uint32_t>(b[5]) << 24, qh);
   for (int j = 0; j < 16; ++j) {
-    const int q0 = static_cast<int>(x[static_cast<size_t>(j)]) + 16, q1 = static_cast<int>(x[static_cast<size_t>(j) + 16]) + 16;
+    const int q0 = static_cast<int>(x[static_cast<size_t>(j)]) + 16,
+              q1 = static_cast<int>(x[static_cast<size_t>(j) + 16]) + 16;
     EXPECT_EQ(b[6 + static_cast<size_t>(j)], (q0 & 15) | (q1 & 15) << 4) << j;
   }
 
@@ -127,7 +130,8 @@ TEST(QuantsQ4_1Q5, QuantizeGivesGgmlBytesOnHandPickedBlocks) {
   qh = 0;
   for (int e = 0; e < 32; ++e) qh |= static_cast<uint32_t>(((e * 13) % 32) >> 4) << e;
   EXPECT_EQ(static_cast<uint32_t>(b[4] | b[5] << 8 | b[6] << 16) | static_cast<uint32_t>(b[7]) << 24, qh);
-  for (int j = 0; j < 16; ++j) EXPECT_EQ(b[8 + static_cast<size_t>(j)], (((j * 13) % 32) & 15) | ((((j + 16) * 13) % 32) & 15) << 4);
+  for (int j = 0; j < 16; ++j)
+    EXPECT_EQ(b[8 + static_cast<size_t>(j)], (((j * 13) % 32) & 15) | ((((j + 16) * 13) % 32) & 15) << 4);
 }
 
 TEST(QuantsQ4_1Q5, RoundTripWithinHalfAStep) {

@@ -50,7 +50,8 @@ std::vector<double> AbsScale(const Tensor& w, const std::vector<float>& x, int64
 }
 
 const DType kDtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                         DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+                         DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
+                         DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};  // the last three through DequantizeRow
 
 std::vector<int64_t> KsFor(DType dtype) {
   if (Traits(dtype).block_elems == kQK_K) return {256, 512, 768, 1280};  // 1280 = 5 super-blocks, 3 K chunks

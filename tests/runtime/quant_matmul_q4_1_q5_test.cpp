@@ -1,22 +1,16 @@
-// The integer matmul's reference for Q4_1, Q5_0 and Q5_1 weights against exact integer results, and the
-// F32-activation fallback for them. (quant_matmul_test.cpp takes these types through the rest: the reference
-// within activation rounding of F32, and both kernels over the packed layout against it, bit for bit.)
+// The integer matmul's reference for Q4_1, Q5_0 and Q5_1 weights against exact integer results.
+// (quant_matmul_test.cpp takes these types through the rest: the reference within activation rounding of F32,
+// and both kernels over the packed layout against it, bit for bit; matmul_test.cpp the F32-activation MatMul.)
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
 
-#include "random_tensors.h"
-#include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant_matmul.h"
 
 namespace strata::kernels {
 namespace {
-
-using testing::Random;
-using testing::RandomWeight;
 
 constexpr DType kTypes[] = {DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
 
@@ -33,7 +27,8 @@ void PutBlock(DType t, uint8_t* blk, int m, int (*quant)(int e)) {
     std::memcpy(blk + at, &qh, 4);
     at += 4;
   }
-  for (int j = 0; j < 16; ++j) blk[at + static_cast<size_t>(j)] = static_cast<uint8_t>((quant(j) & 15) | (quant(j + 16) & 15) << 4);
+  for (int j = 0; j < 16; ++j)
+    blk[at + static_cast<size_t>(j)] = static_cast<uint8_t>((quant(j) & 15) | (quant(j + 16) & 15) << 4);
 }
 
 TEST(QuantMatMulQ4_1Q5, ReferenceIsExactOnIntegerProblems) {
@@ -66,20 +61,6 @@ TEST(QuantMatMulQ4_1Q5, ReferenceIsExactOnIntegerProblems) {
     QuantMatMulReference(w, x.data(), y.data(), 1);
     for (int64_t n = 0; n < N; ++n)
       EXPECT_EQ(y[static_cast<size_t>(n)], static_cast<float>(want[static_cast<size_t>(n)])) << Name(t) << " row " << n;
-  }
-}
-
-TEST(QuantMatMulQ4_1Q5, MatMulFallbackEqualsReference) {
-  // Without the integer path (no VNNI, or STRATA_FLOAT_ACTIVATIONS=1) MatMul dequantizes these types through
-  // DequantizeRow: the same values as MatMulReference's, to float summation order.
-  ThreadPool pool(2);
-  for (DType t : kTypes) {
-    const Tensor w = RandomWeight(t, 24, 96, 3);
-    const std::vector<float> x = Random(2 * 96, 4);
-    std::vector<float> got(48), want(48);
-    MatMul(w, x.data(), got.data(), 2, pool);
-    MatMulReference(w, x.data(), want.data(), 2);
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4f * (1 + std::fabs(want[i]))) << Name(t);
   }
 }
 

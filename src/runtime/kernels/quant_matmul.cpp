@@ -1,5 +1,6 @@
-// Packing of Q8_0 / Q4_0 / Q4_K / Q6_K weights (Q4_1 / Q5_0 / Q5_1: quant_matmul_q4_1_q5.cpp) into the 16-row interleaved layout, activation quantization, the
+// Packing of Q8_0 / Q4_0 / Q4_K / Q6_K weights into the 16-row interleaved layout, activation quantization, the
 // scalar kernel over the packed layout, the reference, and the dispatch of QuantMatMul.
+// (Q4_1 / Q5_0 / Q5_1 have their packing and kernels in quant_matmul_q4_1_q5.cpp.)
 #include "runtime/kernels/quant_matmul.h"
 
 #include <sys/mman.h>
