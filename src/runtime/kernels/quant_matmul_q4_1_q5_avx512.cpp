@@ -44,6 +44,7 @@ STRATA_VNNI void GroupTile(const PackedWeight& w, const QuantActs& a, int64_t t0
       }
     }
     const __m512 dw = LoadHalves(blk);
+    const __m512 mw = l.m >= 0 ? LoadHalves(blk + l.m) : _mm512_setzero_ps();
     for (int t = 0; t < MT; ++t) {
       const int64_t xb = (t0 + t) * a.nb + b;
       const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
@@ -55,7 +56,7 @@ STRATA_VNNI void GroupTile(const PackedWeight& w, const QuantActs& a, int64_t t0
       }
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a.d[xb]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[t]);
-      if constexpr (l.m >= 0) acc[t] = _mm512_fmadd_ps(LoadHalves(blk + l.m), _mm512_set1_ps(a.ds[xb]), acc[t]);
+      if constexpr (l.m >= 0) acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(a.ds[xb]), acc[t]);
     }
   }
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
