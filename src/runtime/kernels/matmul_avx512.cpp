@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/matmul_internal.h"
 #include "runtime/kernels/matmul_kquants_x86.h"
+#include "runtime/kernels/matmul_q4_1_q5_x86.h"
 #include "runtime/kernels/matmul_tiled.h"
 
 // GCC 12's AVX-512 intrinsics pass self-initialised "undefined" vectors as the pass-through operand of
@@ -120,6 +121,20 @@ STRATA_AVX512 inline void Group(const BlockQ6_K* b, int j, __m512& w0, __m512& w
                      _mm512_permutexvar_ps(_mm512_add_epi32(s, _mm512_set1_epi32(1)), scales));
 }
 
+STRATA_AVX512 inline __m512 Join(__m256 lo, __m256 hi) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+}
+template <class Block>  // Q4_1, Q5_0, Q5_1
+STRATA_AVX512 inline void Q4_1Q5Group(const Block* b, __m512& w0, __m512& w1) {
+  __m256 w[4];
+  Q4_1Q5Block(b, w);
+  w0 = Join(w[0], w[1]);
+  w1 = Join(w[2], w[3]);
+}
+STRATA_AVX512 inline void Group(const BlockQ4_1* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+STRATA_AVX512 inline void Group(const BlockQ5_0* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+STRATA_AVX512 inline void Group(const BlockQ5_1* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+
 // --- Fused dequantize + dot: one weight row against MT activation rows (x rows ldx apart), each weight
 // vector loaded and converted once and used MT times. y[t * ldy] = Σ_k x[t * ldx + k] w[k]. ---
 
@@ -228,6 +243,9 @@ struct Avx512Kern {
         case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_1: DotQuant<MT>(reinterpret_cast<const BlockQ4_1*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_0: DotQuant<MT>(reinterpret_cast<const BlockQ5_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_1: DotQuant<MT>(reinterpret_cast<const BlockQ5_1*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_K: DotQuant<MT>(reinterpret_cast<const BlockQ4_K*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ6_K: DotQuant<MT>(reinterpret_cast<const BlockQ6_K*>(w), x, p.K, p.K, y + n, p.N); break;
         default: break;
@@ -243,6 +261,9 @@ struct Avx512Kern {
       case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
       case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
       case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      case DType::kQ4_1: return DequantQuant(reinterpret_cast<const BlockQ4_1*>(src), dst, kl);
+      case DType::kQ5_0: return DequantQuant(reinterpret_cast<const BlockQ5_0*>(src), dst, kl);
+      case DType::kQ5_1: return DequantQuant(reinterpret_cast<const BlockQ5_1*>(src), dst, kl);
       case DType::kQ4_K: return DequantQuant(reinterpret_cast<const BlockQ4_K*>(src), dst, kl);
       case DType::kQ6_K: return DequantQuant(reinterpret_cast<const BlockQ6_K*>(src), dst, kl);
       default: return;
