@@ -129,8 +129,8 @@ TEST(LlamaCppTop1, GenModelInQ4_1Q5_0Q5_1MatchesLlamaCppGreedyTokens) {
   }
 }
 
-// Files written by llama.cpp's own quantizer (bench/llama_cpp/quantize.c over llama_model_quantize, e.g. the
-// Q4_1 / Q5_0 / Q5_1 presets of a gen-model F16 file, which keep token_embd in Q6_K), listed in
+// Files written by llama.cpp's own quantizer (llama-quantize, or bench/llama_cpp/quantize.c over the installed
+// library), e.g. its Q4_1 / Q5_0 / Q5_1 presets of a gen-model F16 file, which put token_embd in Q6_K, listed in
 // $STRATA_TOP1_MODELS (colon-separated; skipped when unset).
 TEST(LlamaCppTop1, LlamaQuantizedFilesMatchLlamaCppGreedyTokens) {
   const char* list = std::getenv("STRATA_TOP1_MODELS");
