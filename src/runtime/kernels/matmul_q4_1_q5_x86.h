@@ -1,6 +1,6 @@
-// Decoding of Q4_1 / Q5_0 / Q5_1 blocks for the AVX2 and AVX-512 F32-activation matmul paths (used where the
-// integer path is off: no AVX-512 VNNI, or STRATA_FLOAT_ACTIVATIONS=1). Compiled for AVX2 + FMA + F16C, a
-// subset of both paths' instruction sets, so it inlines into either.
+// Decoding of Q4_1 / Q5_0 / Q5_1 blocks for the AVX2 F32-activation matmul path (used where the integer path
+// is off: no AVX-512 VNNI, or STRATA_FLOAT_ACTIVATIONS=1). The AVX-512 path decodes them through 16-lane
+// tables instead (matmul_avx512.cpp).
 #pragma once
 
 #if defined(__x86_64__)
