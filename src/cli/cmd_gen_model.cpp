@@ -85,7 +85,9 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
   cmd->add_option("--layers", opts->layers, "Block count instead of the shape's (for tests and quick benches)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", opts->seed, "Seed of the random weights")->capture_default_str();
-  cmd->add_option("--vocab", opts->vocab_path, "GGUF whose tokenizer.* keys are copied")->capture_default_str();
+  cmd->add_option("--vocab", opts->vocab_path,
+                  "GGUF whose tokenizer.* keys are copied: any vocab GGUF, SentencePiece or byte-level BPE")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", opts->threads, "Threads for generating and quantizing (0: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([opts, &exit_code] { exit_code = GenModel(*opts); });

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/k_quants.h"
+#include "core/quants_q4_1_q5.h"
 
 namespace strata {
 namespace {
@@ -36,6 +37,9 @@ constexpr bool GgmlLayoutIs(uint32_t id, int64_t block_elems, size_t block_bytes
 }
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ8_0), kQK, sizeof(BlockQ8_0)));
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_0), kQK, sizeof(BlockQ4_0)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_1), kQK, sizeof(BlockQ4_1)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ5_0), kQK, sizeof(BlockQ5_0)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ5_1), kQK, sizeof(BlockQ5_1)));
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_K), kQK_K, sizeof(BlockQ4_K)));
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ6_K), kQK_K, sizeof(BlockQ6_K)));
 
@@ -48,6 +52,8 @@ const GgmlType* FindGgml(uint32_t id) {
 constexpr DTypeTraits kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBF16{"bf16", 1, 2}, kQ8_0{"q8_0", 32, 34},
     kQ4_0{"q4_0", 32, 18}, kQ4_K{"q4_k", kQK_K, sizeof(BlockQ4_K)}, kQ6_K{"q6_k", kQK_K, sizeof(BlockQ6_K)},
     kI32{"i32", 1, 4};
+constexpr DTypeTraits kQ4_1{"q4_1", kQK, sizeof(BlockQ4_1)}, kQ5_0{"q5_0", kQK, sizeof(BlockQ5_0)},
+    kQ5_1{"q5_1", kQK, sizeof(BlockQ5_1)};
 
 }  // namespace
 
@@ -58,6 +64,9 @@ const DTypeTraits& Traits(DType t) {
     case DType::kBF16: return kBF16;
     case DType::kQ8_0: return kQ8_0;
     case DType::kQ4_0: return kQ4_0;
+    case DType::kQ4_1: return kQ4_1;
+    case DType::kQ5_0: return kQ5_0;
+    case DType::kQ5_1: return kQ5_1;
     case DType::kQ4_K: return kQ4_K;
     case DType::kQ6_K: return kQ6_K;
     case DType::kI32: return kI32;
@@ -69,6 +78,7 @@ bool IsSupportedGgmlType(uint32_t id) {
   switch (static_cast<DType>(id)) {
     case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_K:
     case DType::kQ6_K: case DType::kI32:
+    case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
       return true;
   }
   return false;
@@ -174,6 +184,9 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_1: return DequantizeRowQ4_1(static_cast<const BlockQ4_1*>(src), dst, n);
+    case DType::kQ5_0: return DequantizeRowQ5_0(static_cast<const BlockQ5_0*>(src), dst, n);
+    case DType::kQ5_1: return DequantizeRowQ5_1(static_cast<const BlockQ5_1*>(src), dst, n);
     case DType::kQ4_K:
       return DequantizeRowQ4_K(static_cast<const BlockQ4_K*>(src), dst, n);
     case DType::kQ6_K:
@@ -236,6 +249,9 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_1: return QuantizeRowQ4_1(src, static_cast<BlockQ4_1*>(dst), n);
+    case DType::kQ5_0: return QuantizeRowQ5_0(src, static_cast<BlockQ5_0*>(dst), n);
+    case DType::kQ5_1: return QuantizeRowQ5_1(src, static_cast<BlockQ5_1*>(dst), n);
     case DType::kQ4_K:
       return QuantizeRowQ4_K(src, static_cast<BlockQ4_K*>(dst), n);
     case DType::kQ6_K:

@@ -13,6 +13,9 @@ enum class DType : uint32_t {
   kF32 = 0,
   kF16 = 1,
   kQ4_0 = 2,
+  kQ4_1 = 3,  // core/quants_q4_1_q5.h
+  kQ5_0 = 6,
+  kQ5_1 = 7,
   kQ8_0 = 8,
   kQ4_K = 12,
   kQ6_K = 14,
@@ -74,7 +77,8 @@ struct DTypeTraits {
 const DTypeTraits& Traits(DType t);
 inline const char* Name(DType t) { return Traits(t).name; }
 
-// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, I32).
+// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K,
+// I32).
 bool IsSupportedGgmlType(uint32_t ggml_type);
 // ggml's name for any type id it defines ("q2_k", "iq4_nl", ...), or "" when the id is unknown to ggml too.
 const char* GgmlTypeName(uint32_t ggml_type);

@@ -27,6 +27,8 @@ struct DtypeRecipe {
 const std::vector<DtypeRecipe>& Recipes() {
   static const std::vector<DtypeRecipe> recipes = {
       {"f16", DType::kF16, DType::kF16, 1},       {"q8_0", DType::kQ8_0, DType::kQ8_0, 7},
+      {"q4_1", DType::kQ4_1, DType::kQ4_1, 3},    {"q5_0", DType::kQ5_0, DType::kQ5_0, 8},
+      {"q5_1", DType::kQ5_1, DType::kQ5_1, 9},
       {"q4_0", DType::kQ4_0, DType::kQ4_0, 2},    {"q4_k", DType::kQ4_K, DType::kQ6_K, 15},
       {"q6_k", DType::kQ6_K, DType::kQ6_K, 18},
   };

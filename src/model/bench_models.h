@@ -25,6 +25,7 @@ const std::vector<BenchModelShape>& BenchModelShapes();
 Result<BenchModelShape> FindBenchModelShape(std::string_view name);
 // The weight dtypes gen-model writes: "f16", "q8_0", "q4_0", "q4_k" (Q4_K, with Q6_K for token_embd, attn_v
 // and ffn_down), "q6_k".
+// Also "q4_1", "q5_0", "q5_1": every matrix in that type.
 const std::vector<std::string>& BenchModelDtypes();
 
 struct BenchModelOptions {

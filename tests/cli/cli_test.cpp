@@ -145,8 +145,8 @@ std::vector<BadFile> MakeBadFiles() {
   }
   {
     std::string b = good;
-    PutU32(b, After(b, "output.weight") + 4 + 16, 3);  // q4_1: a ggml type Strata does not compute
-    bad.push_back({"unsupported-dtype", "q4_1", b});
+    PutU32(b, After(b, "output.weight") + 4 + 16, 20);  // iq4_nl: a ggml type Strata does not compute
+    bad.push_back({"unsupported-dtype", "iq4_nl", b});
   }
   {
     std::string b = good;

@@ -35,6 +35,23 @@ TEST(GenModel, OneLayerLlama1bRunsAndShowsItsShape) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
 }
 
+TEST(GenModel, Q4_1Q5_0Q5_1AndAByteLevelBpeVocab) {
+  // The new tensor types, and --vocab taking any vocab GGUF: Llama 3's byte-level BPE (128256 tokens, merges).
+  STRATA_REQUIRE_TESTDATA();
+  const std::string vocab = testing::TestDataPath("tokenizer-hf/llama3/vocab.gguf");
+  for (const char* dtype : {"q4_1", "q5_0", "q5_1"}) {
+    const std::string path = testing::ScratchDir() + "/gen-" + dtype + "-llama3.gguf";
+    auto gen = Strata(std::string("gen-model --shape llama-1b --layers 1 --dtype ") + dtype + " --vocab " +
+                      Quote(vocab) + " -o " + Quote(path));
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    auto info = Strata("info -m " + Quote(path));
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    for (const std::string want : {std::string("blk.0.ffn_up.weight              ") + dtype, std::string("\"gpt2\""),
+                                   std::string("tokenizer.ggml.merges"), std::string("vocab 128256, dim 2048")})
+      EXPECT_NE(info.out.find(want), std::string::npos) << want << "\n" << info.out;
+  }
+}
+
 TEST(GenModel, SameSeedSameFile) {
   STRATA_REQUIRE_TESTDATA();
   const std::string a = testing::ScratchDir() + "/gen-a.gguf", b = testing::ScratchDir() + "/gen-b.gguf";

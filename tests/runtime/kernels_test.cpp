@@ -116,7 +116,8 @@ TEST(Kernels, EmbeddingDequantizesRows) {
   ThreadPool pool(2);
   const int64_t vocab = 11, dim = 512;  // two K-quant super-blocks
   auto table_f = Random(static_cast<size_t>(vocab * dim), 12);
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
+                  DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
     Tensor table = Tensor::Empty(t, {vocab, dim});
     for (int64_t r = 0; r < vocab; ++r)
       QuantizeRow(t, table_f.data() + r * dim, table.mutable_data_as<uint8_t>() + r * table.row_bytes(), dim);

@@ -16,49 +16,20 @@
 
 #include "compiler/pass_manager.h"
 #include "model/gguf.h"
+#include "requantized_model.h"
 #include "runtime/cpu_executor.h"
 #include "testdata.h"
 
 namespace strata {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-// The F32 model with every ffn_down weight requantized to `dtype`, written to the scratch folder.
+// The F32 model with every ffn_down weight requantized to `dtype`.
 std::string WriteModelWithKQuantFfnDown(DType dtype) {
-  const std::string src = testing::TestDataPath("models/tiny-llama-f32.gguf");
-  std::ifstream in(src, std::ios::binary);
-  Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto gguf = GgufFile::Open(src);
-  EXPECT_TRUE(gguf.ok()) << gguf.status().ToString();
   int patched = 0;
-  for (const GgufTensorInfo& t : (*gguf)->tensors()) {
-    if (t.name.find("ffn_down") == std::string::npos) continue;
-    EXPECT_EQ(t.ggml_type, static_cast<uint32_t>(DType::kF32));
-    const int64_t K = t.dims[0], rows = t.dims[1];
-    // The data, rows quantized in place (they only shrink, and the data start stays aligned).
-    uint8_t* data = bytes.data() + (*gguf)->data_offset() + t.offset;
-    std::vector<float> row(static_cast<size_t>(K));
-    for (int64_t r = 0; r < rows; ++r) {
-      std::memcpy(row.data(), data + r * K * 4, static_cast<size_t>(K) * 4);
-      QuantizeRow(dtype, row.data(), data + r * RowBytes(dtype, K), K);
-    }
-    // The tensor info: name (u64 length, bytes), n_dims (u32), n_dims u64 dims, then the u32 type.
-    const uint64_t name_len = t.name.size();
-    Bytes key(8);
-    std::memcpy(key.data(), &name_len, 8);
-    key.insert(key.end(), t.name.begin(), t.name.end());
-    const auto at = std::search(bytes.begin(), bytes.end(), key.begin(), key.end());
-    EXPECT_NE(at, bytes.end()) << t.name;
-    const size_t type_pos = static_cast<size_t>(at - bytes.begin()) + key.size() + 4 + 8 * t.dims.size();
-    const uint32_t type = static_cast<uint32_t>(dtype);
-    std::memcpy(bytes.data() + type_pos, &type, 4);
-    ++patched;
-  }
+  const std::string path = testing::WriteRequantizedModel(
+      dtype, [](const std::string& name) { return name.find("ffn_down") != std::string::npos; },
+      std::string("ffn-down-") + Name(dtype), &patched);
   EXPECT_EQ(patched, 4);
-  const std::string path = testing::ScratchDir() + "/tiny-llama-ffn-down-" + Name(dtype) + ".gguf";
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 

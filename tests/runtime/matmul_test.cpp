@@ -50,7 +50,8 @@ std::vector<double> AbsScale(const Tensor& w, const std::vector<float>& x, int64
 }
 
 const DType kDtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                         DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+                         DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
+                         DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
 
 std::vector<int64_t> KsFor(DType dtype) {
   if (Traits(dtype).block_elems == kQK_K) return {256, 512, 768, 1280};  // 1280 = 5 super-blocks, 3 K chunks
@@ -98,7 +99,7 @@ TEST(MatMulReference, DecodesQuantizedBlockLayouts) {
 TEST(MatMul, KQuantPathsDecodeExactly) {
   ThreadPool pool(2);
   const int64_t N = 3, K = 512;
-  for (DType dtype : {DType::kQ4_K, DType::kQ6_K}) {
+  for (DType dtype : {DType::kQ4_K, DType::kQ6_K, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
     const Tensor w = RandomWeight(dtype, N, K, 42);
     std::vector<float> deq(static_cast<size_t>(N * K));
     for (int64_t n = 0; n < N; ++n) DequantizeRow(dtype, w.row(n), deq.data() + n * K, K);

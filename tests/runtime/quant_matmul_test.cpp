@@ -15,6 +15,7 @@
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/kernels/quant_matmul_internal.h"
+#include "runtime/kernels/quant_matmul_q4_1_q5.h"
 
 namespace strata::kernels {
 namespace {
@@ -25,7 +26,8 @@ using testing::RandomWeight;
 // The scalar kernel over the packed layout, whole problem on one thread.
 std::vector<float> PackedScalar(const PackedWeight& p, const std::vector<float>& x, int64_t T) {
   const int64_t K = p.cols(), nb = K / 32;
-  const int32_t offset = p.dtype() == DType::kQ4_0 ? 8 : p.dtype() == DType::kQ8_0 ? 128 : 0;
+  int32_t offset = p.dtype() == DType::kQ4_0 ? 8 : p.dtype() == DType::kQ8_0 ? 128 : 0;
+  if (internal::IsQ4_1Q5(p.dtype())) offset = internal::Q4_1Q5Offset(p.dtype());
   std::vector<int8_t> q(static_cast<size_t>(T * K));
   std::vector<float> d(static_cast<size_t>(T * nb)), ds(static_cast<size_t>(T * nb));
   std::vector<int32_t> corr(static_cast<size_t>(T * nb)), corr16(static_cast<size_t>(2 * T * nb));
@@ -76,7 +78,8 @@ TEST(QuantMatMulReference, WithinActivationRoundingOfF32) {
   // Rounding x to 8 bits moves each value by at most d/2 = amax/254 of its block, so each output moves by at
   // most Σ_blocks (amax_b / 254) Σ_i∈b |w_i| (plus float rounding, which the 1e-5 relative slack covers).
   const int64_t N = 48, K = 1280, T = 3;
-  for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType dtype :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
     const Tensor w = RandomWeight(dtype, N, K, 7);
     const std::vector<float> x = Random(static_cast<size_t>(T * K), 11);
     std::vector<float> got(static_cast<size_t>(T * N)), want(static_cast<size_t>(T * N));
@@ -113,6 +116,8 @@ TEST(PackedWeight, PacksOnlyWhatTheIntegerPathTakes) {
   EXPECT_EQ(PackedWeight::PackAnyCpu(RandomWeight(DType::kF16, 32, 64, 1)), nullptr);
   EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ4_K, 32, 256, 1)), nullptr);
   EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(DType::kQ6_K, 32, 256, 1)), nullptr);
+  for (DType t : {DType::kQ4_1, DType::kQ5_0, DType::kQ5_1})
+    EXPECT_NE(PackedWeight::PackAnyCpu(RandomWeight(t, 16, 32, 1)), nullptr) << Name(t);
 }
 
 struct Shape {
@@ -122,10 +127,12 @@ struct Shape {
 
 std::vector<Shape> Shapes() {
   std::vector<Shape> v;
-  for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
+  for (DType d :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1})
     for (int64_t T : {1, 2, 5, 7, 8, 9, 21})
       for (auto [N, K] : {std::pair<int64_t, int64_t>{16, 256}, {48, 512}, {64, 1280}}) v.push_back({d, N, K, T});
-  for (DType d : {DType::kQ8_0, DType::kQ4_0}) v.push_back({d, 32, 96, 3});  // K not a multiple of 256
+  for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1})
+    v.push_back({d, 32, 96, 3});  // K not a multiple of 256
   return v;
 }
 

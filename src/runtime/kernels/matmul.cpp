@@ -33,7 +33,7 @@ Problem MakeProblem(const Tensor& w, const float* x, float* y, int64_t T) {
 
 bool HasKernels(DType t) {
   return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kQ8_0 || t == DType::kQ4_0 ||
-         t == DType::kQ4_K || t == DType::kQ6_K;
+         t == DType::kQ4_K || t == DType::kQ6_K || t == DType::kQ4_1 || t == DType::kQ5_0 || t == DType::kQ5_1;
 }
 
 void Run(RowsFn rows, const Problem& p, ThreadPool& pool) {

@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/matmul_internal.h"
 #include "runtime/kernels/matmul_kquants_x86.h"
+#include "runtime/kernels/matmul_q4_1_q5_x86.h"
 #include "runtime/kernels/matmul_tiled.h"
 
 #define STRATA_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -78,6 +79,9 @@ STRATA_AVX2 inline void Group(const BlockQ4_0* b, int /*j*/, __m256 w[4]) {
     w[2 + h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), d, m8d);
   }
 }
+STRATA_AVX2 inline void Group(const BlockQ4_1* b, int /*j*/, __m256 w[4]) { Q4_1Q5Block(b, w); }
+STRATA_AVX2 inline void Group(const BlockQ5_0* b, int /*j*/, __m256 w[4]) { Q4_1Q5Block(b, w); }
+STRATA_AVX2 inline void Group(const BlockQ5_1* b, int /*j*/, __m256 w[4]) { Q4_1Q5Block(b, w); }
 // Bytes 8k..8k+7 of v in the low 8 bytes, for _mm256_cvtep{u,i}8_epi32 to widen.
 STRATA_AVX2 inline __m128i Bytes8(__m256i v, int k) {
   const __m128i half = k < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
@@ -194,6 +198,9 @@ struct Avx2Kern {
         case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_1: DotQuant<MT>(reinterpret_cast<const BlockQ4_1*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_0: DotQuant<MT>(reinterpret_cast<const BlockQ5_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_1: DotQuant<MT>(reinterpret_cast<const BlockQ5_1*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_K: DotQuant<MT>(reinterpret_cast<const BlockQ4_K*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ6_K: DotQuant<MT>(reinterpret_cast<const BlockQ6_K*>(w), x, p.K, p.K, y + n, p.N); break;
         default: break;
@@ -209,6 +216,9 @@ struct Avx2Kern {
       case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
       case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
       case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      case DType::kQ4_1: return DequantQuant(reinterpret_cast<const BlockQ4_1*>(src), dst, kl);
+      case DType::kQ5_0: return DequantQuant(reinterpret_cast<const BlockQ5_0*>(src), dst, kl);
+      case DType::kQ5_1: return DequantQuant(reinterpret_cast<const BlockQ5_1*>(src), dst, kl);
       case DType::kQ4_K: return DequantQuant(reinterpret_cast<const BlockQ4_K*>(src), dst, kl);
       case DType::kQ6_K: return DequantQuant(reinterpret_cast<const BlockQ6_K*>(src), dst, kl);
       default: return;

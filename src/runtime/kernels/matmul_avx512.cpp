@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/quants_q4_1_q5.h"
 #include "runtime/kernels/matmul_internal.h"
 #include "runtime/kernels/matmul_kquants_x86.h"
 #include "runtime/kernels/matmul_tiled.h"
@@ -120,6 +121,39 @@ STRATA_AVX512 inline void Group(const BlockQ6_K* b, int j, __m512& w0, __m512& w
                      _mm512_permutexvar_ps(_mm512_add_epi32(s, _mm512_set1_epi32(1)), scales));
 }
 
+template <class Block>  // Q4_1, Q5_0, Q5_1
+STRATA_AVX512 inline void Q4_1Q5Group(const Block* b, __m512& w0, __m512& w1) {
+  // Tables of every quant's value, indexed by the quants (vpermps / vpermt2ps read only the index bits they
+  // need): fma(q, d, m) is q * d + m rounded once, as DequantizeRow's (q * d is exact: 5 + 11 bits), and
+  // fma(q, d, -16 d) is Q5_0's exact (q - 16) * d.
+  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 d = _mm512_set1_ps(_cvtsh_ss(b->d));
+  __m512 m = _mm512_mul_ps(d, _mm512_set1_ps(-16.0f));
+  if constexpr (requires { b->m; }) m = _mm512_set1_ps(_cvtsh_ss(b->m));
+  const __m512 low = _mm512_fmadd_ps(iota, d, m);  // quants 0..15
+  const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs)));
+  const __m512i v1 = _mm512_srli_epi32(v, 4);
+  if constexpr (requires { b->qh; }) {
+    const __m512 high = _mm512_fmadd_ps(_mm512_add_ps(iota, _mm512_set1_ps(16.0f)), d, m);  // quants 16..31
+    uint32_t qh;
+    std::memcpy(&qh, b->qh, 4);
+    const __m512i bits = _mm512_set1_epi32(static_cast<int>(qh)), bit4 = _mm512_set1_epi32(16);
+    const __m512i e = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // Element e's 5th bit is bit e of qh, moved to bit 4 of its index (which picks the table of 16..31).
+    const __m512i h0 = _mm512_and_si512(_mm512_slli_epi32(_mm512_srlv_epi32(bits, e), 4), bit4);
+    const __m512i e16 = _mm512_add_epi32(e, bit4);
+    const __m512i h1 = _mm512_and_si512(_mm512_slli_epi32(_mm512_srlv_epi32(bits, e16), 4), bit4);
+    w0 = _mm512_permutex2var_ps(low, _mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi32(15)), h0), high);
+    w1 = _mm512_permutex2var_ps(low, _mm512_or_si512(v1, h1), high);
+  } else {
+    w0 = _mm512_permutexvar_ps(v, low);   // elements 0..15: low nibbles
+    w1 = _mm512_permutexvar_ps(v1, low);  // elements 16..31: high nibbles
+  }
+}
+STRATA_AVX512 inline void Group(const BlockQ4_1* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+STRATA_AVX512 inline void Group(const BlockQ5_0* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+STRATA_AVX512 inline void Group(const BlockQ5_1* b, int /*j*/, __m512& w0, __m512& w1) { Q4_1Q5Group(b, w0, w1); }
+
 // --- Fused dequantize + dot: one weight row against MT activation rows (x rows ldx apart), each weight
 // vector loaded and converted once and used MT times. y[t * ldy] = Σ_k x[t * ldx + k] w[k]. ---
 
@@ -228,6 +262,9 @@ struct Avx512Kern {
         case DType::kBF16: DotPlain<MT, BF16W>(reinterpret_cast<const uint16_t*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ8_0: DotQuant<MT>(reinterpret_cast<const BlockQ8_0*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_0: DotQuant<MT>(reinterpret_cast<const BlockQ4_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ4_1: DotQuant<MT>(reinterpret_cast<const BlockQ4_1*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_0: DotQuant<MT>(reinterpret_cast<const BlockQ5_0*>(w), x, p.K, p.K, y + n, p.N); break;
+        case DType::kQ5_1: DotQuant<MT>(reinterpret_cast<const BlockQ5_1*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ4_K: DotQuant<MT>(reinterpret_cast<const BlockQ4_K*>(w), x, p.K, p.K, y + n, p.N); break;
         case DType::kQ6_K: DotQuant<MT>(reinterpret_cast<const BlockQ6_K*>(w), x, p.K, p.K, y + n, p.N); break;
         default: break;
@@ -243,6 +280,9 @@ struct Avx512Kern {
       case DType::kBF16: return DequantPlain<BF16W>(reinterpret_cast<const uint16_t*>(src), dst, kl);
       case DType::kQ8_0: return DequantQuant(reinterpret_cast<const BlockQ8_0*>(src), dst, kl);
       case DType::kQ4_0: return DequantQuant(reinterpret_cast<const BlockQ4_0*>(src), dst, kl);
+      case DType::kQ4_1: return DequantQuant(reinterpret_cast<const BlockQ4_1*>(src), dst, kl);
+      case DType::kQ5_0: return DequantQuant(reinterpret_cast<const BlockQ5_0*>(src), dst, kl);
+      case DType::kQ5_1: return DequantQuant(reinterpret_cast<const BlockQ5_1*>(src), dst, kl);
       case DType::kQ4_K: return DequantQuant(reinterpret_cast<const BlockQ4_K*>(src), dst, kl);
       case DType::kQ6_K: return DequantQuant(reinterpret_cast<const BlockQ6_K*>(src), dst, kl);
       default: return;

@@ -1,5 +1,6 @@
 // Packing of Q8_0 / Q4_0 / Q4_K / Q6_K weights into the 16-row interleaved layout, activation quantization, the
 // scalar kernel over the packed layout, the reference, and the dispatch of QuantMatMul.
+// (Q4_1 / Q5_0 / Q5_1 have their packing and kernels in quant_matmul_q4_1_q5.cpp.)
 #include "runtime/kernels/quant_matmul.h"
 
 #include <sys/mman.h>
@@ -13,13 +14,17 @@
 
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
+#include "runtime/kernels/quant_matmul_q4_1_q5.h"
 
 namespace strata::kernels {
 namespace {
 
 std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
 
-int32_t WeightOffset(DType t) { return t == DType::kQ4_0 ? 8 : t == DType::kQ8_0 ? 128 : 0; }
+int32_t WeightOffset(DType t) {
+  if (internal::IsQ4_1Q5(t)) return internal::Q4_1Q5Offset(t);
+  return t == DType::kQ4_0 ? 8 : t == DType::kQ8_0 ? 128 : 0;
+}
 int64_t UnitsPerBlock(DType t) { return t == DType::kQ4_0 ? 4 : 8; }  // 4-byte units of quants per row
 
 // Row r's quant bytes of one block, in the order the packed units hold them (Q8_0 shifted to unsigned).
@@ -66,6 +71,7 @@ PackedWeight::~PackedWeight() {
 int64_t PackedWeight::block_bytes() const {
   if (dtype_ == DType::kQ4_K) return internal::kQ4K_BlockBytes;
   if (dtype_ == DType::kQ6_K) return internal::kQ6K_BlockBytes;
+  if (internal::IsQ4_1Q5(dtype_)) return internal::LayoutOf(dtype_).bytes;
   return kPackRows * (2 + 4 * UnitsPerBlock(dtype_));
 }
 
@@ -116,7 +122,8 @@ void PackSuperBlock(const Tensor& w, int64_t g, int64_t b, uint8_t* dst, void (*
 
 std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
   const DType t = w.dtype();
-  if (w.rank() != 2 || (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K && t != DType::kQ6_K))
+  if (w.rank() != 2 ||
+      (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K && t != DType::kQ6_K && !internal::IsQ4_1Q5(t)))
     return nullptr;
   const int64_t n = w.dim(0), k = w.dim(1), elems = Traits(t).block_elems;
   if (n % kPackRows != 0 || k % elems != 0 || n == 0) return nullptr;
@@ -133,6 +140,10 @@ std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
       }
       if (t == DType::kQ6_K) {
         PackSuperBlock(w, g, b, dst, PackQ6_KBlock);
+        continue;
+      }
+      if (internal::IsQ4_1Q5(t)) {
+        internal::PackQ4_1Q5Block(w, g, b, dst);
         continue;
       }
       for (int64_t r = 0; r < kPackRows; ++r) {
@@ -280,6 +291,7 @@ float PackedQ4_K(const uint8_t* blk, int64_t r, const QuantActs& a, int64_t t, i
 void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   if (w.dtype() == DType::kQ4_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ4_K);
   if (w.dtype() == DType::kQ6_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ6_K);
+  if (IsQ4_1Q5(w.dtype())) return QuantRowsScalarQ4_1Q5(w, a, y, g0, g1);
   const bool q4 = w.dtype() == DType::kQ4_0;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < a.T; ++t)
@@ -352,6 +364,7 @@ namespace {
 
 // One output of the reference: row `row` (original block layout) against quantized activation row 0 of a.
 float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
+  if (internal::IsQ4_1Q5(t)) return internal::ReferenceRowQ4_1Q5(t, row, a);
   float acc = 0;
   if (t == DType::kQ6_K) {
     for (int64_t sb = 0; sb < a.K / 256; ++sb) {

@@ -26,6 +26,7 @@ inline constexpr int64_t kPackRows = 16;  // weight rows interleaved per group (
 // units (quant_matmul_internal.h). Groups are contiguous.
 class PackedWeight {
  public:
+  // Also Q4_1 / Q5_0 / Q5_1 (their layout: quant_matmul_q4_1_q5.h).
   // Null when this weight cannot take the integer path: another dtype, rows not a multiple of 16, or a CPU
   // without AVX-512 VNNI (the F32-activation MatMul then serves it).
   static std::unique_ptr<PackedWeight> Pack(const Tensor& w);

@@ -10,20 +10,14 @@
 #include <utility>
 
 #include "runtime/kernels/quant_matmul_internal.h"
+#include "runtime/kernels/quant_matmul_q4_1_q5.h"
+#include "runtime/kernels/quant_matmul_vnni.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#define STRATA_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-
 namespace strata::kernels::internal {
 namespace {
-
-STRATA_VNNI inline __m512i Bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return _mm512_set1_epi32(v);
-}
 
 // The 8 quant vectors of one packed block: vector i holds, per row lane, the weights of elements 4i..4i+3.
 template <bool kQ4>
@@ -267,6 +261,7 @@ void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t 
     case DType::kQ4_0: return Rows<1>(w, a, y, g0, g1);
     case DType::kQ4_K: return Rows<2>(w, a, y, g0, g1);
     case DType::kQ6_K: return Rows<3>(w, a, y, g0, g1);
+    case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: return QuantRowsVnniQ4_1Q5(w, a, y, g0, g1);
     default: return Rows<0>(w, a, y, g0, g1);
   }
 }
