@@ -1,6 +1,7 @@
 // AVX-512 VNNI kernels of the integer matmul for Q2_K, Q3_K and Q5_K weights (layout in
 // quant_matmul_q2_q3_q5.h): per 32-group the 16 rows' quants are rebuilt from their bit planes into unsigned
-// bytes, and vpdpbusd takes them against the broadcast activations. Each kernel performs the operations of its
+// bytes (a top bit plane through a byte mask: vptestmb, then a masked add), and vpdpbusd takes them against the
+// broadcast activations. Each kernel performs the operations of its
 // *SuperBlock function in quant_matmul_q2_q3_q5.cpp in the same order, so its results equal the scalar
 // kernel's bit for bit. Compiled with target attributes only; called only when HasVnni().
 #if defined(__x86_64__)
@@ -28,14 +29,6 @@ STRATA_VNNI inline __m512i Broadcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
   return _mm512_set1_epi32(v);
-}
-
-// Each byte's bit `from` moved to bit `to` (16-bit shifts: the caller keeps only bit `to`, which came from the
-// same byte for every shift used here).
-STRATA_VNNI inline __m512i MoveBit(__m512i v, int from, int to) {
-  if (from < to) return _mm512_slli_epi16(v, static_cast<unsigned>(to - from));
-  if (from > to) return _mm512_srli_epi16(v, static_cast<unsigned>(from - to));
-  return v;
 }
 
 STRATA_VNNI inline __m512i Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
@@ -104,10 +97,11 @@ STRATA_VNNI void TileQ3K(const PackedWeight& w, const QuantActs& a, int64_t t0, 
     for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
     for (int j = 0; j < 8; ++j) {
       __m512i q[8];
+      const __m512i bit_j = _mm512_set1_epi8(static_cast<char>(1 << j));
       for (int u = 0; u < 8; ++u) {
         const __m512i low = _mm512_srli_epi16(Load(blk + kQ3K_Qs + 512 * (j / 4) + 64 * u), 2 * (j % 4));
-        const __m512i top = MoveBit(Load(blk + kQ3K_Qh + 64 * u), j, 2);
-        q[u] = _mm512_or_si512(_mm512_and_si512(low, mask2), _mm512_and_si512(top, bit2));
+        const __mmask64 top = _mm512_test_epi8_mask(Load(blk + kQ3K_Qh + 64 * u), bit_j);
+        q[u] = _mm512_mask_add_epi8(_mm512_and_si512(low, mask2), top, _mm512_and_si512(low, mask2), bit2);
       }
       const __m512i sc0 = Bytes16ToI32(blk + kQ3K_Sc + 32 * j, true), sc1 = Bytes16ToI32(blk + kQ3K_Sc + 32 * j + 16, true);
       const int64_t b = 8 * sb + j;
@@ -137,10 +131,12 @@ STRATA_VNNI void TileQ5K(const PackedWeight& w, const QuantActs& a, int64_t t0, 
     for (int t = 0; t < MT; ++t) main[t] = mins[t] = _mm512_setzero_ps();
     for (int j = 0; j < 8; ++j) {
       __m512i q[8];
+      const __m512i bit_j = _mm512_set1_epi8(static_cast<char>(1 << j));
       for (int u = 0; u < 8; ++u) {
         const __m512i v = Load(blk + kQ5K_Qs + 512 * (j / 2) + 64 * u);
-        const __m512i top = MoveBit(Load(blk + kQ5K_Qh + 64 * u), j, 4);
-        q[u] = _mm512_or_si512(_mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4), _mm512_and_si512(top, bit4));
+        const __m512i low = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
+        const __mmask64 top = _mm512_test_epi8_mask(Load(blk + kQ5K_Qh + 64 * u), bit_j);
+        q[u] = _mm512_mask_add_epi8(low, top, low, bit4);  // + 16 where the top bit is set
       }
       const __m512i sc = Bytes16ToI32(blk + kQ5K_Sc + 16 * j, false);
       const __m512 mf = _mm512_cvtepi32_ps(Bytes16ToI32(blk + kQ5K_M + 16 * j, false));
