@@ -20,8 +20,8 @@ struct LlamaQuantPreset {
 // The preset of that name, or null.
 const LlamaQuantPreset* FindLlamaQuantPreset(std::string_view name);
 
-// The type of matrix `tensor` ("blk.3.attn_v.weight", "output.weight", ...) of a model with n_layers blocks and
-// tied: token_embd also serves as the output matrix.
+// The type of matrix `tensor` ("blk.3.attn_v.weight", "output.weight", ...) of a model with n_layers blocks;
+// tied: token_embd also serves as the output matrix (it then gets the output's type, as in llama.cpp).
 DType LlamaPresetTensorType(const LlamaQuantPreset& preset, const std::string& tensor, int64_t n_layers, bool tied);
 
 }  // namespace strata
