@@ -21,7 +21,7 @@ TEST(QuantMatMulBench, ThroughputNextToFloatActivations) {
   if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
   ThreadPool pool(1);
   const int64_t N = 2048, K = 2048;
-  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K})
+  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kQ2_K, DType::kQ3_K, DType::kQ5_K})
     for (int64_t T : {1, 64}) {
       const Tensor w = RandomWeight(dtype, N, K, 1);
       const auto p = PackedWeight::PackAnyCpu(w);

@@ -74,7 +74,7 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
       "Write a benchmark GGUF: the real shapes of Llama-3.2-1B (llama-1b), Llama-3.2-3B (llama-3b) or "
       "Llama-3.1-8B (llama-8b), random normal(0, 0.02) weights from the seed, norms 1.0, the Llama-2 vocabulary "
       "(32000 tokens). q4_k is a simplified Q4_K_M: Q4_K matrices, with Q6_K for token_embd, output, attn_v and "
-      "ffn_down. The data is streamed to the file (an 8B model takes 5 to 16 GB of disk).");
+      "ffn_down; q3_k_m, q4_k_m and q5_k_m are llama.cpp's presets, tensor by tensor as llama-quantize chooses. The data is streamed to the file (an 8B model takes 5 to 16 GB of disk).");
   cmd->add_option("--shape", opts->shape, "Model shape")
       ->capture_default_str()
       ->check(CLI::IsMember(ShapeNames()));

@@ -6,6 +6,7 @@
 
 #include "core/k_quants.h"
 #include "core/quants_q4_1_q5.h"
+#include "core/k_quants_q2_q3_q5.h"
 
 namespace strata {
 namespace {
@@ -42,6 +43,9 @@ static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ5_0), kQK, sizeof(Bloc
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ5_1), kQK, sizeof(BlockQ5_1)));
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ4_K), kQK_K, sizeof(BlockQ4_K)));
 static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ6_K), kQK_K, sizeof(BlockQ6_K)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ2_K), kQK_K, sizeof(BlockQ2_K)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ3_K), kQK_K, sizeof(BlockQ3_K)));
+static_assert(GgmlLayoutIs(static_cast<uint32_t>(DType::kQ5_K), kQK_K, sizeof(BlockQ5_K)));
 
 const GgmlType* FindGgml(uint32_t id) {
   for (const auto& t : kGgmlTypes)
@@ -54,6 +58,8 @@ constexpr DTypeTraits kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBF16{"bf16", 1, 2},
     kI32{"i32", 1, 4};
 constexpr DTypeTraits kQ4_1{"q4_1", kQK, sizeof(BlockQ4_1)}, kQ5_0{"q5_0", kQK, sizeof(BlockQ5_0)},
     kQ5_1{"q5_1", kQK, sizeof(BlockQ5_1)};
+constexpr DTypeTraits kQ2_K{"q2_k", kQK_K, sizeof(BlockQ2_K)}, kQ3_K{"q3_k", kQK_K, sizeof(BlockQ3_K)},
+    kQ5_K{"q5_k", kQK_K, sizeof(BlockQ5_K)};
 
 }  // namespace
 
@@ -69,6 +75,9 @@ const DTypeTraits& Traits(DType t) {
     case DType::kQ5_1: return kQ5_1;
     case DType::kQ4_K: return kQ4_K;
     case DType::kQ6_K: return kQ6_K;
+    case DType::kQ2_K: return kQ2_K;
+    case DType::kQ3_K: return kQ3_K;
+    case DType::kQ5_K: return kQ5_K;
     case DType::kI32: return kI32;
   }
   return kF32;
@@ -79,6 +88,7 @@ bool IsSupportedGgmlType(uint32_t id) {
     case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_K:
     case DType::kQ6_K: case DType::kI32:
     case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
+    case DType::kQ2_K: case DType::kQ3_K: case DType::kQ5_K:
       return true;
   }
   return false;
@@ -191,6 +201,9 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
       return DequantizeRowQ4_K(static_cast<const BlockQ4_K*>(src), dst, n);
     case DType::kQ6_K:
       return DequantizeRowQ6_K(static_cast<const BlockQ6_K*>(src), dst, n);
+    case DType::kQ2_K: return DequantizeRowQ2_K(static_cast<const BlockQ2_K*>(src), dst, n);
+    case DType::kQ3_K: return DequantizeRowQ3_K(static_cast<const BlockQ3_K*>(src), dst, n);
+    case DType::kQ5_K: return DequantizeRowQ5_K(static_cast<const BlockQ5_K*>(src), dst, n);
     case DType::kI32: {
       const auto* s = static_cast<const int32_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
@@ -256,6 +269,9 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
       return QuantizeRowQ4_K(src, static_cast<BlockQ4_K*>(dst), n);
     case DType::kQ6_K:
       return QuantizeRowQ6_K(src, static_cast<BlockQ6_K*>(dst), n);
+    case DType::kQ2_K: return QuantizeRowQ2_K(src, static_cast<BlockQ2_K*>(dst), n);
+    case DType::kQ3_K: return QuantizeRowQ3_K(src, static_cast<BlockQ3_K*>(dst), n);
+    case DType::kQ5_K: return QuantizeRowQ5_K(src, static_cast<BlockQ5_K*>(dst), n);
     case DType::kI32: {
       auto* d = static_cast<int32_t*>(dst);
       for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int32_t>(src[i]);

@@ -17,7 +17,10 @@ enum class DType : uint32_t {
   kQ5_0 = 6,
   kQ5_1 = 7,
   kQ8_0 = 8,
+  kQ2_K = 10,
+  kQ3_K = 11,
   kQ4_K = 12,
+  kQ5_K = 13,
   kQ6_K = 14,
   kI32 = 26,
   kBF16 = 30,
@@ -40,7 +43,7 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
-inline constexpr int64_t kQK_K = 256;  // elements per K-quant super-block (Q4_K, Q6_K)
+inline constexpr int64_t kQK_K = 256;  // elements per K-quant super-block (Q2_K .. Q6_K)
 
 // ggml block_q4_K: a super-block of 8 sub-blocks of 32 elements. Each sub-block j has a 6-bit scale sc_j and a
 // 6-bit min m_j; value = d * sc_j * q - dmin * m_j with q the 4-bit quant. qs byte 32p + l holds element 64p + l
@@ -67,6 +70,41 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// ggml block_q2_K: 16 sub-blocks of 16 elements; scales[s] holds sub-block s's 4-bit scale (low nibble) and
+// 4-bit min (high nibble); value = d * sc * q - dmin * m with q the 2-bit quant. Element 128h + 32k + l
+// (h 0..1, k 0..3, l 0..31) is bits 2k, 2k + 1 of qs[32h + l].
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  uint16_t d;     // fp16 scale of the sub-block scales
+  uint16_t dmin;  // fp16 scale of the sub-block mins
+};
+static_assert(sizeof(BlockQ2_K) == 84);
+
+// ggml block_q3_K: 16 sub-blocks of 16 elements, each with a 6-bit scale stored as sc + 32; value =
+// d * sc * (q - 4) with q the 3-bit quant. Element e = 128h + 32k + l keeps its low 2 bits in bits 2k, 2k + 1
+// of qs[32h + l] and its top bit in bit e / 32 of hmask[l]. Scale s keeps its low 4 bits in the low (s < 8) or
+// high (s >= 8) nibble of scales[s % 8] and its top 2 bits in bits 2 (s / 4), 2 (s / 4) + 1 of scales[8 + s % 4].
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];
+  uint8_t qs[kQK_K / 4];
+  uint8_t scales[12];
+  uint16_t d;  // fp16 super-block scale
+};
+static_assert(sizeof(BlockQ3_K) == 110);
+
+// ggml block_q5_K: as block_q4_K (8 sub-blocks of 32, 6-bit scales and mins packed the same way) with 5-bit
+// quants: element 64p + 32i + l keeps its low 4 bits in the low (i = 0) or high (i = 1) nibble of qs[32p + l]
+// and its top bit in bit 2p + i of qh[l].
+struct BlockQ5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qh[kQK_K / 8];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ5_K) == 176);
+
 struct DTypeTraits {
   const char* name;      // ggml's lower-case name: "f32", "q8_0", ...
   int64_t block_elems;   // elements per block (1 for plain types)
@@ -77,7 +115,7 @@ struct DTypeTraits {
 const DTypeTraits& Traits(DType t);
 inline const char* Name(DType t) { return Traits(t).name; }
 
-// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K,
+// True when `ggml_type` is a type Strata can load (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K,
 // I32).
 bool IsSupportedGgmlType(uint32_t ggml_type);
 // ggml's name for any type id it defines ("q2_k", "iq4_nl", ...), or "" when the id is unknown to ggml too.

@@ -11,21 +11,23 @@ namespace {
 
 constexpr int kQ4SubBlocks = kQK_K / 32;  // Q4_K: 8 sub-blocks of 32
 constexpr int kQ6SubBlocks = kQK_K / 16;  // Q6_K: 16 sub-blocks of 16
-constexpr float kNegligible = 1e-15f;     // a sub-block whose largest |x| is below this quantizes to zeros
 
-// Round half to even, as ggml's nearest_int (and the default floating-point rounding mode) does; saturates far
-// outside every quant range (where ggml's result is undefined) rather than overflow the conversion.
+}  // namespace
+
+namespace kquant {
+
+// Saturates far outside every quant range (where ggml's result is undefined) rather than overflow the conversion.
 int RoundToInt(float x) { return static_cast<int>(std::fmin(std::fmax(std::nearbyint(x), -1e9f), 1e9f)); }
 
 int Clamp(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
 
-// Q4_K sub-block fit: x[i] ≈ scale * q[i] - min with q in 0..nmax and min >= 0, minimising Σ w (error)². Starts
+// Sub-block fit: x[i] ≈ scale * q[i] - min with q in 0..nmax and min >= 0, minimising Σ w |error| (use_mad) or
+// Σ w (error)². Starts
 // from the grid spanning [min(x, 0), max(x)], then tries nstep + 1 grids of (nmax + rmin + rdelta * s) steps
 // over the current range, each refined by the weighted least-squares scale and offset for its quants, keeping
-// whichever has the smallest error. Returns scale; *min_out = min. n <= 32. (ggml: make_qkx2_quants, squared
-// error.)
-float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin, float rdelta, int nstep, uint8_t* q,
-                     float* min_out) {
+// whichever has the smallest error. Returns scale; *min_out = min. n <= 32. (ggml: make_qkx2_quants.)
+float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin, float rdelta, int nstep, bool use_mad,
+                     uint8_t* q, float* min_out) {
   float lo = x[0], hi = x[0];
   float sum_w = w[0];
   float sum_x = sum_w * x[0];
@@ -47,7 +49,7 @@ float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin
   for (int i = 0; i < n; ++i) {
     q[i] = static_cast<uint8_t>(Clamp(RoundToInt(inv * (x[i] - lo)), 0, nmax));
     const float e = scale * q[i] + lo - x[i];
-    best_err += w[i] * (e * e);
+    best_err += w[i] * (use_mad ? std::fabs(e) : e * e);
   }
   uint8_t trial[32];
   for (int s = 0; s <= nstep; ++s) {
@@ -71,7 +73,7 @@ float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin
     float err = 0;
     for (int i = 0; i < n; ++i) {
       const float e = trial_scale * trial[i] + trial_lo - x[i];
-      err += w[i] * (e * e);
+      err += w[i] * (use_mad ? std::fabs(e) : e * e);
     }
     if (err < best_err) {
       std::copy(trial, trial + n, q);
@@ -83,6 +85,14 @@ float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin
   *min_out = -lo;
   return scale;
 }
+
+}  // namespace kquant
+
+namespace {
+
+using kquant::Clamp;
+using kquant::kNegligible;
+using kquant::RoundToInt;
 
 // Q6_K sub-block fit: x[i] ≈ scale * (q[i] - nmax) with q in 0..2 nmax - 1 and a signed scale, minimising
 // Σ x² (error)². Tries the grid where the largest |x| maps to -nmax and 18 slightly wider or narrower ones, each
@@ -173,53 +183,61 @@ void DequantizeRowQ6_K(const BlockQ6_K* src, float* dst, int64_t n) {
   }
 }
 
+namespace kquant {
+
+void FitSuperBlock6BitScales(const float* x, int nmax, float rmin, int nstep, uint8_t* scales, uint16_t* d,
+                             uint16_t* dmin, uint8_t* q) {
+  float fit_scales[kQ4SubBlocks], mins[kQ4SubBlocks];
+  float max_scale = 0, max_min = 0;  // scales and mins are never negative
+  for (int j = 0; j < kQ4SubBlocks; ++j) {
+    const float* xs = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
+    const float rms = std::sqrt(sum_x2 / 32);
+    float w[32];  // weight large values more, but never ignore small ones
+    for (int l = 0; l < 32; ++l) w[l] = rms + std::fabs(xs[l]);
+    fit_scales[j] = FitScaleAndMin(xs, w, 32, nmax, rmin, 0.1f, nstep, /*use_mad=*/false, q + 32 * j, &mins[j]);
+    if (fit_scales[j] > max_scale) max_scale = fit_scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  // 6-bit sub-block scales and mins relative to the super-block's largest of each.
+  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+  std::memset(scales, 0, 12);
+  for (int j = 0; j < kQ4SubBlocks; ++j) {
+    // The uint8_t conversion before the clamp is ggml's (it only matters for a negative fitted scale).
+    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(RoundToInt(inv_scale * fit_scales[j])));
+    const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(RoundToInt(inv_min * mins[j])));
+    if (j < 4) {
+      scales[j] = ls;
+      scales[j + 4] = lm;
+    } else {
+      scales[j + 4] = static_cast<uint8_t>((ls & 0x0f) | (lm & 0x0f) << 4);
+      scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+      scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+    }
+  }
+  *d = Fp32ToFp16(max_scale / 63.0f);
+  *dmin = Fp32ToFp16(max_min / 63.0f);
+  // Requantize against the scales as stored.
+  for (int j = 0; j < kQ4SubBlocks; ++j) {
+    uint8_t sc, m;
+    Q4_KScaleMin(j, scales, &sc, &m);
+    const float ds = Fp16ToFp32(*d) * sc;
+    if (ds == 0) continue;
+    const float dm = Fp16ToFp32(*dmin) * m;
+    for (int l = 0; l < 32; ++l)
+      q[32 * j + l] = static_cast<uint8_t>(Clamp(RoundToInt((x[32 * j + l] + dm) / ds), 0, nmax));
+  }
+}
+
+}  // namespace kquant
+
 void QuantizeRowQ4_K(const float* src, BlockQ4_K* dst, int64_t n) {
   for (int64_t k = 0; k < n / kQK_K; ++k) {
-    const float* x = src + k * kQK_K;
     BlockQ4_K& b = dst[k];
     uint8_t q[kQK_K];
-    float scales[kQ4SubBlocks], mins[kQ4SubBlocks];
-    float max_scale = 0, max_min = 0;  // scales and mins are never negative
-    for (int j = 0; j < kQ4SubBlocks; ++j) {
-      const float* xs = x + 32 * j;
-      float sum_x2 = 0;
-      for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
-      const float rms = std::sqrt(sum_x2 / 32);
-      float w[32];  // weight large values more, but never ignore small ones
-      for (int l = 0; l < 32; ++l) w[l] = rms + std::fabs(xs[l]);
-      scales[j] = FitScaleAndMin(xs, w, 32, 15, -1.0f, 0.1f, 20, q + 32 * j, &mins[j]);
-      if (scales[j] > max_scale) max_scale = scales[j];
-      if (mins[j] > max_min) max_min = mins[j];
-    }
-    // 6-bit sub-block scales and mins relative to the super-block's largest of each.
-    const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-    const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-    std::memset(b.scales, 0, sizeof(b.scales));
-    for (int j = 0; j < kQ4SubBlocks; ++j) {
-      // The uint8_t conversion before the clamp is ggml's (it only matters for a negative fitted scale).
-      const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(RoundToInt(inv_scale * scales[j])));
-      const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(RoundToInt(inv_min * mins[j])));
-      if (j < 4) {
-        b.scales[j] = ls;
-        b.scales[j + 4] = lm;
-      } else {
-        b.scales[j + 4] = static_cast<uint8_t>((ls & 0x0f) | (lm & 0x0f) << 4);
-        b.scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
-        b.scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
-      }
-    }
-    b.d = Fp32ToFp16(max_scale / 63.0f);
-    b.dmin = Fp32ToFp16(max_min / 63.0f);
-    // Requantize against the scales as stored.
-    for (int j = 0; j < kQ4SubBlocks; ++j) {
-      uint8_t sc, m;
-      Q4_KScaleMin(j, b.scales, &sc, &m);
-      const float d = Fp16ToFp32(b.d) * sc;
-      if (d == 0) continue;
-      const float dm = Fp16ToFp32(b.dmin) * m;
-      for (int l = 0; l < 32; ++l)
-        q[32 * j + l] = static_cast<uint8_t>(Clamp(RoundToInt((x[32 * j + l] + dm) / d), 0, 15));
-    }
+    kquant::FitSuperBlock6BitScales(src + k * kQK_K, 15, -1.0f, 20, b.scales, &b.d, &b.dmin, q);
     for (int p = 0; p < kQK_K / 64; ++p)
       for (int l = 0; l < 32; ++l) b.qs[32 * p + l] = static_cast<uint8_t>(q[64 * p + l] | q[64 * p + 32 + l] << 4);
   }

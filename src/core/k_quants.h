@@ -20,4 +20,19 @@ void Q4_KScaleMin(int j, const uint8_t* scales, uint8_t* sc, uint8_t* m);
 int Q6_KQuant(const BlockQ6_K& b, int e);
 void QuantizeRowQ6_K(const float* src, BlockQ6_K* dst, int64_t n);
 
+// Steps of ggml's reference quantizers that several K-quants share (k_quants_q2_q3_q5.cpp uses them too).
+namespace kquant {
+inline constexpr float kNegligible = 1e-15f;  // a sub-block whose largest |x| is below this quantizes to zeros
+// Round half to even, as ggml's nearest_int (and the default floating-point rounding mode) does.
+int RoundToInt(float x);
+int Clamp(int v, int lo, int hi);
+// ggml's make_qkx2_quants: x[i] ≈ scale * q[i] - *min_out, q in 0..nmax, n <= 32; returns scale.
+float FitScaleAndMin(const float* x, const float* w, int n, int nmax, float rmin, float rdelta, int nstep, bool use_mad,
+                     uint8_t* q, float* min_out);
+// A Q4_K / Q5_K super-block's 8 sub-blocks of 32 fitted (make_qkx2_quants with rmin, nstep), their scales and
+// mins packed as 6 bits into scales[12] under fp16 d and dmin, and q[256] requantized (0..nmax) against them.
+void FitSuperBlock6BitScales(const float* x, int nmax, float rmin, int nstep, uint8_t* scales, uint16_t* d,
+                             uint16_t* dmin, uint8_t* q);
+}  // namespace kquant
+
 }  // namespace strata

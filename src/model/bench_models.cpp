@@ -8,6 +8,7 @@
 #include "model/gguf.h"
 #include "model/gguf_writer.h"
 #include "model/llama_arch.h"
+#include "model/llama_quant_presets.h"
 
 namespace strata {
 namespace {
@@ -31,6 +32,10 @@ const std::vector<DtypeRecipe>& Recipes() {
       {"q5_1", DType::kQ5_1, DType::kQ5_1, 9},
       {"q4_0", DType::kQ4_0, DType::kQ4_0, 2},    {"q4_k", DType::kQ4_K, DType::kQ6_K, 15},
       {"q6_k", DType::kQ6_K, DType::kQ6_K, 18},
+      {"q2_k", DType::kQ2_K, DType::kQ2_K, 10},   {"q3_k", DType::kQ3_K, DType::kQ3_K, 11},
+      {"q5_k", DType::kQ5_K, DType::kQ5_K, 16},
+      {"q3_k_m", DType::kQ3_K, DType::kQ3_K, 12}, {"q4_k_m", DType::kQ4_K, DType::kQ4_K, 15},  // llama.cpp's mixes
+      {"q5_k_m", DType::kQ5_K, DType::kQ5_K, 17},
   };
   return recipes;
 }
@@ -39,8 +44,10 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w) {
+DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w, const LlamaConfig& c) {
   if (w.shape.size() == 1) return DType::kF32;  // norms
+  if (const auto* preset = FindLlamaQuantPreset(r.name))
+    return LlamaPresetTensorType(*preset, w.name, c.n_layers, c.tied_output);
   if (w.name == "token_embd.weight" || w.name == "output.weight" || EndsWith(w.name, ".attn_v.weight") ||
       EndsWith(w.name, ".ffn_down.weight"))
     return r.sensitive;
@@ -161,7 +168,7 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
   const std::vector<WeightSpec> weights = LlamaWeights(c);
   std::vector<DType> dtypes;
   for (const WeightSpec& spec : weights) {
-    dtypes.push_back(TensorDtype(*recipe, spec));
+    dtypes.push_back(TensorDtype(*recipe, spec, c));
     STRATA_RETURN_IF_ERROR(w.AddTensorInfo(spec.name, dtypes.back(), spec.shape));
   }
   STRATA_RETURN_IF_ERROR(w.WriteHeader(o.out_path));

@@ -24,8 +24,8 @@ struct BenchModelShape {
 const std::vector<BenchModelShape>& BenchModelShapes();
 Result<BenchModelShape> FindBenchModelShape(std::string_view name);
 // The weight dtypes gen-model writes: "f16", "q8_0", "q4_0", "q4_k" (Q4_K, with Q6_K for token_embd, attn_v
-// and ffn_down), "q6_k".
-// Also "q4_1", "q5_0", "q5_1": every matrix in that type.
+// and ffn_down), "q6_k"; "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q5_k" (every matrix in that type); and
+// llama.cpp's mixes "q3_k_m", "q4_k_m", "q5_k_m" (model/llama_quant_presets.h).
 const std::vector<std::string>& BenchModelDtypes();
 
 struct BenchModelOptions {

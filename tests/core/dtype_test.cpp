@@ -19,7 +19,7 @@ TEST(DType, GgmlIdsAndBlockSizes) {
   EXPECT_EQ(RowBytes(DType::kQ4_0, 64), 36);
   EXPECT_EQ(RowBytes(DType::kBF16, 5), 10);
   EXPECT_TRUE(IsSupportedGgmlType(30));
-  EXPECT_FALSE(IsSupportedGgmlType(10));  // q2_k: a K-quant Strata does not compute
+  EXPECT_FALSE(IsSupportedGgmlType(16));  // iq2_xxs: a type Strata does not compute
   EXPECT_STREQ(GgmlTypeName(12), "q4_k");
   EXPECT_STREQ(GgmlTypeName(4), "");
 }
@@ -30,7 +30,7 @@ TEST(DType, KQuantIdsAndBlockSizes) {
   EXPECT_EQ(static_cast<uint32_t>(DType::kQ6_K), 14u);
   EXPECT_TRUE(IsSupportedGgmlType(12));
   EXPECT_TRUE(IsSupportedGgmlType(14));
-  for (uint32_t unsupported : {10u, 11u, 13u, 15u}) EXPECT_FALSE(IsSupportedGgmlType(unsupported)) << unsupported;
+  for (uint32_t unsupported : {15u, 16u}) EXPECT_FALSE(IsSupportedGgmlType(unsupported)) << unsupported;
   EXPECT_STREQ(Name(DType::kQ4_K), "q4_k");
   EXPECT_STREQ(Name(DType::kQ6_K), "q6_k");
   EXPECT_EQ(Traits(DType::kQ4_K).block_elems, 256);

@@ -627,30 +627,31 @@ TEST_F(GgufCorruptModel, TensorTypes) {
   Poke<uint64_t>(b, embd.dims, 100);
   ExpectCorrupt("type-block.gguf", b, {"tensor 'token_embd.weight' dim 0", "q8_0 block size 32"});
 
-  // q2_k is a real ggml type: Open() accepts it (ffn_down's ne[0] = 512 is a multiple of 256); TensorView refuses.
+  // q8_k is a real ggml type: Open() accepts it (ffn_down's ne[0] = 512 is a multiple of 256); TensorView refuses.
   b = good_;
-  Poke<uint32_t>(b, FindInfo(good_, "blk.0.ffn_down.weight").type, 10);
-  const std::string path = WriteScratch("type-q2k.gguf", b);
+  Poke<uint32_t>(b, FindInfo(good_, "blk.0.ffn_down.weight").type, 15);
+  const std::string path = WriteScratch("type-q8k.gguf", b);
   auto f = OpenOk(path);
   ASSERT_NE(f, nullptr);
   const GgufTensorInfo* t = f->FindTensor("blk.0.ffn_down.weight");
-  EXPECT_EQ(t->nbytes, 2u * 84u * 192u);
+  EXPECT_EQ(t->nbytes, 2u * 292u * 192u);
   auto view = f->TensorView(*t);
   ASSERT_FALSE(view.ok());
   EXPECT_EQ(view.status().code(), Status::Code::kUnsupported);
-  for (const char* part : {"type-q2k.gguf", "tensor 'blk.0.ffn_down.weight'", "q2_k", "supported: f32"})
+  for (const char* part : {"type-q8k.gguf", "tensor 'blk.0.ffn_down.weight'", "q8_k", "supported: f32"})
     EXPECT_NE(view.status().message().find(part), std::string::npos) << part << " in " << view.status().message();
   EXPECT_TRUE(f->TensorView(*f->FindTensor("blk.0.ffn_up.weight")).ok());
 }
 
-// GGUF tensor types 12 and 14 are the K-quants Strata computes: TensorView gives a Q4_K / Q6_K tensor with ggml's
+// GGUF tensor types 10 to 14 are the K-quants Strata computes: TensorView gives a Q2_K .. Q6_K tensor with ggml's
 // row size (ffn_down's ne[0] = 512 is two 256-element super-blocks; the f32 bytes are simply reinterpreted).
 TEST_F(GgufCorruptModel, KQuantTensorTypes) {
   const struct {
     uint32_t id;
     DType dtype;
     uint64_t block_bytes;
-  } cases[] = {{12, DType::kQ4_K, 144}, {14, DType::kQ6_K, 210}};
+  } cases[] = {{12, DType::kQ4_K, 144}, {14, DType::kQ6_K, 210},
+               {10, DType::kQ2_K, 84},  {11, DType::kQ3_K, 110}, {13, DType::kQ5_K, 176}};
   for (const auto& c : cases) {
     Bytes b = good_;
     Poke<uint32_t>(b, FindInfo(good_, "blk.0.ffn_down.weight").type, c.id);

@@ -15,6 +15,7 @@
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
 #include "runtime/kernels/quant_matmul_q4_1_q5.h"
+#include "runtime/kernels/quant_matmul_q2_q3_q5.h"
 
 namespace strata::kernels {
 namespace {
@@ -72,6 +73,7 @@ int64_t PackedWeight::block_bytes() const {
   if (dtype_ == DType::kQ4_K) return internal::kQ4K_BlockBytes;
   if (dtype_ == DType::kQ6_K) return internal::kQ6K_BlockBytes;
   if (internal::IsQ4_1Q5(dtype_)) return internal::LayoutOf(dtype_).bytes;
+  if (internal::IsQ2Q3Q5K(dtype_)) return internal::Q2Q3Q5KBlockBytes(dtype_);
   return kPackRows * (2 + 4 * UnitsPerBlock(dtype_));
 }
 
@@ -122,13 +124,17 @@ void PackSuperBlock(const Tensor& w, int64_t g, int64_t b, uint8_t* dst, void (*
 
 std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
   const DType t = w.dtype();
-  if (w.rank() != 2 ||
-      (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K && t != DType::kQ6_K && !internal::IsQ4_1Q5(t)))
+  if (w.rank() != 2 || (t != DType::kQ4_0 && t != DType::kQ8_0 && t != DType::kQ4_K && t != DType::kQ6_K &&
+                        !internal::IsQ4_1Q5(t) && !internal::IsQ2Q3Q5K(t)))
     return nullptr;
   const int64_t n = w.dim(0), k = w.dim(1), elems = Traits(t).block_elems;
   if (n % kPackRows != 0 || k % elems != 0 || n == 0) return nullptr;
   auto p = std::make_unique<PackedWeight>(t, n, k);
   if (!p->data_) return nullptr;
+  if (internal::IsQ2Q3Q5K(t)) {  // blocks packed by quant_matmul_q2_q3_q5.cpp
+    internal::PackQ2Q3Q5K(w, *p);
+    return p;
+  }
   const int64_t nb = k / elems, units = UnitsPerBlock(t), src_block = RowBytes(t, elems);
   uint8_t quants[32];
   for (int64_t g = 0; g < n / kPackRows; ++g)
@@ -292,6 +298,7 @@ void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_
   if (w.dtype() == DType::kQ4_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ4_K);
   if (w.dtype() == DType::kQ6_K) return SuperBlockRows(w, a, y, g0, g1, PackedQ6_K);
   if (IsQ4_1Q5(w.dtype())) return QuantRowsScalarQ4_1Q5(w, a, y, g0, g1);
+  if (IsQ2Q3Q5K(w.dtype())) return Q2Q3Q5KRowsScalar(w, a, y, g0, g1);
   const bool q4 = w.dtype() == DType::kQ4_0;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < a.T; ++t)
@@ -365,6 +372,7 @@ namespace {
 // One output of the reference: row `row` (original block layout) against quantized activation row 0 of a.
 float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
   if (internal::IsQ4_1Q5(t)) return internal::ReferenceRowQ4_1Q5(t, row, a);
+  if (internal::IsQ2Q3Q5K(t)) return internal::Q2Q3Q5KReferenceRow(t, row, a);
   float acc = 0;
   if (t == DType::kQ6_K) {
     for (int64_t sb = 0; sb < a.K / 256; ++sb) {

@@ -43,7 +43,7 @@ class PackedWeight {
   int64_t cols() const { return k_; }
   size_t bytes() const { return bytes_; }
   const uint8_t* data() const { return data_; }
-  int64_t block_elems() const { return dtype_ == DType::kQ4_K || dtype_ == DType::kQ6_K ? 256 : 32; }
+  int64_t block_elems() const { return Traits(dtype_).block_elems; }
   int64_t block_bytes() const;  // one group's one block: 16 rows' scales and quants
   const uint8_t* block(int64_t group, int64_t b) const {
     return data_ + (group * (k_ / block_elems()) + b) * block_bytes();

@@ -12,6 +12,7 @@
 #include "runtime/kernels/quant_matmul_internal.h"
 #include "runtime/kernels/quant_matmul_q4_1_q5.h"
 #include "runtime/kernels/quant_matmul_vnni.h"
+#include "runtime/kernels/quant_matmul_q2_q3_q5.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -262,6 +263,7 @@ void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t 
     case DType::kQ4_K: return Rows<2>(w, a, y, g0, g1);
     case DType::kQ6_K: return Rows<3>(w, a, y, g0, g1);
     case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: return QuantRowsVnniQ4_1Q5(w, a, y, g0, g1);
+    case DType::kQ2_K: case DType::kQ3_K: case DType::kQ5_K: return Q2Q3Q5KRowsVnni(w, a, y, g0, g1);
     default: return Rows<0>(w, a, y, g0, g1);
   }
 }
