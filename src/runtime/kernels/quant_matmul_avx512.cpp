@@ -219,8 +219,7 @@ template <int kKind>
 STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   constexpr int kMaxMT = kKind >= 2 ? 4 : 8;
   static constexpr auto kTiles = Tiles<kKind>(std::make_integer_sequence<int, kMaxMT>());
-  // Activation rows in chunks that stay in L2 while every group of this thread's share passes over them.
-  const int64_t chunk = std::max<int64_t>(kMaxMT, ((int64_t{256} << 10) / std::max<int64_t>(1, a.K)) / kMaxMT * kMaxMT);
+  const int64_t chunk = L2RowChunk(a.K, kMaxMT);
   for (int64_t c = 0; c < a.T; c += chunk) {
     const int64_t c1 = std::min(a.T, c + chunk);
     int64_t g = g0;

@@ -14,22 +14,15 @@
 #include <utility>
 
 #include "runtime/kernels/quant_matmul_q2_q3_q5.h"
+#include "runtime/kernels/quant_matmul_vnni.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#define STRATA_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 namespace strata::kernels::internal {
 namespace {
 
 constexpr int kMaxMT = 4;  // activation rows per tile: 8 quant vectors, 2 accumulators a row, scales
-
-STRATA_VNNI inline __m512i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return _mm512_set1_epi32(v);
-}
 
 STRATA_VNNI inline __m512i Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
 STRATA_VNNI inline __m512i Bytes16ToI32(const uint8_t* p, bool is_signed) {
@@ -44,8 +37,8 @@ STRATA_VNNI inline __m512 Halves(const uint8_t* p) {
 // (units 0..3), hi over 16..31, each starting from its given value.
 STRATA_VNNI inline void HalfDots(const __m512i (&q)[8], const int8_t* x, __m512i* lo, __m512i* hi) {
   for (int u = 0; u < 4; ++u) {
-    *lo = _mm512_dpbusd_epi32(*lo, q[u], Broadcast4(x + 4 * u));
-    *hi = _mm512_dpbusd_epi32(*hi, q[u + 4], Broadcast4(x + 16 + 4 * u));
+    *lo = _mm512_dpbusd_epi32(*lo, q[u], Bcast4(x + 4 * u));
+    *hi = _mm512_dpbusd_epi32(*hi, q[u + 4], Bcast4(x + 16 + 4 * u));
   }
 }
 
@@ -169,12 +162,7 @@ template <int MT> struct Q5K { static constexpr TileFn Run = &TileQ5K<MT>; };
 template <template <int> class Tile>
 void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   static constexpr auto kTiles = TileTable<Tile>(std::make_integer_sequence<int, kMaxMT>());
-  const int64_t chunk = std::max<int64_t>(kMaxMT, ((int64_t{256} << 10) / std::max<int64_t>(1, a.K)) / kMaxMT * kMaxMT);
-  for (int64_t c = 0; c < a.T; c += chunk) {
-    const int64_t c1 = std::min(a.T, c + chunk);
-    for (int64_t g = g0; g < g1; ++g)
-      for (int64_t t = c; t < c1; t += kMaxMT) kTiles[std::min<int64_t>(kMaxMT, c1 - t) - 1](w, a, t, g, y);
-  }
+  TilesOverRows<kMaxMT>(kTiles, w, a, y, g0, g1);
 }
 
 }  // namespace

@@ -73,13 +73,7 @@ constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...
 template <DType kT>
 STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   static constexpr auto kTiles = Tiles<kT>(std::make_integer_sequence<int, kMaxMT>());
-  // Activation rows in chunks that stay in L2 while every group of this thread's share passes over them.
-  const int64_t chunk = std::max<int64_t>(kMaxMT, ((int64_t{256} << 10) / std::max<int64_t>(1, a.K)) / kMaxMT * kMaxMT);
-  for (int64_t c = 0; c < a.T; c += chunk) {
-    const int64_t c1 = std::min(a.T, c + chunk);
-    for (int64_t g = g0; g < g1; ++g)
-      for (int64_t t = c; t < c1; t += kMaxMT) kTiles[std::min<int64_t>(kMaxMT, c1 - t) - 1](w, a, t, g, y);
-  }
+  TilesOverRows<kMaxMT>(kTiles, w, a, y, g0, g1);
 }
 
 }  // namespace
