@@ -155,7 +155,8 @@ TEST(HfConvert, ByteLevelVocabulariesMatchTheSharedVocabGguf) {
     auto want = GgufFile::Open(src + "/vocab.gguf");
     ASSERT_TRUE(want.ok());
     int compared = 0;
-    for (const auto& [key, value] : (*want)->metadata()) {
+    for (const auto& [key_binding, value] : (*want)->metadata()) {
+      const std::string& key = key_binding;  // a lambda may not capture a structured binding (C++20, clang 14)
       if (!key.starts_with("tokenizer.")) continue;
       auto it = std::find_if(got->begin(), got->end(), [&](const auto& kv) { return kv.first == key; });
       ASSERT_NE(it, got->end()) << name << ": " << key << " is missing";
