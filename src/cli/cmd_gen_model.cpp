@@ -23,10 +23,10 @@ std::string DefaultVocab() {
   return dir + "/tokenizer/llama2-vocab.gguf";
 }
 
-std::vector<std::string> ShapeNames() {
-  std::vector<std::string> names;
-  for (const auto& s : BenchModelShapes()) names.push_back(s.name);
-  return names;
+std::string ShapeList() {
+  std::string out;
+  for (const auto& s : BenchModelShapes()) out += "\n  " + s.name + " (" + s.arch + "): " + s.like;
+  return out;
 }
 
 int GenModel(BenchModelOptions o) {
@@ -60,7 +60,7 @@ int GenModel(BenchModelOptions o) {
     return 1;
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("wrote {} ({} {}, seed {}) in {:.1f} s", o.out_path, o.shape, o.dtype, o.seed, s);
+  spdlog::info("wrote {} ({} {} {}, seed {}) in {:.1f} s", o.out_path, o.arch, o.shape, o.dtype, o.seed, s);
   return 0;
 }
 
@@ -71,13 +71,14 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
   opts->vocab_path = DefaultVocab();
   CLI::App* cmd = app.add_subcommand(
       "gen-model",
-      "Write a benchmark GGUF: the real shapes of Llama-3.2-1B (llama-1b), Llama-3.2-3B (llama-3b) or "
-      "Llama-3.1-8B (llama-8b), random normal(0, 0.02) weights from the seed, norms 1.0, the Llama-2 vocabulary "
-      "(32000 tokens). q4_k is a simplified Q4_K_M: Q4_K matrices, with Q6_K for token_embd, output, attn_v and "
+      "Write a GGUF of any architecture Strata loads, in the real shape of a released model or a tiny one, "
+      "random normal(0, 0.02) weights from the seed, norms 1.0, the vocabulary of --vocab (default Llama-2's, "
+      "32000 tokens). Shapes:" + ShapeList() + "\nq4_k is a simplified Q4_K_M: Q4_K matrices, with Q6_K for token_embd, output, attn_v and "
       "ffn_down; q3_k_m, q4_k_m and q5_k_m are llama.cpp's presets, tensor by tensor as llama-quantize chooses. The data is streamed to the file (an 8B model takes 5 to 16 GB of disk).");
-  cmd->add_option("--shape", opts->shape, "Model shape")
-      ->capture_default_str()
-      ->check(CLI::IsMember(ShapeNames()));
+  cmd->add_option("--arch", opts->arch, "Architecture (llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen2moe, qwen3moe)");
+  cmd->add_option("--shape", opts->shape,
+                  "Model shape: a full name (qwen3-1b) or, with --arch, a short one (1b, tiny); default: the "
+                  "architecture's first (llama-1b)");
   cmd->add_option("--dtype", opts->dtype, "Weight type (norms stay f32)")
       ->capture_default_str()
       ->check(CLI::IsMember(BenchModelDtypes()));

@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "model/gguf.h"
 #include "model/hf_config.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/model.h"
 #include "model/safetensors.h"
 
@@ -83,10 +83,10 @@ int Info(const InfoOptions& o) {
   }
   PrintMetadata(**gguf, o.max_items);
   PrintTensors(**gguf);
-  auto config = LlamaConfig::FromGguf(**gguf);
+  auto config = ReadModelConfig(**gguf);
   if (config.ok()) {
     std::printf("\n%s\n", config->ToString().c_str());
-    const Status weights = ValidateLlamaWeights(**gguf, *config);
+    const Status weights = ValidateWeights(**gguf, *config);
     if (!weights.ok()) std::printf("not runnable: %s\n", weights.message().c_str());
   } else {
     std::printf("\nnot runnable: %s\n", config.status().message().c_str());

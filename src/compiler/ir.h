@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/nn_types.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -15,23 +16,27 @@ namespace strata::ir {
 enum class Op {
   kTokens,      // graph input: token ids of this step, [T] i32
   kEmbedding,   // rows of a weight table by token id: [T] -> [T, dim]
-  kRmsNorm,     // x / sqrt(mean(x²) + eps) * weight, per row
-  kMatMul,      // x[T, K] · W[N, K]ᵀ -> [T, N]
-  kRope,        // rotary embedding (llama.cpp NORM mode: adjacent pairs) at each token's position
+  kRmsNorm,     // x / sqrt(mean(x²) + eps) * weight, per row, or per group of the weight's width (per-head norms)
+  kMatMul,      // x[T, K] · W[N, K]ᵀ (+ bias) -> [T, N]
+  kRope,        // rotary embedding at each token's position (rope_mode: adjacent pairs or halves)
   kKvStore,     // writes this step's k and v rows into the layer's paged KV cache; no output of its own
-  kAttnScores,  // q · kᵀ / sqrt(head_dim) of each row over its sequence's cached positions: [T, heads, C]
-  kSoftmax,     // causal softmax per (row, head) over positions 0..pos; later positions become 0
+  kAttnScores,  // scale · q · kᵀ (soft-capped) of each row over its sequence's cached positions: [T, heads, C]
+  kSoftmax,     // causal softmax per (row, head) over the row's window of positions; the rest become 0
   kAttnValues,  // probabilities · v over the cached positions: [T, heads * head_dim]
   kAttention,   // fused KV store + scores + softmax + values, online softmax block by block (no [T, C] scores)
   kAdd,         // a + b
-  kSilu,        // x * sigmoid(x)
-  kMul,         // a * b
-  kSwiGLU,      // fused silu(x · Wgateᵀ) * (x · Wupᵀ): gate and up projections, activation and product
+  kActivate,    // act(x): silu, gelu_tanh, sigmoid
+  kMul,         // a * b; b may be [T, 1], one factor per row
+  kGatedFfn,    // fused act(x · Wgateᵀ) * (x · Wupᵀ): gate and up projections, activation and product
+  kScale,       // x * scale
+  kSoftcap,     // softcap * tanh(x / softcap)
+  kMoe,         // mixture of experts: router, top-k, the chosen experts' gated FFNs, weighted sum
   kGatherRows,  // keeps the rows whose logits are wanted (a sequence's last row, or every row)
   kAllReduce,   // elementwise sum of this tensor over the tensor-parallel ranks
   kAllGather,   // concatenation of every rank's tensor along the last dimension
   kCopy,        // moves a tensor between device and host memory (inserted by placement)
 };
+inline constexpr int kNumOps = static_cast<int>(Op::kCopy) + 1;
 const char* OpName(Op op);
 
 // A shape entry below zero is a symbol bound when the plan runs.
@@ -57,15 +62,31 @@ struct Node {
   std::vector<int> inputs;
   std::vector<int64_t> shape;
   DType dtype = DType::kF32;
-  int weight = -1;   // index into Plan::weights, or -1 (kSwiGLU: the gate projection)
-  int weight2 = -1;  // kSwiGLU: the up projection
+  int weight = -1;   // index into Plan::weights, or -1 (kGatedFfn: the gate projection; kMoe: the router)
+  int weight2 = -1;  // kGatedFfn: the up projection
+  int bias = -1;     // kMatMul: a bias row added to the product
+  std::vector<int> expert_weights;  // kMoe: gate, up and down expert tensors [E, ffn, dim], [E, ffn, dim], [E, dim, ffn]
+  TpSplit tp = TpSplit::kReplicated;  // kMatMul / kGatedFfn: how the weight divides across tensor-parallel ranks
   // Op attributes (only the ones an op uses are set).
   int layer = -1;
   float eps = 0.0f;
-  float rope_base = 0.0f;
+  Activation act = Activation::kSilu;  // kActivate, kGatedFfn, kMoe
+  float scale = 0.0f;    // kScale; attention: the score scale (0: 1/sqrt(head_dim))
+  float softcap = 0.0f;  // kSoftcap; attention: > 0 soft-caps the scores
+  int64_t window = 0;    // attention: > 0 limits each row to its last `window` positions
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  // Fusions into kMatMul / kSwiGLU (see passes/): an RMSNorm of input 0 by norm_weight (eps) before the
-  // product; RoPE of the output (head_dim, rope_base); the output plus the last input (a residual).
+  // RoPE (kRope, or fused into a matmul): mode, rotated dims per head, base, linear scale, frequency factors.
+  RopeMode rope_mode = RopeMode::kNorm;
+  int64_t rope_dim = 0;
+  float rope_base = 0.0f;
+  float rope_freq_scale = 1.0f;
+  int rope_freqs = -1;  // weight index of per-pair frequency divisors, or -1
+  // kMoe: experts per token, whether their weights are renormalised, and the experts this rank computes.
+  int64_t n_experts_used = 0;
+  bool moe_renormalize = false;
+  int64_t expert_begin = 0, expert_end = -1;  // expert_end < 0: all
+  // Fusions into kMatMul / kGatedFfn (see passes/): an RMSNorm of input 0 by norm_weight (eps) before the
+  // product; RoPE of the output; the output plus the last input (a residual).
   int norm_weight = -1;
   bool rope = false;
   bool residual = false;
@@ -115,6 +136,8 @@ struct Plan {
   void ReplaceUses(int from, int to);
 };
 
+// The label of a node's own op ("matmul", "silu", "swiglu", "copy_to_host"): what a backend lacks or has.
+std::string OpLabel(const Node& n);
 // The label a plan shows for a node: its op, with the ops fused into it ("rms_norm+matmul+rope").
 std::string NodeLabel(const Node& n);
 // Bytes a node's output occupies under a binding (0 for nodes without a buffer: tokens, kv_store).

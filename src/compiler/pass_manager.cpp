@@ -2,17 +2,17 @@
 
 #include <sstream>
 
-#include "compiler/llama_builder.h"
+#include "compiler/plan_builder.h"
 
 namespace strata::ir {
 
 const std::vector<PassInfo>& FusionPasses() {
   static const std::vector<PassInfo> passes = {
       {"fuse_attention", "KV store + scores + softmax + values -> one attention op with online softmax", FuseAttention},
-      {"fuse_swiglu", "gate and up projections, silu and product -> one swiglu op", FuseSwiGLU},
+      {"fuse_gated_ffn", "gate and up projections, activation and product -> one gated_ffn op (swiglu, geglu)", FuseGatedFfn},
       {"fuse_rope", "RoPE applied by the Q/K projection that produces its input", FuseRope},
-      {"fuse_rms_norm", "RMSNorm computed by the matmul/swiglu ops that consume it", FuseRmsNorm},
-      {"fuse_residual", "residual add done by the matmul/swiglu op that produces the sum's other term", FuseResidual},
+      {"fuse_rms_norm", "RMSNorm computed by the matmul/gated_ffn ops that consume it", FuseRmsNorm},
+      {"fuse_residual", "residual add done by the matmul/gated_ffn op that produces the sum's other term", FuseResidual},
   };
   return passes;
 }
@@ -43,7 +43,7 @@ Result<std::vector<std::string>> ParsePassList(const std::string& spec) {
 
 Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe) {
   if (options.tp < 1) return Status::InvalidArgument("--tp must be at least 1");
-  STRATA_ASSIGN_OR_RETURN(Plan base, BuildLlamaPlan(model));
+  STRATA_ASSIGN_OR_RETURN(Plan base, BuildPlan(model));
   if (observe) observe("build", 0, base);
   std::vector<Plan> ranks;
   for (int rank = 0; rank < options.tp; ++rank) {

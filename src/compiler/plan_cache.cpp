@@ -22,12 +22,19 @@ std::string ModelHash(const Model& model) {
   // Over what a plan is built from, the config and the weights, so a GGUF file and a Hugging Face folder of the
   // same weights share plans (they compile to the same one).
   Fnv1a f;
-  const LlamaConfig& c = model.config();
+  const ModelConfig& c = model.config();
   f.Add(c.ToString());
   f.AddValue(c.rope_base);
   f.AddValue(c.rms_eps);
   f.AddValue(c.tied_output);
-  for (const WeightSpec& spec : LlamaWeights(c)) {
+  f.AddValue(c.rope_freq_scale);
+  f.AddValue(c.rope_base_local);
+  f.AddValue(c.attn_scale);
+  f.AddValue(c.attn_softcap);
+  f.AddValue(c.final_softcap);
+  f.AddValue(c.swa_period);
+  f.AddValue(c.expert_weights_norm);
+  for (const WeightSpec& spec : ArchWeights(c)) {
     auto weight = model.Weight(spec.name);
     if (!weight.ok()) continue;
     const Tensor& t = **weight;

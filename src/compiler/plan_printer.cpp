@@ -10,6 +10,12 @@ std::string WeightText(const Plan& plan, int w) {
   return ref.name + " " + Name(ref.tensor.dtype()) + " " + ref.tensor.ShapeString();
 }
 
+std::string Num(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  return buf;
+}
+
 std::string NodeLine(const Plan& plan, const Node& n) {
   std::string line = "%" + std::to_string(n.id) + " = " + NodeLabel(n);
   line.resize(std::max<size_t>(line.size() + 1, 24), ' ');
@@ -22,18 +28,37 @@ std::string NodeLine(const Plan& plan, const Node& n) {
   line += n.name;
   if (n.placement == Placement::kHost) line += "  @host";
   if (n.norm_weight >= 0) line += "  norm=" + WeightText(plan, n.norm_weight);
-  if (n.weight >= 0) line += std::string(n.op == Op::kSwiGLU ? "  gate=" : "  weight=") + WeightText(plan, n.weight);
+  const char* first = n.op == Op::kGatedFfn ? "  gate=" : n.op == Op::kMoe ? "  router=" : "  weight=";
+  if (n.weight >= 0) line += first + WeightText(plan, n.weight);
   if (n.weight2 >= 0) line += "  up=" + WeightText(plan, n.weight2);
+  if (n.bias >= 0) line += "  bias=" + WeightText(plan, n.bias);
+  const char* expert_keys[] = {"  gate=", "  up=", "  down="};
+  for (size_t i = 0; i < n.expert_weights.size() && i < 3; ++i) line += expert_keys[i] + WeightText(plan, n.expert_weights[i]);
+  if (n.op == Op::kMoe) line += " top_k=" + std::to_string(n.n_experts_used) + (n.moe_renormalize ? " renormalized" : "");
+  if ((n.op == Op::kMatMul || n.op == Op::kGatedFfn) && n.tp != TpSplit::kReplicated) line += std::string(" tp=") + TpSplitName(n.tp);
   if (n.op == Op::kRmsNorm || n.norm_weight >= 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, " eps=%g", static_cast<double>(n.eps));
     line += buf;
   }
-  if (n.op == Op::kRope || n.rope)
-    line += " head_dim=" + std::to_string(n.head_dim) + " base=" + std::to_string(static_cast<int64_t>(n.rope_base));
-  if (n.n_heads > 0)
+  if (n.op == Op::kRope || n.rope) {
+    line += std::string(" rope=") + (n.rope_mode == RopeMode::kNeox ? "neox" : "norm") + " head_dim=" +
+            std::to_string(n.head_dim) + " base=" + std::to_string(static_cast<int64_t>(n.rope_base));
+    if (n.rope_dim != n.head_dim) line += " rope_dim=" + std::to_string(n.rope_dim);
+    if (n.rope_freq_scale != 1.0f) line += " freq_scale=" + Num(n.rope_freq_scale);
+    if (n.rope_freqs >= 0) line += " freq_factors=" + plan.weights[static_cast<size_t>(n.rope_freqs)].name;
+  }
+  if (n.n_heads > 0) {
     line += " layer=" + std::to_string(n.layer) + " heads=" + std::to_string(n.n_heads) + " kv_heads=" +
             std::to_string(n.n_kv_heads) + " head_dim=" + std::to_string(n.head_dim);
+    if (n.scale != 0) line += " scale=" + Num(n.scale);
+    if (n.softcap != 0) line += " softcap=" + Num(n.softcap);
+    if (n.window > 0) line += " window=" + std::to_string(n.window);
+  } else if (n.op == Op::kScale) {
+    line += " scale=" + Num(n.scale);
+  } else if (n.op == Op::kSoftcap) {
+    line += " softcap=" + Num(n.softcap);
+  }
   return line;
 }
 
@@ -65,7 +90,20 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
     weight("weight", n.weight);
     weight("weight2", n.weight2);
     weight("norm_weight", n.norm_weight);
-    if (n.n_heads > 0) j["heads"] = {{"layer", n.layer}, {"q", n.n_heads}, {"kv", n.n_kv_heads}, {"head_dim", n.head_dim}};
+    weight("bias", n.bias);
+    weight("rope_freqs", n.rope_freqs);
+    if (!n.expert_weights.empty()) {
+      nlohmann::ordered_json experts = nlohmann::ordered_json::array();
+      for (int w : n.expert_weights)
+        experts.push_back({{"name", plan.weights[static_cast<size_t>(w)].name}, {"dtype", Name(plan.weight(w).dtype())},
+                           {"shape", plan.weight(w).shape()}});
+      j["experts"] = {{"tensors", std::move(experts)}, {"top_k", n.n_experts_used}, {"renormalize", n.moe_renormalize},
+                      {"begin", n.expert_begin}, {"end", n.expert_end}};
+    }
+    if (n.op == Op::kMatMul || n.op == Op::kGatedFfn) j["tp"] = TpSplitName(n.tp);
+    if (n.n_heads > 0)
+      j["heads"] = {{"layer", n.layer}, {"q", n.n_heads}, {"kv", n.n_kv_heads}, {"head_dim", n.head_dim},
+                    {"scale", n.scale}, {"softcap", n.softcap}, {"window", n.window}};
     nodes.push_back(std::move(j));
   }
   return {{"nodes", std::move(nodes)},

@@ -82,9 +82,16 @@ namespace strata {
 
 Tensor Tensor::Rows(int64_t r0, int64_t r1) const {
   Tensor t = *this;
-  t.shape_ = {r1 - r0, dim(1)};
-  t.strides_ = strides_;
-  t.data_ = row(r0);
+  t.shape_[0] = r1 - r0;
+  t.data_ = static_cast<const uint8_t*>(data_) + r0 * strides_[0];
+  return t;
+}
+
+Tensor Tensor::Index(int64_t i) const {
+  Tensor t = *this;
+  t.data_ = static_cast<const uint8_t*>(data_) + i * strides_[0];
+  t.shape_.erase(t.shape_.begin());
+  t.strides_.erase(t.strides_.begin());
   return t;
 }
 

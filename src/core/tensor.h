@@ -43,8 +43,12 @@ class Tensor {
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data_) + r * row_bytes(); }
 
   std::string ShapeString() const;  // "[2, 192]"
-  // Rows [r0, r1) of a rank-2 tensor: a view sharing this tensor's storage.
+  // Rows [r0, r1) of the outermost dimension (rows of a matrix, experts of a rank-3 tensor): a view sharing
+  // this tensor's storage.
   Tensor Rows(int64_t r0, int64_t r1) const;
+  // Sub-tensor i of the outermost dimension, one rank lower (an expert's matrix of a [experts, n, k] tensor):
+  // a view sharing this tensor's storage.
+  Tensor Index(int64_t i) const;
 
  private:
   DType dtype_ = DType::kF32;

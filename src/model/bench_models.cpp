@@ -7,7 +7,7 @@
 #include "core/thread_pool.h"
 #include "model/gguf.h"
 #include "model/gguf_writer.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/llama_quant_presets.h"
 
 namespace strata {
@@ -27,7 +27,8 @@ struct DtypeRecipe {
 
 const std::vector<DtypeRecipe>& Recipes() {
   static const std::vector<DtypeRecipe> recipes = {
-      {"f16", DType::kF16, DType::kF16, 1},       {"q8_0", DType::kQ8_0, DType::kQ8_0, 7},
+      {"f32", DType::kF32, DType::kF32, 0},       {"f16", DType::kF16, DType::kF16, 1},
+      {"q8_0", DType::kQ8_0, DType::kQ8_0, 7},
       {"q4_1", DType::kQ4_1, DType::kQ4_1, 3},    {"q5_0", DType::kQ5_0, DType::kQ5_0, 8},
       {"q5_1", DType::kQ5_1, DType::kQ5_1, 9},
       {"q4_0", DType::kQ4_0, DType::kQ4_0, 2},    {"q4_k", DType::kQ4_K, DType::kQ6_K, 15},
@@ -44,7 +45,7 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w, const LlamaConfig& c) {
+DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w, const ModelConfig& c) {
   if (w.shape.size() == 1) return DType::kF32;  // norms
   if (const auto* preset = FindLlamaQuantPreset(r.name))
     return LlamaPresetTensorType(*preset, w.name, c.n_layers, c.tied_output);
@@ -77,6 +78,16 @@ void RandomRow(uint64_t seed, uint64_t tensor, uint64_t row, float* out, int64_t
   }
 }
 
+// 1-D weights: norms 1.0; biases random like the matrices; Llama 3's rope_freqs the factors its rope scaling
+// gives (1 for high frequencies up to 8 for low ones), so a wrong use of them shows.
+void OneDimRow(const WeightSpec& spec, uint64_t seed, size_t tensor, std::vector<float>& row) {
+  if (spec.shape.size() != 1) return;
+  const auto n = static_cast<int64_t>(row.size());
+  if (EndsWith(spec.name, ".bias")) return RandomRow(seed, tensor, 0, row.data(), n);
+  for (int64_t i = 0; i < n; ++i)
+    row[static_cast<size_t>(i)] = spec.name == "rope_freqs.weight" ? 1.0f + 7.0f * static_cast<float>(i) / static_cast<float>(n) : 1.0f;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -91,7 +102,6 @@ Result<int64_t> CopyVocab(const std::string& vocab_path, GgufWriter& w) {
   if (!tokens || !tokens->AsArray() || tokens->AsArray()->items.empty())
     return Status::InvalidArgument(vocab_path + ": no tokenizer.ggml.tokens array: not a vocab file");
   const auto n_vocab = static_cast<int64_t>(tokens->AsArray()->items.size());
-  w.AddU32("llama.vocab_size", static_cast<uint32_t>(n_vocab));
   for (const auto& [key, value] : (*vocab)->metadata())
     if (key.starts_with("tokenizer.")) w.AddKv(key, value);
   return n_vocab;
@@ -99,23 +109,27 @@ Result<int64_t> CopyVocab(const std::string& vocab_path, GgufWriter& w) {
 
 }  // namespace
 
-const std::vector<BenchModelShape>& BenchModelShapes() {
-  static const std::vector<BenchModelShape> shapes = {
-      {"llama-1b", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 500000.0f, true},
-      {"llama-3b", "Llama-3.2-3B", 3072, 28, 24, 8, 128, 8192, 500000.0f, true},
-      {"llama-8b", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 500000.0f, false},
-  };
-  return shapes;
+std::vector<BenchModelShapeName> BenchModelShapes() {
+  std::vector<BenchModelShapeName> out;
+  for (const std::string& arch : ArchitectureNames())
+    for (const ArchShape& s : FindArchitecture(arch)->shapes()) out.push_back({arch, s.name, s.like});
+  return out;
 }
 
-Result<BenchModelShape> FindBenchModelShape(std::string_view name) {
+Result<ArchShape> FindBenchModelShape(const std::string& arch, const std::string& shape) {
   std::vector<std::string> names;
-  for (const auto& s : BenchModelShapes()) {
-    if (name == s.name) return s;
-    names.push_back(s.name);
+  for (const BenchModelShapeName& s : BenchModelShapes()) {
+    const bool arch_ok = arch.empty() || arch == s.arch;
+    if (arch_ok && (shape == s.name || (!arch.empty() && arch + "-" + shape == s.name) ||
+                    (shape.empty() && (!arch.empty() || s.name == "llama-1b"))))
+      for (const ArchShape& a : FindArchitecture(s.arch)->shapes())
+        if (s.name == a.name) return a;
+    if (arch_ok) names.push_back(s.name);
   }
-  return Status::InvalidArgument("unknown model shape '" + std::string(name) + "': expected one of " +
-                                 JoinNames(names));
+  if (!arch.empty() && !FindArchitecture(arch))
+    return Status::InvalidArgument("unknown architecture '" + arch + "': expected one of " + JoinNames(ArchitectureNames()));
+  return Status::InvalidArgument("unknown model shape '" + shape + "'" + (arch.empty() ? "" : " for " + arch) +
+                                 ": expected one of " + JoinNames(names));
 }
 
 const std::vector<std::string>& BenchModelDtypes() {
@@ -128,7 +142,7 @@ const std::vector<std::string>& BenchModelDtypes() {
 }
 
 Status GenerateBenchModel(const BenchModelOptions& o) {
-  STRATA_ASSIGN_OR_RETURN(BenchModelShape shape, FindBenchModelShape(o.shape));
+  STRATA_ASSIGN_OR_RETURN(ArchShape shape, FindBenchModelShape(o.arch, o.shape));
   const DtypeRecipe* recipe = nullptr;
   for (const auto& r : Recipes())
     if (o.dtype == r.name) recipe = &r;
@@ -138,34 +152,20 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
     return Status::InvalidArgument("layers " + std::to_string(o.layers) + " is out of range (1 to 4096)");
   if (o.out_path.empty()) return Status::InvalidArgument("no output file given");
 
-  LlamaConfig c;
-  c.dim = shape.dim;
-  c.n_layers = o.layers > 0 ? o.layers : shape.n_layers;
-  c.n_heads = shape.n_heads;
-  c.n_kv_heads = shape.n_kv_heads;
-  c.head_dim = shape.head_dim;
-  c.ffn_dim = shape.ffn_dim;
-  c.tied_output = shape.tied_output;
-
+  ModelConfig c = shape.config;
+  if (o.layers > 0) c.n_layers = o.layers;
+  c.n_ctx = kContextLength;
   GgufWriter w;
-  w.AddString("general.architecture", "llama");
-  w.AddString("general.name", std::string(shape.hf_name) + " shape, random " + o.dtype + " weights (seed " +
+  w.AddString("general.architecture", c.arch);
+  w.AddString("general.name", std::string(shape.like) + " shape, random " + o.dtype + " weights (seed " +
                                   std::to_string(o.seed) + ")");
   w.AddU32("general.file_type", recipe->file_type);
   w.AddU32("general.quantization_version", 2);
   w.AddU32("general.alignment", 32);
-  w.AddU32("llama.context_length", kContextLength);
-  w.AddU32("llama.embedding_length", static_cast<uint32_t>(c.dim));
-  w.AddU32("llama.block_count", static_cast<uint32_t>(c.n_layers));
-  w.AddU32("llama.feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
-  w.AddU32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
-  w.AddU32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-  w.AddU32("llama.rope.dimension_count", static_cast<uint32_t>(c.head_dim));
-  w.AddF32("llama.rope.freq_base", shape.rope_base);
-  w.AddF32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   STRATA_ASSIGN_OR_RETURN(c.n_vocab, CopyVocab(o.vocab_path, w));
+  FindArchitecture(c.arch)->write_keys(c, w);
 
-  const std::vector<WeightSpec> weights = LlamaWeights(c);
+  const std::vector<WeightSpec> weights = ArchWeights(c);
   std::vector<DType> dtypes;
   for (const WeightSpec& spec : weights) {
     dtypes.push_back(TensorDtype(*recipe, spec, c));
@@ -178,7 +178,8 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
   for (size_t t = 0; t < weights.size(); ++t) {
     const WeightSpec& spec = weights[t];
     const int64_t cols = spec.shape.back();
-    const int64_t rows = spec.shape.size() == 1 ? 1 : spec.shape[0];
+    int64_t rows = 1;  // of the innermost dimension: experts x rows for a rank-3 tensor
+    for (size_t d = 0; d + 1 < spec.shape.size(); ++d) rows *= spec.shape[d];
     const auto row_bytes = static_cast<size_t>(RowBytes(dtypes[t], cols));
     const int64_t chunk_rows = std::max<int64_t>(1, kChunkElems / cols);
     for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
@@ -187,10 +188,8 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
       pool.ParallelFor(n, 1, [&](int64_t begin, int64_t end) {
         std::vector<float> row(static_cast<size_t>(cols));
         for (int64_t i = begin; i < end; ++i) {
-          if (spec.shape.size() == 1)
-            std::fill(row.begin(), row.end(), 1.0f);  // norm weights
-          else
-            RandomRow(o.seed, t, static_cast<uint64_t>(r0 + i), row.data(), cols);
+          OneDimRow(spec, o.seed, t, row);
+          if (spec.shape.size() > 1) RandomRow(o.seed, t, static_cast<uint64_t>(r0 + i), row.data(), cols);
           QuantizeRow(dtypes[t], row.data(), chunk.data() + static_cast<size_t>(i) * row_bytes, cols);
         }
       });

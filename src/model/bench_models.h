@@ -1,5 +1,6 @@
-// Benchmark models: GGUF files with the real shapes of Llama-3.2-1B, Llama-3.2-3B and Llama-3.1-8B, random
-// weights (deterministic from a seed) and the Llama-2 vocabulary, for timing without downloading a model.
+// Generated models: GGUF files in any architecture Strata loads (model/arch/), with the real shapes of released
+// models (Llama-3.2-1B, Qwen3-1.7B, ...) or tiny ones for tests, random weights (deterministic from a seed) and
+// a vocabulary copied from a vocab GGUF, for testing and timing without downloading a model.
 #pragma once
 
 #include <cstdint>
@@ -9,27 +10,27 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/arch/architecture.h"
 
 namespace strata {
 
-struct BenchModelShape {
-  const char* name;      // "llama-1b"
-  const char* hf_name;   // the model whose shape it has
-  int64_t dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim;
-  float rope_base;
-  bool tied_output;      // no output.weight: the head reuses token_embd.weight
+// The shapes gen-model knows (every architecture's, model/arch/), as "arch/name" pairs by architecture.
+struct BenchModelShapeName {
+  std::string arch, name, like;
 };
-
-// The shapes gen-model knows, and one by name (kInvalidArgument listing the names when unknown).
-const std::vector<BenchModelShape>& BenchModelShapes();
-Result<BenchModelShape> FindBenchModelShape(std::string_view name);
+std::vector<BenchModelShapeName> BenchModelShapes();
+// The shape `shape` of architecture `arch` (either may be empty): a full name ("qwen3-1b"), a short one with the
+// architecture ("1b" with arch "qwen3"), or the architecture's first shape. kInvalidArgument listing the
+// names when unknown.
+Result<ArchShape> FindBenchModelShape(const std::string& arch, const std::string& shape);
 // The weight dtypes gen-model writes: "f16", "q8_0", "q4_0", "q4_k" (Q4_K, with Q6_K for token_embd, attn_v
 // and ffn_down), "q6_k"; "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q5_k" (every matrix in that type); and
 // llama.cpp's mixes "q3_k_m", "q4_k_m", "q5_k_m" (model/llama_quant_presets.h).
 const std::vector<std::string>& BenchModelDtypes();
 
 struct BenchModelOptions {
-  std::string shape = "llama-1b";
+  std::string arch;                 // empty: the shape's (llama for the default shape)
+  std::string shape;                // empty: the architecture's first shape (llama-1b)
   std::string dtype = "q4_0";
   std::string out_path;
   std::string vocab_path;  // a GGUF whose tokenizer.ggml.* keys are copied

@@ -87,7 +87,7 @@ Status CheckRopeScaling(const ConfigReader& r) {
   return r.Unsupported("rope_scaling " + s->dump() + " is not supported (only none/default)");
 }
 
-Status ReadShape(const ConfigReader& r, LlamaConfig& c) {
+Status ReadShape(const ConfigReader& r, ModelConfig& c) {
   constexpr int64_t kMaxDim = 1 << 20;
   STRATA_ASSIGN_OR_RETURN(c.dim, r.Int("hidden_size", kMaxDim));
   STRATA_ASSIGN_OR_RETURN(c.ffn_dim, r.Int("intermediate_size", kMaxDim));
@@ -136,7 +136,7 @@ Result<HfConfig> ParseHfConfig(const std::string& path, const std::string& text)
   STRATA_RETURN_IF_ERROR(CheckRopeScaling(r));
   if (Status st = ReadShape(r, out.llama); !st.ok())
     return st.code() == Status::Code::kCorrupt ? st.WithContext(path) : st;
-  LlamaConfig& c = out.llama;
+  ModelConfig& c = out.llama;
   STRATA_ASSIGN_OR_RETURN(c.rms_eps, r.Positive("rms_norm_eps", 1e-6f));
   STRATA_ASSIGN_OR_RETURN(c.rope_base, r.Positive("rope_theta", 10000.0f));
   STRATA_ASSIGN_OR_RETURN(c.tied_output, r.Flag("tie_word_embeddings", false));

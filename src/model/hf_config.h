@@ -1,5 +1,5 @@
 // A Hugging Face model folder's config.json for the Llama family (LlamaForCausalLM, MistralForCausalLM and
-// the like), read into the same LlamaConfig a GGUF file gives. Untrusted: every number is range-checked, and
+// the like), read into the same ModelConfig a GGUF file gives. Untrusted: every number is range-checked, and
 // what Strata cannot compute exactly (biases, rope scaling other than none, a head size other than
 // hidden/heads, another activation) is kUnsupported naming the key, never approximated.
 #pragma once
@@ -8,12 +8,12 @@
 #include <string>
 
 #include "core/status.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 
 namespace strata {
 
 struct HfConfig {
-  LlamaConfig llama;         // n_vocab from vocab_size; tied_output from tie_word_embeddings
+  ModelConfig llama;         // n_vocab from vocab_size; tied_output from tie_word_embeddings
   std::string architecture;  // "LlamaForCausalLM", ...
   int64_t bos_id = -1;       // -1 when absent
   int64_t eos_id = -1;       // the first one when config.json lists several

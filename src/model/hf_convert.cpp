@@ -9,7 +9,7 @@
 #include "core/thread_pool.h"
 #include "model/gguf_writer.h"
 #include "model/hf_vocab.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/model.h"
 
 namespace strata {
@@ -36,21 +36,12 @@ DType TensorType(DType want, int64_t cols) {
   return DType::kF16;
 }
 
-void AddLlamaKeys(const LlamaConfig& c, const std::string& name, DType main_type, GgufWriter& w) {
+void AddLlamaKeys(const ModelConfig& c, const std::string& name, DType main_type, GgufWriter& w) {
   w.AddString("general.architecture", "llama");
   w.AddString("general.name", name);
   w.AddU32("general.file_type", FileType(main_type));
   w.AddU32("general.quantization_version", 2);
-  w.AddU32("llama.context_length", static_cast<uint32_t>(c.n_ctx));
-  w.AddU32("llama.embedding_length", static_cast<uint32_t>(c.dim));
-  w.AddU32("llama.block_count", static_cast<uint32_t>(c.n_layers));
-  w.AddU32("llama.feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
-  w.AddU32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
-  w.AddU32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-  w.AddU32("llama.rope.dimension_count", static_cast<uint32_t>(c.rope_dim));
-  w.AddF32("llama.rope.freq_base", c.rope_base);
-  w.AddF32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
-  w.AddU32("llama.vocab_size", static_cast<uint32_t>(c.n_vocab));
+  FindArchitecture(c.arch)->write_keys(c, w);
 }
 
 // Writes a tensor's data in `type`: its bytes when the type is its own, else through f32, quantizing chunks of
@@ -96,8 +87,8 @@ std::vector<DType> TensorTypes(const Model& model, const std::vector<WeightSpec>
 
 Status Convert(const Model& model, const GgufMetadata& vocab, const std::string& tmp_path,
                const ConvertOptions& o) {
-  const LlamaConfig& c = model.config();
-  const auto specs = LlamaWeights(c);
+  const ModelConfig& c = model.config();
+  const auto specs = ArchWeights(c);
   const std::vector<DType> types = TensorTypes(model, specs, o);
   GgufWriter w;
   const std::string name = std::filesystem::path(model.path()).filename().string();

@@ -58,20 +58,20 @@ Tensor PermuteRopeRows(const Tensor& w, int64_t n_heads) {
 }
 
 Result<std::map<std::string, Tensor>> LoadHfWeights(const std::string& dir, const SafetensorsSet& set,
-                                                    LlamaConfig& config) {
+                                                    ModelConfig& config) {
   const bool has_head = set.Find("lm_head.weight").file != nullptr;
   if (!has_head && !config.tied_output)
     return Status::Corrupt(dir + ": lm_head.weight is missing and config.json does not tie the word embeddings");
   config.tied_output = !has_head;
   std::map<std::string, Tensor> weights;
-  for (const WeightSpec& spec : LlamaWeights(config)) {
+  for (const WeightSpec& spec : ArchWeights(config)) {
     const std::string hf = HfWeightName(spec.name);
     if (set.Find(hf).file == nullptr)
       return Status::Corrupt(dir + ": tensor '" + hf + "' is missing from the safetensors files");
     STRATA_ASSIGN_OR_RETURN(Tensor t, set.TensorView(hf));
     const std::string where = set.Find(hf).file->path() + ": tensor '" + hf + "'";
     if (spec.shape.size() == 1) t = ToF32(t);
-    STRATA_RETURN_IF_ERROR(CheckLlamaWeight(where, spec, t));
+    STRATA_RETURN_IF_ERROR(CheckWeight(where, spec, t));
     if (spec.name.ends_with("attn_q.weight")) t = PermuteRopeRows(t, config.n_heads);
     if (spec.name.ends_with("attn_k.weight")) t = PermuteRopeRows(t, config.n_kv_heads);
     weights.emplace(spec.name, std::move(t));

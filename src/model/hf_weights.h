@@ -11,7 +11,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/safetensors.h"
 
 namespace strata {
@@ -25,9 +25,9 @@ std::string HfWeightName(std::string_view internal);
 // row j * head_dim/2 + i. Any dtype (whole rows move). Owned storage.
 Tensor PermuteRopeRows(const Tensor& w, int64_t n_heads);
 
-// Every weight LlamaWeights(config) lists, from the set; sets config.tied_output from the presence of
+// Every weight ArchWeights(config) lists, from the set; sets config.tied_output from the presence of
 // lm_head.weight (required unless tie_word_embeddings). Errors name the folder and the Hugging Face tensor.
 Result<std::map<std::string, Tensor>> LoadHfWeights(const std::string& dir, const SafetensorsSet& set,
-                                                    LlamaConfig& config);
+                                                    ModelConfig& config);
 
 }  // namespace strata

@@ -58,12 +58,12 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadPr
 
 Status Model::LoadGguf(const ModelLoadOptions& options) {
   STRATA_ASSIGN_OR_RETURN(gguf_, GgufFile::Open(path_));
-  STRATA_ASSIGN_OR_RETURN(config_, LlamaConfig::FromGguf(*gguf_));
-  STRATA_RETURN_IF_ERROR(ValidateLlamaWeights(*gguf_, config_));
+  STRATA_ASSIGN_OR_RETURN(config_, ReadModelConfig(*gguf_));
+  STRATA_RETURN_IF_ERROR(ValidateWeights(*gguf_, config_));
   if (options.load_tokenizer) {
     STRATA_ASSIGN_OR_RETURN(tokenizer_, CreateTokenizer(*gguf_));
   }
-  for (const WeightSpec& spec : LlamaWeights(config_)) {
+  for (const WeightSpec& spec : ArchWeights(config_)) {
     STRATA_ASSIGN_OR_RETURN(Tensor t, gguf_->TensorView(*gguf_->FindTensor(spec.name)));
     weights_.emplace(spec.name, std::move(t));
   }
@@ -94,7 +94,7 @@ Status Model::CheckVocab() const {
 
 void Model::TouchWeights(const LoadProgress& progress) {
   uint64_t done = 0, checksum = 0;
-  for (const WeightSpec& spec : LlamaWeights(config_)) {
+  for (const WeightSpec& spec : ArchWeights(config_)) {
     const Tensor& t = weights_.at(spec.name);
     checksum += TouchPages(t);
     done += static_cast<uint64_t>(t.nbytes());

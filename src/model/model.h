@@ -12,7 +12,7 @@
 #include "core/tensor.h"
 #include "model/chat_template.h"
 #include "model/gguf.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/tokenizer.h"
 
 namespace strata {
@@ -39,7 +39,7 @@ class Model {
   // The chat template with the special tokens it renders with: GGUF tokenizer.chat_template and the vocabulary's
   // token texts, or a folder's tokenizer_config.json (as transformers loads it); kNotFound when there is none.
   Result<strata::ChatTemplateSource> ChatTemplate() const;
-  const LlamaConfig& config() const { return config_; }
+  const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // A weight by name; kNotFound naming it when the model has no such weight (never an empty tensor, whose
   // shape a caller could read as if it were real).
@@ -61,7 +61,7 @@ class Model {
 
   std::string path_;
   std::unique_ptr<GgufFile> gguf_;
-  LlamaConfig config_;
+  ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::map<std::string, Tensor> weights_;
   uint64_t weight_bytes_ = 0;

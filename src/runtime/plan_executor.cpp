@@ -10,6 +10,7 @@
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
 #include "runtime/kernels/matmul.h"
+#include "runtime/kernels/moe.h"
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/kernels/rms_norm.h"
 #include "runtime/kernels/rope.h"
@@ -36,16 +37,30 @@ PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* 
   PackWeights();
 }
 
-// Q8_0 / Q4_0 / Q4_K / Q6_K projection weights are repacked once for the integer kernels
-// (kernels/quant_matmul.h); the repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
+// Quantized projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
+// repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
 // are for MatMul.
 void PlanExecutor::PackWeights() {
   packed_.resize(plan_.weights.size());
   for (const ir::Node& n : plan_.nodes) {
-    if (n.op != ir::Op::kMatMul && n.op != ir::Op::kSwiGLU) continue;
+    if (n.op == ir::Op::kMoe) PackExperts(n);
+    if (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn) continue;
     for (int w : {n.weight, n.weight2})
       if (w >= 0 && !packed_[static_cast<size_t>(w)]) packed_[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan_.weight(w));
   }
+}
+
+// Each expert's matrices are views of the [experts, n, k] tensors, packed one by one like any projection.
+void PlanExecutor::PackExperts(const ir::Node& n) {
+  std::vector<ExpertMatrices>& experts = experts_[n.id];
+  const int64_t count = plan_.weight(n.expert_weights[0]).dim(0);
+  experts.resize(static_cast<size_t>(count));
+  for (int64_t e = 0; e < count; ++e)
+    for (size_t which = 0; which < 3; ++which) {
+      ExpertMatrices& m = experts[static_cast<size_t>(e)];
+      m.views[which] = plan_.weight(n.expert_weights[which]).Index(e);
+      m.packed[which] = kernels::PackedWeight::Pack(m.views[which]);
+    }
 }
 
 void PlanExecutor::MatMul(int weight, const float* x, float* y, int64_t rows) {
@@ -106,7 +121,7 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
   Profiler* prof = Profiler::active();
   for (const ir::Node& n : plan_.nodes) {
     const int64_t begin = prof ? Profiler::NowUs() : 0;
-    RunNode(n, kv);
+    if (n.op != ir::Op::kTokens) (this->*Kernels()[static_cast<size_t>(n.op)])(n, kv);
     if (prof) TraceNode(n, begin);
     if (n.id == stop_after) break;
   }
@@ -119,14 +134,65 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
   const ir::OpCost c = ir::EstimateOpCost(plan_, n, binding_);
   std::string name = ir::NodeLabel(n);
   if (n.placement == ir::Placement::kHost && n.op != ir::Op::kCopy) name += " (host fallback)";
-  Profiler::active()->Slice(TrackOf(n), plan_.parallel.rank, name, begin_us, Profiler::NowUs(),
-                            "\"node\":\"" + n.name + "\",\"bytes\":" + std::to_string(c.bytes()) +
-                                ",\"flops\":" + std::to_string(c.flops));
+  std::string args = "\"node\":\"" + n.name + "\",\"bytes\":" + std::to_string(c.bytes()) +
+                     ",\"flops\":" + std::to_string(c.flops);
+  if (n.op == ir::Op::kMoe) {  // how the step's tokens spread over this rank's experts
+    args += ",\"tokens_per_expert\":[";
+    for (size_t e = 0; e < tokens_per_expert_.size(); ++e) args += (e ? "," : "") + std::to_string(tokens_per_expert_[e]);
+    args += "]";
+  }
+  Profiler::active()->Slice(TrackOf(n), plan_.parallel.rank, name, begin_us, Profiler::NowUs(), args);
 }
 
-// MatMul and SwiGLU with whatever was fused into them: an RMSNorm of the input before, RoPE and a residual
-// add after. Each part runs the same kernel as its unfused op, so fusion does not change the numbers.
-void PlanExecutor::RunLinear(const ir::Node& n) {
+const std::array<PlanExecutor::Kernel, ir::kNumOps>& PlanExecutor::Kernels() {
+  static const std::array<Kernel, ir::kNumOps> table = [] {
+    std::array<Kernel, ir::kNumOps> t{};
+    auto reg = [&](ir::Op op, Kernel k) { t[static_cast<size_t>(op)] = k; };
+    reg(ir::Op::kTokens, &PlanExecutor::RunNothing);
+    reg(ir::Op::kEmbedding, &PlanExecutor::RunEmbedding);
+    reg(ir::Op::kRmsNorm, &PlanExecutor::RunRmsNorm);
+    reg(ir::Op::kMatMul, &PlanExecutor::RunLinear);
+    reg(ir::Op::kRope, &PlanExecutor::RunRope);
+    reg(ir::Op::kKvStore, &PlanExecutor::RunKvStore);
+    reg(ir::Op::kAttnScores, &PlanExecutor::RunAttnScores);
+    reg(ir::Op::kSoftmax, &PlanExecutor::RunSoftmax);
+    reg(ir::Op::kAttnValues, &PlanExecutor::RunAttnValues);
+    reg(ir::Op::kAttention, &PlanExecutor::RunAttention);
+    reg(ir::Op::kAdd, &PlanExecutor::RunAdd);
+    reg(ir::Op::kActivate, &PlanExecutor::RunActivate);
+    reg(ir::Op::kMul, &PlanExecutor::RunMul);
+    reg(ir::Op::kGatedFfn, &PlanExecutor::RunLinear);
+    reg(ir::Op::kScale, &PlanExecutor::RunScale);
+    reg(ir::Op::kSoftcap, &PlanExecutor::RunSoftcap);
+    reg(ir::Op::kMoe, &PlanExecutor::RunMoe);
+    reg(ir::Op::kGatherRows, &PlanExecutor::RunGatherRows);
+    reg(ir::Op::kAllReduce, &PlanExecutor::RunAllReduce);
+    reg(ir::Op::kAllGather, &PlanExecutor::RunAllGather);
+    reg(ir::Op::kCopy, &PlanExecutor::RunCopy);
+    return t;
+  }();
+  return table;
+}
+
+kernels::RopeParams PlanExecutor::RopeOf(const ir::Node& n) const {
+  return {.head_dim = n.head_dim, .rope_dim = n.rope_dim, .base = n.rope_base, .freq_scale = n.rope_freq_scale,
+          .mode = n.rope_mode, .freq_factors = n.rope_freqs >= 0 ? plan_.weight(n.rope_freqs).data_as<float>() : nullptr};
+}
+
+kernels::PagedKvView PlanExecutor::KvView(const ir::Node& n, PagedKvCache& kv) const {
+  return {kv.k_layer(n.layer), kv.v_layer(n.layer), block_size_, row_tables_.data()};
+}
+
+namespace {
+kernels::AttentionShape HeadsOf(const ir::Node& n) {
+  return {.n_heads = n.n_heads, .n_kv_heads = n.n_kv_heads, .head_dim = n.head_dim, .scale = n.scale,
+          .softcap = n.softcap, .window = n.window};
+}
+}  // namespace
+
+// MatMul and gated FFN with whatever was fused into them: an RMSNorm of the input before, bias, RoPE and a
+// residual add after. Each part runs the same kernel as its unfused op, so fusion does not change the numbers.
+void PlanExecutor::RunLinear(const ir::Node& n, PagedKvCache&) {
   const ir::Node& x_node = plan_.node(n.inputs[0]);
   const float* x = Buf(x_node.id);
   const int64_t rows = Rows(n), k = x_node.shape.back(), width = n.shape.back();
@@ -138,77 +204,118 @@ void PlanExecutor::RunLinear(const ir::Node& n) {
     scratch += rows * k;
   }
   MatMul(n.weight, x, out, rows);
-  if (n.op == ir::Op::kSwiGLU) {
+  if (n.bias >= 0)
+    for (int64_t r = 0; r < rows; ++r) kernels::AddReference(out + r * width, plan_.weight(n.bias).data_as<float>(), out + r * width, width);
+  if (n.op == ir::Op::kGatedFfn) {
     MatMul(n.weight2, x, scratch, rows);
-    kernels::Silu(out, out, rows * width, pool_);
+    kernels::Activate(n.act, out, out, rows * width, pool_);
     kernels::Mul(out, scratch, out, rows * width, pool_);
   }
-  if (n.rope) kernels::Rope(out, rows, width, n.head_dim, layout_.positions.data(), n.rope_base, pool_);
+  if (n.rope) kernels::Rope(out, rows, width, RopeOf(n), layout_.positions.data(), pool_);
   if (n.residual) kernels::Add(Buf(n.inputs.back()), out, out, rows * width, pool_);
 }
 
-void PlanExecutor::RunNode(const ir::Node& n, PagedKvCache& kv) {
-  auto in = [&](int i) { return Buf(n.inputs[static_cast<size_t>(i)]); };
-  auto in_width = [&](int i) { return plan_.node(n.inputs[static_cast<size_t>(i)]).shape.back(); };
-  const Tensor* w = n.weight >= 0 ? &plan_.weight(n.weight) : nullptr;
-  if (n.op == ir::Op::kTokens) return;
-  float* out = n.op == ir::Op::kKvStore ? nullptr : Buf(n.id);
-  const int64_t T = binding_.tokens, C = binding_.context;
-  const int64_t rows = n.op == ir::Op::kKvStore ? T : Rows(n);
-  const int64_t width = n.shape.back();
-  const kernels::PagedKvView view{kv.k_layer(std::max(n.layer, 0)), kv.v_layer(std::max(n.layer, 0)), block_size_,
-                                  row_tables_.data()};
-  const kernels::AttentionShape heads{n.n_heads, n.n_kv_heads, n.head_dim};
-  auto store_kv = [&](const float* k, const float* v) {
-    const auto row_bytes = static_cast<size_t>(plan_.kv.kv_dim) * sizeof(float);
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t slot = layout_.slots[static_cast<size_t>(t)];
-      std::memcpy(kv.k(n.layer, slot), k + t * plan_.kv.kv_dim, row_bytes);
-      std::memcpy(kv.v(n.layer, slot), v + t * plan_.kv.kv_dim, row_bytes);
-    }
-  };
-  switch (n.op) {
-    case ir::Op::kTokens:
-      return;
-    case ir::Op::kEmbedding:
-      return kernels::Embedding(*w, batch_->tokens.data(), T, out, pool_);
-    case ir::Op::kRmsNorm:
-      return kernels::RmsNorm(in(0), w->data_as<float>(), out, rows, width, n.eps, pool_);
-    case ir::Op::kMatMul: case ir::Op::kSwiGLU:
-      return RunLinear(n);
-    case ir::Op::kRope:
-      std::memcpy(out, in(0), static_cast<size_t>(rows * width) * sizeof(float));
-      return kernels::Rope(out, rows, width, n.head_dim, layout_.positions.data(), n.rope_base, pool_);
-    case ir::Op::kKvStore:
-      return store_kv(in(0), in(1));
-    case ir::Op::kAttnScores:
-      return kernels::AttnScores(in(0), T, layout_.positions.data(), view, heads, C, out, pool_);
-    case ir::Op::kSoftmax:
-      return kernels::CausalSoftmax(in(0), T, n.shape[1], C, layout_.positions.data(), out, pool_);
-    case ir::Op::kAttnValues:
-      return kernels::AttnValues(in(0), T, layout_.positions.data(), view, heads, C, out, pool_);
-    case ir::Op::kAttention:
-      store_kv(in(1), in(2));
-      return kernels::Attention(in(0), T, layout_.positions.data(), view, heads, out, pool_);
-    case ir::Op::kAdd:
-      return kernels::Add(in(0), in(1), out, rows * width, pool_);
-    case ir::Op::kMul:
-      return kernels::Mul(in(0), in(1), out, rows * width, pool_);
-    case ir::Op::kSilu:
-      return kernels::Silu(in(0), out, rows * width, pool_);
-    case ir::Op::kGatherRows:
-      for (int64_t r = 0; r < binding_.out_rows; ++r)
-        std::memcpy(out + r * width, in(0) + layout_.logit_rows[static_cast<size_t>(r)] * width,
-                    static_cast<size_t>(width) * sizeof(float));
-      return;
-    case ir::Op::kCopy:
-      std::memcpy(out, in(0), static_cast<size_t>(binding_.Numel(n.shape)) * sizeof(float));
-      return;
-    case ir::Op::kAllReduce:
-      return collectives_->AllReduceSum(plan_.parallel.rank, in(0), out, rows * width);
-    case ir::Op::kAllGather:
-      return collectives_->AllGather(plan_.parallel.rank, in(0), rows, in_width(0), out);
+void PlanExecutor::RunEmbedding(const ir::Node& n, PagedKvCache&) {
+  kernels::Embedding(plan_.weight(n.weight), batch_->tokens.data(), binding_.tokens, Buf(n.id), pool_);
+}
+
+// A norm weight narrower than the row normalises each group of its width (per-head norms): the same kernel
+// over rows × groups rows of the group width.
+void PlanExecutor::RunRmsNorm(const ir::Node& n, PagedKvCache&) {
+  const Tensor& w = plan_.weight(n.weight);
+  const int64_t width = n.shape.back(), groups = width / w.numel();
+  kernels::RmsNorm(In(n, 0), w.data_as<float>(), Buf(n.id), Rows(n) * groups, w.numel(), n.eps, pool_);
+}
+
+void PlanExecutor::RunRope(const ir::Node& n, PagedKvCache&) {
+  float* out = Buf(n.id);
+  std::memcpy(out, In(n, 0), static_cast<size_t>(Numel(n)) * sizeof(float));
+  kernels::Rope(out, Rows(n), n.shape.back(), RopeOf(n), layout_.positions.data(), pool_);
+}
+
+void PlanExecutor::StoreKv(const ir::Node& n, PagedKvCache& kv, const float* k, const float* v) {
+  const auto row_bytes = static_cast<size_t>(plan_.kv.kv_dim) * sizeof(float);
+  for (int64_t t = 0; t < binding_.tokens; ++t) {
+    const int64_t slot = layout_.slots[static_cast<size_t>(t)];
+    std::memcpy(kv.k(n.layer, slot), k + t * plan_.kv.kv_dim, row_bytes);
+    std::memcpy(kv.v(n.layer, slot), v + t * plan_.kv.kv_dim, row_bytes);
   }
+}
+
+void PlanExecutor::RunKvStore(const ir::Node& n, PagedKvCache& kv) { StoreKv(n, kv, In(n, 0), In(n, 1)); }
+
+void PlanExecutor::RunAttnScores(const ir::Node& n, PagedKvCache& kv) {
+  kernels::AttnScores(In(n, 0), binding_.tokens, layout_.positions.data(), KvView(n, kv), HeadsOf(n), binding_.context,
+                      Buf(n.id), pool_);
+}
+
+void PlanExecutor::RunSoftmax(const ir::Node& n, PagedKvCache&) {
+  const ir::Node& scores = plan_.node(n.inputs[0]);
+  kernels::CausalSoftmax(In(n, 0), binding_.tokens, n.shape[1], binding_.context, layout_.positions.data(),
+                         scores.window, Buf(n.id), pool_);
+}
+
+void PlanExecutor::RunAttnValues(const ir::Node& n, PagedKvCache& kv) {
+  kernels::AttnValues(In(n, 0), binding_.tokens, layout_.positions.data(), KvView(n, kv), HeadsOf(n), binding_.context,
+                      Buf(n.id), pool_);
+}
+
+void PlanExecutor::RunAttention(const ir::Node& n, PagedKvCache& kv) {
+  StoreKv(n, kv, In(n, 1), In(n, 2));
+  kernels::Attention(In(n, 0), binding_.tokens, layout_.positions.data(), KvView(n, kv), HeadsOf(n), Buf(n.id), pool_);
+}
+
+void PlanExecutor::RunAdd(const ir::Node& n, PagedKvCache&) { kernels::Add(In(n, 0), In(n, 1), Buf(n.id), Numel(n), pool_); }
+void PlanExecutor::RunActivate(const ir::Node& n, PagedKvCache&) { kernels::Activate(n.act, In(n, 0), Buf(n.id), Numel(n), pool_); }
+void PlanExecutor::RunScale(const ir::Node& n, PagedKvCache&) { kernels::Scale(In(n, 0), n.scale, Buf(n.id), Numel(n), pool_); }
+void PlanExecutor::RunSoftcap(const ir::Node& n, PagedKvCache&) { kernels::Softcap(In(n, 0), n.softcap, Buf(n.id), Numel(n), pool_); }
+
+void PlanExecutor::RunMul(const ir::Node& n, PagedKvCache&) {
+  if (plan_.node(n.inputs[1]).shape.back() == 1 && n.shape.back() != 1)
+    return kernels::MulRows(In(n, 0), Rows(n), n.shape.back(), In(n, 1), Buf(n.id), pool_);
+  kernels::Mul(In(n, 0), In(n, 1), Buf(n.id), Numel(n), pool_);
+}
+
+// Router logits, top-k routing, then the local experts' FFNs over the rows routed to each (grouped by expert,
+// so each expert's weights are read once per step). Scratch: logits [T, E], experts and weights [T, k], then
+// the kernel's own buffers.
+void PlanExecutor::RunMoe(const ir::Node& n, PagedKvCache&) {
+  const int64_t rows = Rows(n), dim = n.shape.back(), k = n.n_experts_used;
+  const int64_t n_experts = plan_.weight(n.weight).dim(0), ffn = plan_.weight(n.expert_weights[0]).dim(1);
+  float* logits = Scratch(n.id);
+  auto* experts = reinterpret_cast<int32_t*>(logits + rows * n_experts);
+  float* weights = logits + rows * n_experts + rows * k;
+  float* scratch = weights + rows * k;
+  MatMul(n.weight, In(n, 0), logits, rows);
+  kernels::MoeRoute(logits, rows, n_experts, k, n.moe_renormalize, experts, weights);
+  const std::vector<ExpertMatrices>& local = experts_.at(n.id);
+  const kernels::MoeExpertMatMul mm = [&](int64_t e, int which, const float* x, float* y, int64_t m) {
+    const ExpertMatrices& em = local[static_cast<size_t>(e - n.expert_begin)];
+    if (em.packed[static_cast<size_t>(which)]) return kernels::QuantMatMul(*em.packed[static_cast<size_t>(which)], x, y, m, pool_);
+    kernels::MatMul(em.views[static_cast<size_t>(which)], x, y, m, pool_);
+  };
+  const int64_t begin = n.expert_end < 0 ? 0 : n.expert_begin, end = n.expert_end < 0 ? n_experts : n.expert_end;
+  kernels::MoeFfn(In(n, 0), rows, dim, ffn, begin, end, experts, weights, k, n.act, mm, Buf(n.id), scratch,
+                  &tokens_per_expert_, pool_);
+}
+
+void PlanExecutor::RunGatherRows(const ir::Node& n, PagedKvCache&) {
+  const int64_t width = n.shape.back();
+  for (int64_t r = 0; r < binding_.out_rows; ++r)
+    std::memcpy(Buf(n.id) + r * width, In(n, 0) + layout_.logit_rows[static_cast<size_t>(r)] * width,
+                static_cast<size_t>(width) * sizeof(float));
+}
+
+void PlanExecutor::RunCopy(const ir::Node& n, PagedKvCache&) {
+  std::memcpy(Buf(n.id), In(n, 0), static_cast<size_t>(Numel(n)) * sizeof(float));
+}
+
+void PlanExecutor::RunAllReduce(const ir::Node& n, PagedKvCache&) {
+  collectives_->AllReduceSum(plan_.parallel.rank, In(n, 0), Buf(n.id), Numel(n));
+}
+
+void PlanExecutor::RunAllGather(const ir::Node& n, PagedKvCache&) {
+  collectives_->AllGather(plan_.parallel.rank, In(n, 0), Rows(n), plan_.node(n.inputs[0]).shape.back(), Buf(n.id));
 }
 
 }  // namespace strata

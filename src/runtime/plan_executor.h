@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -14,7 +15,9 @@
 #include "compiler/passes/memory_plan.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "runtime/kernels/attention.h"
 #include "runtime/kernels/quant_matmul.h"
+#include "runtime/kernels/rope.h"
 #include "runtime/batch.h"
 #include "runtime/collectives.h"
 #include "runtime/paged_kv_cache.h"
@@ -49,12 +52,40 @@ class PlanExecutor {
   PagedKvCache MakeKvCache(int64_t num_blocks, int64_t block_size) const;
 
  private:
+  // One kernel per op (the CPU backend's registration table is in plan_executor.cpp).
+  using Kernel = void (PlanExecutor::*)(const ir::Node& n, PagedKvCache& kv);
+  static const std::array<Kernel, ir::kNumOps>& Kernels();
+
   Status CheckTokens(const std::vector<int32_t>& tokens) const;
   void Bind(const ir::Binding& b);
-  void RunNode(const ir::Node& n, PagedKvCache& kv);
-  void RunLinear(const ir::Node& n);
+  void RunEmbedding(const ir::Node& n, PagedKvCache& kv);
+  void RunRmsNorm(const ir::Node& n, PagedKvCache& kv);
+  void RunLinear(const ir::Node& n, PagedKvCache& kv);
+  void RunRope(const ir::Node& n, PagedKvCache& kv);
+  void RunKvStore(const ir::Node& n, PagedKvCache& kv);
+  void RunAttnScores(const ir::Node& n, PagedKvCache& kv);
+  void RunSoftmax(const ir::Node& n, PagedKvCache& kv);
+  void RunAttnValues(const ir::Node& n, PagedKvCache& kv);
+  void RunAttention(const ir::Node& n, PagedKvCache& kv);
+  void RunAdd(const ir::Node& n, PagedKvCache& kv);
+  void RunActivate(const ir::Node& n, PagedKvCache& kv);
+  void RunMul(const ir::Node& n, PagedKvCache& kv);
+  void RunScale(const ir::Node& n, PagedKvCache& kv);
+  void RunSoftcap(const ir::Node& n, PagedKvCache& kv);
+  void RunMoe(const ir::Node& n, PagedKvCache& kv);
+  void RunGatherRows(const ir::Node& n, PagedKvCache& kv);
+  void RunAllReduce(const ir::Node& n, PagedKvCache& kv);
+  void RunAllGather(const ir::Node& n, PagedKvCache& kv);
+  void RunCopy(const ir::Node& n, PagedKvCache& kv);
+  void RunNothing(const ir::Node&, PagedKvCache&) {}
   void PackWeights();
+  void PackExperts(const ir::Node& n);
   void MatMul(int weight, const float* x, float* y, int64_t rows);
+  void StoreKv(const ir::Node& n, PagedKvCache& kv, const float* k, const float* v);
+  kernels::PagedKvView KvView(const ir::Node& n, PagedKvCache& kv) const;
+  kernels::RopeParams RopeOf(const ir::Node& n) const;
+  const float* In(const ir::Node& n, int i) const { return Buf(n.inputs[static_cast<size_t>(i)]); }
+  int64_t Numel(const ir::Node& n) const { return binding_.Numel(n.shape); }
   void TraceNode(const ir::Node& n, int64_t begin_us);
   int64_t Rows(const ir::Node& n) const { return binding_.Dim(n.shape[0]); }
   float* Buf(int id) const { return arena_base_ + mp_->offset[static_cast<size_t>(id)] / sizeof(float); }
@@ -67,6 +98,13 @@ class PlanExecutor {
   const ir::Plan& plan_;
   ThreadPool& pool_;
   std::vector<std::unique_ptr<kernels::PackedWeight>> packed_;  // by weight index; null: MatMul reads it as is
+  // A MoE node's experts: each expert's gate/up/down matrix (a view) and its packed copy (or null).
+  struct ExpertMatrices {
+    std::array<Tensor, 3> views;
+    std::array<std::unique_ptr<kernels::PackedWeight>, 3> packed;
+  };
+  std::map<int, std::vector<ExpertMatrices>> experts_;  // by node id
+  std::vector<int64_t> tokens_per_expert_;               // of the last MoE node run (for the trace)
   Collectives* collectives_;
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
   int64_t n_embd_rows_ = 0;   // valid token ids are below this

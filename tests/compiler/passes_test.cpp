@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "compiler/llama_builder.h"
+#include "compiler/plan_builder.h"
 #include "compiler/pass_manager.h"
 #include "compiler/passes/memory_plan.h"
 #include "compiler/passes/passes.h"
@@ -22,7 +22,7 @@ std::unique_ptr<Model>& TinyModel() {
 }
 
 Plan Unoptimised() {
-  auto plan = BuildLlamaPlan(*TinyModel());
+  auto plan = BuildPlan(*TinyModel());
   EXPECT_TRUE(plan.ok()) << plan.status().ToString();
   return std::move(plan).value();
 }
@@ -62,14 +62,14 @@ TEST_F(PassTest, FuseAttentionReplacesTheFourPartsOfEachLayer) {
     }
 }
 
-TEST_F(PassTest, FuseSwiGLUTakesGateUpSiluAndMul) {
-  ASSERT_TRUE(FuseSwiGLU(plan_, ctx_).ok());
+TEST_F(PassTest, FuseGatedFfnTakesGateUpSiluAndMul) {
+  ASSERT_TRUE(FuseGatedFfn(plan_, ctx_).ok());
   const auto after = CountLabels(plan_);
   EXPECT_EQ(after.at("swiglu"), 4);
   EXPECT_EQ(after.count("silu"), 0u);
   EXPECT_EQ(after.count("mul"), 0u);
   for (const Node& n : plan_.nodes)
-    if (n.op == Op::kSwiGLU) {
+    if (n.op == Op::kGatedFfn) {
       EXPECT_NE(WeightName(plan_, n.weight).find("ffn_gate"), std::string::npos);
       EXPECT_NE(WeightName(plan_, n.weight2).find("ffn_up"), std::string::npos);
       EXPECT_EQ(plan_.node(n.inputs[0]).op, Op::kRmsNorm);
@@ -103,9 +103,9 @@ TEST_F(PassTest, FuseResidualFoldsTheAddsIntoTheirProducers) {
 }
 
 TEST_F(PassTest, PassesWithNothingToFuseChangeNothing) {
-  ASSERT_TRUE(FuseSwiGLU(plan_, ctx_).ok());
+  ASSERT_TRUE(FuseGatedFfn(plan_, ctx_).ok());
   const size_t n = plan_.nodes.size();
-  ASSERT_TRUE(FuseSwiGLU(plan_, ctx_).ok());
+  ASSERT_TRUE(FuseGatedFfn(plan_, ctx_).ok());
   EXPECT_EQ(plan_.nodes.size(), n);
 }
 
@@ -123,7 +123,7 @@ TEST_F(PassTest, DefaultPipelineGivesSevenNodesPerLayer) {
 TEST(PassList, ParsesNamesNoneAndDefaultAndRejectsUnknown) {
   EXPECT_EQ(*ParsePassList("none"), std::vector<std::string>{});
   EXPECT_EQ(*ParsePassList("default"), DefaultPasses());
-  EXPECT_EQ(*ParsePassList("fuse_rope,fuse_swiglu"), (std::vector<std::string>{"fuse_rope", "fuse_swiglu"}));
+  EXPECT_EQ(*ParsePassList("fuse_rope,fuse_gated_ffn"), (std::vector<std::string>{"fuse_rope", "fuse_gated_ffn"}));
   auto bad = ParsePassList("fuse_rope,fuse_everything");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("fuse_everything"), std::string::npos);

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/ir.h"
-#include "compiler/llama_builder.h"
+#include "compiler/plan_builder.h"
 #include "compiler/plan_printer.h"
 #include "testdata.h"
 
@@ -54,7 +54,7 @@ TEST(LlamaBuilder, BuildsTheTinyModelPlan) {
   STRATA_REQUIRE_TESTDATA();
   auto model = Model::Load(testing::TestDataPath("models/tiny-llama-q8_0.gguf"));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto plan = BuildLlamaPlan(**model);
+  auto plan = BuildPlan(**model);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   // tokens, embedding, 19 nodes per layer x 4 (attention as kv_store, scores, softmax, values), gather_rows,
   // final norm, output head.

@@ -5,7 +5,7 @@
 #include <limits>
 #include <map>
 
-#include "compiler/llama_builder.h"
+#include "compiler/plan_builder.h"
 #include "engine/llm_engine.h"
 #include "model/model.h"
 #include "runtime/cpu_executor.h"
@@ -26,7 +26,7 @@ const Loaded& Tiny() {
     Loaded out;
     auto model = Model::Load(TestDataPath("models/tiny-llama-q8_0.gguf"));
     out.model = std::move(model).value();
-    auto plan = ir::BuildLlamaPlan(*out.model);
+    auto plan = ir::BuildPlan(*out.model);
     out.plan = std::move(plan).value();
     return out;
   }();

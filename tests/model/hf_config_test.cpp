@@ -1,4 +1,4 @@
-// config.json -> LlamaConfig, Hugging Face weight names, the q/k row permutation, and the pre-tokenizer names
+// config.json -> ModelConfig, Hugging Face weight names, the q/k row permutation, and the pre-tokenizer names
 // llama.cpp knows, read from the shared tokenizer.json files.
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compiler/llama_builder.h"
+#include "compiler/plan_builder.h"
 #include "engine/async_engine.h"
 #include "model/model.h"
 #include "server/http_server.h"
@@ -38,7 +38,7 @@ class LocalServer {
     auto model = Model::Load(TestDataPath("models/tiny-llama-q8_0.gguf"));
     if (!model.ok()) throw std::runtime_error(model.status().message());
     model_ = std::move(*model);
-    auto plan = ir::BuildLlamaPlan(*model_);
+    auto plan = ir::BuildPlan(*model_);
     if (!plan.ok()) throw std::runtime_error(plan.status().message());
     plan_ = std::move(*plan);
     auto engine = LlmEngine::Create(plan_, model_->tokenizer(), pool_, o.engine);

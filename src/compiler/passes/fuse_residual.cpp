@@ -10,7 +10,7 @@ Status FuseResidual(Plan& plan, const PassContext&) {
     for (int side = 1; side >= 0; --side) {
       Node& prod = plan.node(add.inputs[static_cast<size_t>(side)]);
       const int residual = add.inputs[static_cast<size_t>(1 - side)];
-      if ((prod.op != Op::kMatMul && prod.op != Op::kSwiGLU) || prod.residual || residual >= prod.id ||
+      if ((prod.op != Op::kMatMul && prod.op != Op::kGatedFfn) || prod.residual || residual >= prod.id ||
           uses[static_cast<size_t>(prod.id)] != 1 || prod.placement != add.placement)
         continue;
       prod.residual = true;

@@ -10,11 +10,13 @@ Status FuseRmsNorm(Plan& plan, const PassContext&) {
     for (int in : n.inputs) consumers[static_cast<size_t>(in)].push_back(n.id);
   for (const Node& norm : plan.nodes) {
     if (norm.op != Op::kRmsNorm || norm.id == plan.output) continue;
+    // A per-group norm (per head) is not a row norm a matmul could apply to its input.
+    if (plan.weight(norm.weight).numel() != norm.shape.back()) continue;
     const auto& users = consumers[static_cast<size_t>(norm.id)];
     bool all_fusable = !users.empty();
     for (int u : users) {
       const Node& c = plan.node(u);
-      all_fusable &= (c.op == Op::kMatMul || c.op == Op::kSwiGLU) && c.norm_weight < 0 && c.inputs[0] == norm.id &&
+      all_fusable &= (c.op == Op::kMatMul || c.op == Op::kGatedFfn) && c.norm_weight < 0 && c.inputs[0] == norm.id &&
                      (!c.residual || c.inputs.back() != norm.id);
     }
     if (!all_fusable) continue;

@@ -55,12 +55,21 @@ MemoryPlan PlanMemory(const Plan& plan, const Binding& b, const std::vector<int6
   return mp;
 }
 
+// Router logits, the routing (ids and weights) and, since a step's rows reach T * k expert slots in all, the
+// gathered inputs, gate/up products and down outputs of every slot.
+int64_t MoeScratchPerRow(const Plan& plan, const Node& n) {
+  const Tensor& gate = plan.weight(n.expert_weights[0]);
+  const int64_t experts = plan.weight(n.weight).dim(0), k = n.n_experts_used, dim = gate.dim(2), ffn = gate.dim(1);
+  return experts + 2 * k + k * (2 * dim + 2 * ffn);
+}
+
 std::vector<int64_t> ScratchBytes(const Plan& plan, const Binding& b) {
   std::vector<int64_t> scratch(plan.nodes.size(), 0);
   for (const Node& n : plan.nodes) {
     int64_t per_row = 0;
     if (n.norm_weight >= 0) per_row += plan.node(n.inputs[0]).shape.back();
-    if (n.op == Op::kSwiGLU) per_row += n.shape.back();
+    if (n.op == Op::kGatedFfn) per_row += n.shape.back();
+    if (n.op == Op::kMoe) per_row += MoeScratchPerRow(plan, n);
     scratch[static_cast<size_t>(n.id)] = b.Dim(n.shape[0]) * per_row * static_cast<int64_t>(sizeof(float));
   }
   return scratch;

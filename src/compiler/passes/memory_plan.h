@@ -25,9 +25,10 @@ struct MemoryPlan {
 // buffer that lives only during its node, for kernels that need one (fused norm / SwiGLU).
 MemoryPlan PlanMemory(const Plan& plan, const Binding& b, const std::vector<int64_t>& scratch = {});
 
-// Scratch bytes each node's kernel needs under a binding: a fused RMSNorm keeps the normalised input, a SwiGLU
-// the up projection.
+// Scratch bytes each node's kernel needs under a binding: a fused RMSNorm keeps the normalised input, a gated
+// FFN the up projection, a MoE its routing and per-expert buffers (MoeScratchPerRow floats per row).
 std::vector<int64_t> ScratchBytes(const Plan& plan, const Binding& b);
+int64_t MoeScratchPerRow(const Plan& plan, const Node& n);
 
 // Checks that no two tensors alive at the same time overlap and that all lie inside the arena.
 Status ValidateMemoryPlan(const MemoryPlan& mp);

@@ -8,7 +8,7 @@ namespace {
 
 // The op labels a node needs from its backend: its own op and every op fused into it.
 std::vector<std::string> NeededOps(const Node& n) {
-  std::vector<std::string> ops = {OpName(n.op)};
+  std::vector<std::string> ops = {OpLabel(n)};
   if (n.norm_weight >= 0) ops.push_back("rms_norm");
   if (n.rope) ops.push_back("rope");
   if (n.residual) ops.push_back("add");

@@ -1,13 +1,10 @@
 #include <string>
 
+#include "compiler/op_defs.h"
 #include "compiler/passes/passes.h"
 
 namespace strata::ir {
 namespace {
-
-bool EndsWith(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 // Which query and KV heads one rank holds. KV heads are divided when the ranks divide them, and replicated
 // (each copy serving part of its query group) when the ranks are a multiple of them, as vLLM does.
@@ -40,6 +37,8 @@ Status Divisible(int64_t n, int tp, const std::string& what) {
 }
 
 // Rewrites one rank's plan; nodes are re-emitted in order so that a collective can follow the node it reduces.
+// Each emitted node remembers which columns of the full feature dimension this rank holds of it (the whole
+// width when it is not split), so a row-parallel projection takes the matching input columns of its weight.
 class Splitter {
  public:
   Splitter(Plan& plan, const PassContext& ctx, const HeadSplit& heads, int64_t head_dim)
@@ -52,7 +51,7 @@ class Splitter {
     for (Node n : old) {
       const int old_id = n.id;
       for (int& in : n.inputs) in = new_id_[static_cast<size_t>(in)];
-      STRATA_ASSIGN_OR_RETURN(const int id, Emit(std::move(n), old_id == plan_.output));
+      STRATA_ASSIGN_OR_RETURN(const int id, Emit(std::move(n)));
       new_id_[static_cast<size_t>(old_id)] = id;
     }
     plan_.input = new_id_[static_cast<size_t>(plan_.input)];
@@ -61,82 +60,111 @@ class Splitter {
   }
 
  private:
+  using Cols = std::pair<int64_t, int64_t>;  // [c0, c1) of the full width; {0, -1}: all of it
+  static constexpr Cols kWhole{0, -1};
+
   // Emits n as this rank's part; returns the id later nodes must read (a collective's, when one follows).
-  Result<int> Emit(Node n, bool is_output) {
-    const int64_t hd = head_dim_;
-    const std::string wname = n.weight >= 0 ? plan_.weights[static_cast<size_t>(n.weight)].name : "";
+  Result<int> Emit(Node n) {
     const int tp = ctx_.tp, r = ctx_.rank;
     switch (n.op) {
       case Op::kEmbedding: {
         const Tensor& w = plan_.weight(n.weight);
         STRATA_RETURN_IF_ERROR(Divisible(w.dim(1), tp, "embedding width"));
         const int64_t cols = w.dim(1) / tp;
-        n.weight = plan_.AddWeight(wname + "[:, " + Range(r * cols, (r + 1) * cols) + "]", SliceColumns(w, r * cols, (r + 1) * cols));
+        n.weight = AddWeight(n.weight, "[:, " + Range(r * cols, (r + 1) * cols) + "]", SliceColumns(w, r * cols, (r + 1) * cols));
         n.shape = {n.shape[0], cols};
         return Collective(std::move(n), Op::kAllGather);
       }
-      case Op::kMatMul: return EmitMatMul(std::move(n), wname, is_output);
-      case Op::kRope: case Op::kSilu: case Op::kMul: case Op::kSoftmax:
-        n.shape = plan_.node(n.inputs[0]).shape;
-        return plan_.AddNode(std::move(n));
-      case Op::kKvStore: case Op::kAttnScores: case Op::kAttnValues: {
+      case Op::kMatMul: return EmitMatMul(std::move(n));
+      case Op::kMoe: return EmitMoe(std::move(n));
+      case Op::kKvStore: case Op::kAttnScores: case Op::kAttnValues: case Op::kAttention:
         n.n_heads = heads_.q1 - heads_.q0;
         n.n_kv_heads = heads_.kv1 - heads_.kv0;
-        if (n.op == Op::kAttnScores) n.shape = {kSymTokens, n.n_heads, kSymContext};
-        if (n.op == Op::kAttnValues) n.shape = {kSymTokens, n.n_heads * hd};
-        return plan_.AddNode(std::move(n));
-      }
+        return Reshaped(std::move(n), {heads_.q0 * head_dim_, heads_.q1 * head_dim_});
       default:
-        return plan_.AddNode(std::move(n));
+        return Reshaped(std::move(n), InputCols(n));
     }
   }
 
-  Result<int> EmitMatMul(Node n, const std::string& wname, bool is_output) {
-    const Tensor& w = plan_.weight(n.weight);
+  // Emits n with its shape recomputed from its (split) inputs.
+  Result<int> Reshaped(Node n, Cols cols) {
+    STRATA_ASSIGN_OR_RETURN(n.shape, Def(n.op).shape(plan_, n));
+    return Add(std::move(n), cols);
+  }
+
+  Cols InputCols(const Node& n) const { return n.inputs.empty() ? kWhole : cols_[static_cast<size_t>(n.inputs[0])]; }
+
+  Result<int> EmitMatMul(Node n) {
+    const Tensor w = plan_.weight(n.weight);
     const int tp = ctx_.tp, r = ctx_.rank;
     const int64_t hd = head_dim_;
     auto rows = [&](int64_t r0, int64_t r1) {
-      n.weight = plan_.AddWeight(wname + "[" + Range(r0, r1) + ", :]", w.Rows(r0, r1));
+      n.weight = AddWeight(n.weight, "[" + Range(r0, r1) + ", :]", w.Rows(r0, r1));
+      if (n.bias >= 0) n.bias = AddWeight(n.bias, "[" + Range(r0, r1) + "]", plan_.weight(n.bias).Rows(r0, r1));
       n.shape = {n.shape[0], r1 - r0};
+      return Cols{r0, r1};
     };
-    auto cols = [&](int64_t c0, int64_t c1) {
-      n.weight = plan_.AddWeight(wname + "[:, " + Range(c0, c1) + "]", SliceColumns(w, c0, c1));
-    };
-    if (EndsWith(wname, "attn_q.weight")) return rows(heads_.q0 * hd, heads_.q1 * hd), plan_.AddNode(std::move(n));
-    if (EndsWith(wname, "attn_k.weight") || EndsWith(wname, "attn_v.weight"))
-      return rows(heads_.kv0 * hd, heads_.kv1 * hd), plan_.AddNode(std::move(n));
-    if (EndsWith(wname, "ffn_gate.weight") || EndsWith(wname, "ffn_up.weight")) {
-      STRATA_RETURN_IF_ERROR(Divisible(w.dim(0), tp, "feed-forward width"));
-      const int64_t per = w.dim(0) / tp;
-      return rows(r * per, (r + 1) * per), plan_.AddNode(std::move(n));
+    if (InputCols(n) != kWhole && n.tp != TpSplit::kRowsReduce)
+      return Status::Unsupported("tensor-parallel split: " + n.name + " reads a split input but is not row-parallel");
+    switch (n.tp) {
+      case TpSplit::kReplicated: return Add(std::move(n), kWhole);
+      case TpSplit::kQHeads: { const Cols c = rows(heads_.q0 * hd, heads_.q1 * hd); return Add(std::move(n), c); }
+      case TpSplit::kKvHeads: { const Cols c = rows(heads_.kv0 * hd, heads_.kv1 * hd); return Add(std::move(n), c); }
+      case TpSplit::kColumns: {
+        STRATA_RETURN_IF_ERROR(Divisible(w.dim(0), tp, "feed-forward width"));
+        const int64_t per = w.dim(0) / tp;
+        const Cols c = rows(r * per, (r + 1) * per);
+        return Add(std::move(n), c);
+      }
+      case TpSplit::kRowsReduce: {
+        const Cols in = InputCols(n);
+        if (in == kWhole || n.bias >= 0)
+          return Status::Unsupported("tensor-parallel split: " + n.name + " is row-parallel but its input is whole or it has a bias");
+        n.weight = AddWeight(n.weight, "[:, " + Range(in.first, in.second) + "]", SliceColumns(w, in.first, in.second));
+        return Collective(std::move(n), Op::kAllReduce);
+      }
+      case TpSplit::kVocab: {
+        STRATA_RETURN_IF_ERROR(Divisible(w.dim(0), tp, "vocabulary"));
+        const int64_t per = w.dim(0) / tp;
+        rows(r * per, (r + 1) * per);
+        return Collective(std::move(n), Op::kAllGather);
+      }
     }
-    if (EndsWith(wname, "attn_output.weight")) {
-      cols(heads_.q0 * hd, heads_.q1 * hd);
-      return Collective(std::move(n), Op::kAllReduce);
-    }
-    if (EndsWith(wname, "ffn_down.weight")) {
-      STRATA_RETURN_IF_ERROR(Divisible(w.dim(1), tp, "feed-forward width"));
-      const int64_t per = w.dim(1) / tp;
-      cols(r * per, (r + 1) * per);
-      return Collective(std::move(n), Op::kAllReduce);
-    }
-    if (is_output) {
-      STRATA_RETURN_IF_ERROR(Divisible(w.dim(0), tp, "vocabulary"));
-      const int64_t per = w.dim(0) / tp;
-      rows(r * per, (r + 1) * per);
-      return Collective(std::move(n), Op::kAllGather);
-    }
-    return Status::Unsupported("tensor-parallel split: no rule for weight " + wname);
+    return Status::Internal("tensor-parallel split: unknown split of " + n.name);
+  }
+
+  // Expert parallelism: each rank holds a contiguous share of the experts and computes only their part of
+  // each token's weighted sum; the router stays whole so every rank routes alike, and an all-reduce adds the
+  // parts. Expert FFNs are small, so splitting each expert's FFN would leave tiny matmuls.
+  Result<int> EmitMoe(Node n) {
+    const int64_t experts = plan_.weight(n.weight).dim(0);
+    STRATA_RETURN_IF_ERROR(Divisible(experts, ctx_.tp, "expert count"));
+    const int64_t per = experts / ctx_.tp, e0 = ctx_.rank * per, e1 = e0 + per;
+    for (int& w : n.expert_weights) w = AddWeight(w, "[" + Range(e0, e1) + "]", plan_.weight(w).Rows(e0, e1));
+    n.expert_begin = e0;
+    n.expert_end = e1;
+    return Collective(std::move(n), Op::kAllReduce);
+  }
+
+  int AddWeight(int w, const std::string& suffix, Tensor t) {
+    return plan_.AddWeight(plan_.weights[static_cast<size_t>(w)].name + suffix, std::move(t));
+  }
+
+  int Add(Node n, Cols cols) {
+    const int id = plan_.AddNode(std::move(n));
+    cols_.resize(static_cast<size_t>(id) + 1, kWhole);
+    cols_[static_cast<size_t>(id)] = cols;
+    return id;
   }
 
   // Emits n, then the collective that completes it on every rank.
   int Collective(Node n, Op op) {
     const std::string name = n.name;
     std::vector<int64_t> shape = n.shape;
-    const int id = plan_.AddNode(std::move(n));
+    const int id = Add(std::move(n), kWhole);
     if (op == Op::kAllGather) shape.back() *= ctx_.tp;
-    return plan_.AddNode({.op = op, .name = name + (op == Op::kAllReduce ? ".all_reduce" : ".all_gather"),
-                          .inputs = {id}, .shape = shape});
+    return Add({.op = op, .name = name + (op == Op::kAllReduce ? ".all_reduce" : ".all_gather"), .inputs = {id},
+                .shape = shape}, kWhole);
   }
 
   static std::string Range(int64_t a, int64_t b) { return std::to_string(a) + ":" + std::to_string(b); }
@@ -147,6 +175,7 @@ class Splitter {
   HeadSplit heads_;
   int64_t head_dim_;
   std::vector<int> new_id_;
+  std::vector<Cols> cols_;  // by new node id
 };
 
 }  // namespace
@@ -159,10 +188,11 @@ Status SplitTensorParallel(Plan& plan, const PassContext& ctx) {
   if (!attn) return Status::Unsupported("tensor-parallel split needs the plan's attention ops");
   const int64_t head_dim = attn->head_dim;
   STRATA_ASSIGN_OR_RETURN(const HeadSplit heads, SplitHeads(attn->n_heads, attn->n_kv_heads, ctx.tp, ctx.rank));
-  Splitter s(plan, ctx, heads, head_dim);
-  STRATA_RETURN_IF_ERROR(s.Run());
+  // Set first: the shape rules of the re-emitted nodes read the rank's KV width and the rank count.
   plan.kv.kv_dim = (heads.kv1 - heads.kv0) * head_dim;
   plan.parallel = {ctx.rank, ctx.tp};
+  Splitter s(plan, ctx, heads, head_dim);
+  STRATA_RETURN_IF_ERROR(s.Run());
   return plan.Validate();
 }
 
