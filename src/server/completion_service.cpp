@@ -119,7 +119,7 @@ std::variant<StartedRequest, ApiError> CompletionService::Start(const std::strin
   if (auto err = CheckContext(p)) return *err;
   if (auto err = CheckGrammarFits(p)) return *err;
   p.gen.id = engine_.NextId(chat ? "chatcmpl" : "cmpl");
-  r.ctx = {p.gen.id, model_name_, UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer()};
+  r.ctx = {p.gen.id, model_name_, UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer(), p.tokens_as_ids};
   r.prompt_tokens = prompt_len;
   auto stream = engine_.Submit(p.gen);
   if (!stream.ok()) return FromStatus(stream.status());

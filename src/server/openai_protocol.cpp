@@ -162,6 +162,7 @@ std::optional<ApiError> ParseOutputOptions(const Fields& f, bool chat, ParsedReq
   }
   int64_t n = 1;
   STRATA_API_CHECK(f.Int("n", 1, 1, "1 (only n=1 is supported)", n));
+  STRATA_API_CHECK(f.Bool("return_tokens_as_token_ids", out.tokens_as_ids));
   return ParseLogprobs(f, chat, out);
 }
 

@@ -27,6 +27,7 @@ struct ParsedRequest {
   bool max_tokens_given = false;
   std::string max_tokens_json;               // max_tokens as the client wrote it (for messages)
   int completion_logprobs = -1;              // completions' integer logprobs; -1 when absent
+  bool tokens_as_ids = false;                // vLLM's return_tokens_as_token_ids: logprobs name "token_id:N"
   std::optional<nlohmann::ordered_json> response_format;  // key order kept: it orders schema properties
 };
 

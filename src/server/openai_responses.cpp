@@ -10,6 +10,11 @@ namespace {
 
 std::string TokenText(const ResponseContext& ctx, int32_t id) { return ctx.tokenizer->TokenBytes(id); }
 
+// How a token is named in logprobs.
+std::string TokenName(const ResponseContext& ctx, int32_t id) {
+  return ctx.tokens_as_ids ? "token_id:" + std::to_string(id) : TokenText(ctx, id);
+}
+
 json Bytes(const std::string& s) {
   json b = json::array();
   for (unsigned char c : s) b.push_back(static_cast<int>(c));
@@ -22,27 +27,27 @@ json ChatLogprobs(const ResponseContext& ctx, const std::vector<SampleResult>& l
   for (const SampleResult& s : lps) {
     json top = json::array();
     for (const TokenLogprob& t : s.top) {
-      const std::string text = TokenText(ctx, t.token);
+      const std::string text = TokenName(ctx, t.token);
       top.push_back({{"token", text}, {"logprob", t.logprob}, {"bytes", Bytes(text)}});
     }
-    const std::string text = TokenText(ctx, s.token);
+    const std::string text = TokenName(ctx, s.token);
     content.push_back({{"token", text}, {"logprob", s.logprob}, {"bytes", Bytes(text)}, {"top_logprobs", top}});
   }
   return {{"content", content}};
 }
 
-// Completions: parallel arrays tokens / token_logprobs / top_logprobs / text_offset.
+// Completions: parallel arrays tokens / token_logprobs / top_logprobs / text_offset. The offsets stay those
+// of the text even when tokens are named by id (vLLM's would advance by the length of "token_id:N").
 json CompletionLogprobs(const ResponseContext& ctx, const std::vector<SampleResult>& lps, size_t offset) {
   json tokens = json::array(), token_lps = json::array(), tops = json::array(), offsets = json::array();
   for (const SampleResult& s : lps) {
-    const std::string text = TokenText(ctx, s.token);
-    tokens.push_back(text);
+    tokens.push_back(TokenName(ctx, s.token));
     token_lps.push_back(s.logprob);
     json top = json::object();
-    for (const TokenLogprob& t : s.top) top[TokenText(ctx, t.token)] = t.logprob;
+    for (const TokenLogprob& t : s.top) top[TokenName(ctx, t.token)] = t.logprob;
     tops.push_back(top);
     offsets.push_back(offset);
-    offset += text.size();
+    offset += TokenText(ctx, s.token).size();
   }
   return {{"tokens", tokens}, {"token_logprobs", token_lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }

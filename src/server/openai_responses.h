@@ -21,6 +21,9 @@ struct ResponseContext {
   bool chat = false;
   bool logprobs = false;
   const Tokenizer* tokenizer = nullptr;
+  // vLLM's return_tokens_as_token_ids: every token in logprobs is "token_id:N" (and, in chat, its bytes those
+  // of that string, as vLLM gives them), so a client can tell tokens apart that decode to the same text.
+  bool tokens_as_ids = false;
 };
 
 // Accumulates a non-streamed response from the engine's deltas.
