@@ -143,7 +143,8 @@ void PlanExecutor::RunLinear(const ir::Node& n) {
     kernels::Silu(out, out, rows * width, pool_);
     kernels::Mul(out, scratch, out, rows * width, pool_);
   }
-  if (n.rope) kernels::Rope(out, rows, width, n.head_dim, layout_.positions.data(), n.rope_base, pool_);
+  if (n.rope) kernels::Rope(out, rows, width, {.head_dim = n.head_dim, .rope_dim = n.head_dim, .base = n.rope_base},
+                                 layout_.positions.data(), pool_);
   if (n.residual) kernels::Add(Buf(n.inputs.back()), out, out, rows * width, pool_);
 }
 
@@ -178,13 +179,14 @@ void PlanExecutor::RunNode(const ir::Node& n, PagedKvCache& kv) {
       return RunLinear(n);
     case ir::Op::kRope:
       std::memcpy(out, in(0), static_cast<size_t>(rows * width) * sizeof(float));
-      return kernels::Rope(out, rows, width, n.head_dim, layout_.positions.data(), n.rope_base, pool_);
+      return kernels::Rope(out, rows, width, {.head_dim = n.head_dim, .rope_dim = n.head_dim, .base = n.rope_base},
+                                 layout_.positions.data(), pool_);
     case ir::Op::kKvStore:
       return store_kv(in(0), in(1));
     case ir::Op::kAttnScores:
       return kernels::AttnScores(in(0), T, layout_.positions.data(), view, heads, C, out, pool_);
     case ir::Op::kSoftmax:
-      return kernels::CausalSoftmax(in(0), T, n.shape[1], C, layout_.positions.data(), out, pool_);
+      return kernels::CausalSoftmax(in(0), T, n.shape[1], C, layout_.positions.data(), /*window=*/0, out, pool_);
     case ir::Op::kAttnValues:
       return kernels::AttnValues(in(0), T, layout_.positions.data(), view, heads, C, out, pool_);
     case ir::Op::kAttention:

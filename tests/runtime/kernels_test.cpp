@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <utility>
 
 #include <algorithm>
 #include <cmath>
@@ -39,26 +40,74 @@ TEST(Kernels, RmsNormMatchesReference) {
     }
 }
 
-TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
+TEST(Kernels, RopeMatchesReference) {
   ThreadPool pool(2);
-  for (int64_t head_dim : {2, 8, 32, 64})
-    for (int64_t heads : {1, 3}) {
-      const int64_t rows = 5, width = heads * head_dim;
-      std::vector<int32_t> pos = {0, 1, 7, 100, 255};
-      auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
-      Rope(x.data(), rows, width, head_dim, pos.data(), 10000.0f, pool);
-      RopeReference(ref.data(), rows, width, head_dim, pos.data(), 10000.0f);
-      EXPECT_LE(MaxAbsDiff(x, ref), 1e-5f) << head_dim;
+  const std::vector<float> ff = {1.0f, 1.0f, 2.5f, 8.0f, 1.0f, 3.0f, 1.5f, 1.0f, 4.0f, 1.0f, 1.0f, 2.0f,
+                                 1.0f, 1.0f, 1.0f, 9.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
+                                 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 32.0f};
+  for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
+    for (auto [head_dim, rope_dim] : {std::pair<int64_t, int64_t>{2, 2}, {8, 8}, {32, 16}, {64, 64}, {96, 32}})
+      for (int64_t heads : {1, 3})
+        for (bool factors : {false, true}) {
+          const int64_t rows = 6, width = heads * head_dim;
+          std::vector<int32_t> pos = {0, 1, 7, 100, 4095, 100000};
+          const RopeParams p{head_dim, rope_dim, 500000.0f, factors ? 0.25f : 1.0f, mode, factors ? ff.data() : nullptr};
+          auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
+          Rope(x.data(), rows, width, p, pos.data(), pool);
+          RopeReference(ref.data(), rows, width, p, pos.data());
+          EXPECT_LE(MaxAbsDiff(x, ref), 2e-6f) << head_dim << "/" << rope_dim << " neox " << (mode == RopeMode::kNeox);
+        }
+}
+
+// The reference against the formula in double (exact angles): the float running product ggml uses drifts
+// little at small positions, so this pins pair layout, pass-through dims, freq_scale and freq_factors.
+TEST(Kernels, RopeReferenceFollowsTheFormula) {
+  const std::vector<float> ff = {1.0f, 2.0f, 4.0f, 1.5f, 1.0f, 8.0f};
+  for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
+    for (float fs : {1.0f, 0.125f}) {
+      const int64_t head_dim = 20, rope_dim = 12, heads = 2, half = rope_dim / 2, width = heads * head_dim;
+      const RopeParams p{head_dim, rope_dim, 10000.0f, fs, mode, ff.data()};
+      const std::vector<int32_t> pos = {0, 3, 11};
+      const auto x = Random(static_cast<size_t>(3 * width), 21);
+      auto y = x;
+      RopeReference(y.data(), 3, width, p, pos.data());
+      for (size_t r = 0; r < pos.size(); ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const float* in = x.data() + static_cast<int64_t>(r) * width + h * head_dim;
+          const float* out = y.data() + static_cast<int64_t>(r) * width + h * head_dim;
+          for (int64_t i = 0; i < half; ++i) {
+            const double theta = fs * pos[r] * std::pow(10000.0, -2.0 * static_cast<double>(i) / rope_dim) / ff[static_cast<size_t>(i)];
+            const int64_t a = mode == RopeMode::kNorm ? 2 * i : i, b = mode == RopeMode::kNorm ? 2 * i + 1 : i + half;
+            EXPECT_NEAR(out[a], in[a] * std::cos(theta) - in[b] * std::sin(theta), 1e-5) << i;
+            EXPECT_NEAR(out[b], in[a] * std::sin(theta) + in[b] * std::cos(theta), 1e-5) << i;
+          }
+          for (int64_t d = rope_dim; d < head_dim; ++d) EXPECT_EQ(out[d], in[d]) << "pass-through dim " << d;
+        }
     }
   // Position 0 is the identity; the first pair of position p rotates by p radians.
   std::vector<float> x = {1, 0, 1, 0}, y = x;
   const int32_t p0 = 0, p1 = 1;
-  RopeReference(x.data(), 1, 4, 4, &p0, 10000.0f);
+  const RopeParams p{4, 4, 10000.0f};
+  RopeReference(x.data(), 1, 4, p, &p0);
   EXPECT_EQ(x, y);
-  RopeReference(y.data(), 1, 4, 4, &p1, 10000.0f);
+  RopeReference(y.data(), 1, 4, p, &p1);
   EXPECT_NEAR(y[0], std::cos(1.0f), 1e-6);
   EXPECT_NEAR(y[1], std::sin(1.0f), 1e-6);
   EXPECT_NEAR(y[2], std::cos(0.01f), 1e-6);  // base^(-2/4) = 0.01
+}
+
+// ggml's angle is a float running product, not an exact power: at position 100000 the last pairs of a 128-dim
+// head are off the exact angle by far more than float rounding of the angle itself; the kernel follows ggml.
+TEST(Kernels, RopeAnglesFollowGgmlsFloatRecurrence) {
+  const RopeParams p{128, 128, 500000.0f};
+  std::vector<float> cs(128);
+  RopeAngles(p, 100000, cs.data());
+  const float theta_scale = std::pow(500000.0f, -2.0f / 128.0f);
+  float theta = 100000.0f;
+  for (int64_t i = 0; i < 64; ++i, theta *= theta_scale) {
+    EXPECT_EQ(cs[static_cast<size_t>(2 * i)], std::cos(theta)) << i;
+    EXPECT_EQ(cs[static_cast<size_t>(2 * i + 1)], std::sin(theta)) << i;
+  }
 }
 
 TEST(Kernels, AttentionMatchesReference) {
