@@ -161,6 +161,66 @@ TEST(Kernels, ElementwiseMatchReference) {
   }
 }
 
+// max |y - ref| / (1 + |ref|): absolute near 0, relative for large values.
+float MaxRelDiff(const std::vector<float>& y, const std::vector<float>& ref) {
+  float m = 0;
+  for (size_t i = 0; i < y.size(); ++i) m = std::max(m, std::fabs(y[i] - ref[i]) / (1.0f + std::fabs(ref[i])));
+  return std::isnan(m) ? INFINITY : m;
+}
+
+TEST(Kernels, ActivationsScaleAndSoftcapMatchReference) {
+  ThreadPool pool(2);
+  for (int64_t n : {1, 5, 8193, 40000}) {
+    auto x = Random(static_cast<size_t>(n), 13, 4.0f);
+    x[0] = 0.0f;
+    if (n > 4) x[1] = -30.0f, x[2] = 30.0f, x[3] = 1e-4f;
+    std::vector<float> y(x.size()), ref(x.size());
+    GeluTanh(x.data(), y.data(), n, pool);
+    GeluTanhReference(x.data(), ref.data(), n);
+    EXPECT_LE(MaxRelDiff(y, ref), 2e-6f) << "gelu " << n;
+    for (Activation act : {Activation::kSilu, Activation::kGeluTanh}) {
+      Activate(act, x.data(), y.data(), n, pool);
+      ActivateReference(act, x.data(), ref.data(), n);
+      EXPECT_LE(MaxRelDiff(y, ref), 2e-6f) << "activate " << n;
+    }
+    Sigmoid(x.data(), y.data(), n, pool);
+    SigmoidReference(x.data(), ref.data(), n);
+    EXPECT_LE(MaxRelDiff(y, ref), 1e-6f) << "sigmoid " << n;
+    Scale(x.data(), -0.37f, y.data(), n, pool);
+    ScaleReference(x.data(), -0.37f, ref.data(), n);
+    EXPECT_EQ(y, ref);
+    for (float cap : {30.0f, 2.5f}) {
+      Softcap(x.data(), cap, y.data(), n, pool);
+      SoftcapReference(x.data(), cap, ref.data(), n);
+      EXPECT_LE(MaxRelDiff(y, ref), 1e-6f) << "softcap " << cap << " n " << n;
+    }
+  }
+  // The references pinned to known values: GELU's tanh form at 1, sigmoid at 0, softcap saturating at the cap.
+  const float in[3] = {1.0f, 0.0f, 1000.0f};
+  float out[3];
+  GeluTanhReference(in, out, 1);
+  EXPECT_NEAR(out[0], 0.84119199f, 1e-7);
+  SigmoidReference(in + 1, out, 1);
+  EXPECT_EQ(out[0], 0.5f);
+  SoftcapReference(in, 30.0f, out, 3);
+  EXPECT_NEAR(out[0], 30.0 * std::tanh(1.0 / 30.0), 1e-7);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], 30.0f);
+}
+
+TEST(Kernels, MulRowsBroadcastsOneScalarPerRow) {
+  ThreadPool pool(2);
+  for (auto [rows, width] : {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {5, 4096}, {300, 33}}) {
+    auto a = Random(static_cast<size_t>(rows * width), 14), b = Random(static_cast<size_t>(rows), 15);
+    std::vector<float> y(a.size()), ref(a.size());
+    MulRows(a.data(), rows, width, b.data(), y.data(), pool);
+    MulRowsReference(a.data(), rows, width, b.data(), ref.data());
+    EXPECT_EQ(y, ref);
+    EXPECT_EQ(ref.back(), a.back() * b.back());
+    EXPECT_EQ(ref.front(), a.front() * b.front());
+  }
+}
+
 TEST(Kernels, EmbeddingDequantizesRows) {
   ThreadPool pool(2);
   const int64_t vocab = 11, dim = 512;  // two K-quant super-blocks
