@@ -88,6 +88,14 @@ Tensor Tensor::Rows(int64_t r0, int64_t r1) const {
   return t;
 }
 
+Tensor Tensor::Index(int64_t i) const {
+  Tensor t = *this;
+  t.shape_ = {dim(1), dim(2)};
+  t.strides_ = {strides_[1], strides_[2]};
+  t.data_ = static_cast<const uint8_t*>(data_) + i * strides_[0];
+  return t;
+}
+
 Tensor SliceColumns(const Tensor& t, int64_t c0, int64_t c1) {
   const int64_t rows = t.dim(0), cols = c1 - c0, block = Traits(t.dtype()).block_elems;
   if (c0 % block == 0 && c1 % block == 0) {

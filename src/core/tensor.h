@@ -45,6 +45,9 @@ class Tensor {
   std::string ShapeString() const;  // "[2, 192]"
   // Rows [r0, r1) of a rank-2 tensor: a view sharing this tensor's storage.
   Tensor Rows(int64_t r0, int64_t r1) const;
+  // Sub-tensor i along dim 0 of a rank-3 tensor, as a rank-2 view sharing this tensor's storage (an expert's
+  // [n_ff, n_embd] slice of a stacked [n_expert, n_ff, n_embd] weight). Any dtype: rows are whole blocks.
+  Tensor Index(int64_t i) const;
 
  private:
   DType dtype_ = DType::kF32;
