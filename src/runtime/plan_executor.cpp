@@ -289,11 +289,11 @@ void PlanExecutor::RunMoe(const ir::Node& n, PagedKvCache&) {
   MatMul(n.weight, In(n, 0), logits, rows);
   kernels::MoeRoute(logits, rows, n_experts, k, n.moe_renormalize, experts, weights);
   const std::vector<ExpertMatrices>& local = experts_.at(n.id);
-  const kernels::MoeExpertMatMul mm = [&](int64_t e, int which, const float* x, float* y, int64_t m) {
+  const kernels::MoeExpertMatMul mm{[&](int64_t e, int which, const float* x, float* y, int64_t m) {
     const ExpertMatrices& em = local[static_cast<size_t>(e - n.expert_begin)];
     if (em.packed[static_cast<size_t>(which)]) return kernels::QuantMatMul(*em.packed[static_cast<size_t>(which)], x, y, m, pool_);
     kernels::MatMul(em.views[static_cast<size_t>(which)], x, y, m, pool_);
-  };
+  }};
   const int64_t begin = n.expert_end < 0 ? 0 : n.expert_begin, end = n.expert_end < 0 ? n_experts : n.expert_end;
   kernels::MoeFfn(In(n, 0), rows, dim, ffn, begin, end, experts, weights, k, n.act, mm, Buf(n.id), scratch,
                   &tokens_per_expert_, pool_);

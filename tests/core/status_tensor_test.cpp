@@ -43,5 +43,29 @@ TEST(Tensor, StridesAndSizesFollowBlockLayouts) {
   EXPECT_EQ(v.ShapeString(), "[2, 2]");
 }
 
+TEST(Tensor, IndexViewsOneSliceOfARank3Tensor) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_K}) {
+    Tensor stacked = Tensor::Empty(t, {3, 4, 256});
+    for (int64_t b = 0; b < stacked.nbytes(); ++b) stacked.mutable_data_as<uint8_t>()[b] = static_cast<uint8_t>(b * 7);
+    const Tensor expected = Tensor::Empty(t, {4, 256});
+    for (int64_t i = 0; i < 3; ++i) {
+      const Tensor slice = stacked.Index(i);
+      EXPECT_EQ(slice.shape(), (std::vector<int64_t>{4, 256})) << Name(t);
+      EXPECT_EQ(slice.strides(), expected.strides()) << Name(t);
+      EXPECT_EQ(slice.nbytes(), expected.nbytes()) << Name(t);
+      EXPECT_EQ(slice.dtype(), t);
+      for (int64_t r = 0; r < 4; ++r) EXPECT_EQ(slice.row(r), stacked.row(i * 4 + r)) << Name(t) << " " << i << "," << r;
+    }
+  }
+  // The view holds the storage: it outlives the tensor it came from.
+  Tensor last;
+  {
+    Tensor f = Tensor::Empty(DType::kF32, {2, 2, 3});
+    f.mutable_data_as<float>()[11] = 42.0f;
+    last = f.Index(1);
+  }
+  EXPECT_EQ(last.data_as<float>()[5], 42.0f);
+}
+
 }  // namespace
 }  // namespace strata

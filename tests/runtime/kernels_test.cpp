@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <utility>
 
 #include <algorithm>
 #include <cmath>
@@ -39,26 +40,74 @@ TEST(Kernels, RmsNormMatchesReference) {
     }
 }
 
-TEST(Kernels, RopeMatchesReferenceAndRotatesAdjacentPairs) {
+TEST(Kernels, RopeMatchesReference) {
   ThreadPool pool(2);
-  for (int64_t head_dim : {2, 8, 32, 64})
-    for (int64_t heads : {1, 3}) {
-      const int64_t rows = 5, width = heads * head_dim;
-      std::vector<int32_t> pos = {0, 1, 7, 100, 255};
-      auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
-      Rope(x.data(), rows, width, head_dim, pos.data(), 10000.0f, pool);
-      RopeReference(ref.data(), rows, width, head_dim, pos.data(), 10000.0f);
-      EXPECT_LE(MaxAbsDiff(x, ref), 1e-5f) << head_dim;
+  const std::vector<float> ff = {1.0f, 1.0f, 2.5f, 8.0f, 1.0f, 3.0f, 1.5f, 1.0f, 4.0f, 1.0f, 1.0f, 2.0f,
+                                 1.0f, 1.0f, 1.0f, 9.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
+                                 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 32.0f};
+  for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
+    for (auto [head_dim, rope_dim] : {std::pair<int64_t, int64_t>{2, 2}, {8, 8}, {32, 16}, {64, 64}, {96, 32}})
+      for (int64_t heads : {1, 3})
+        for (bool factors : {false, true}) {
+          const int64_t rows = 6, width = heads * head_dim;
+          std::vector<int32_t> pos = {0, 1, 7, 100, 4095, 100000};
+          const RopeParams p{head_dim, rope_dim, 500000.0f, factors ? 0.25f : 1.0f, mode, factors ? ff.data() : nullptr};
+          auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
+          Rope(x.data(), rows, width, p, pos.data(), pool);
+          RopeReference(ref.data(), rows, width, p, pos.data());
+          EXPECT_LE(MaxAbsDiff(x, ref), 2e-6f) << head_dim << "/" << rope_dim << " neox " << (mode == RopeMode::kNeox);
+        }
+}
+
+// The reference against the formula in double (exact angles): the float running product ggml uses drifts
+// little at small positions, so this pins pair layout, pass-through dims, freq_scale and freq_factors.
+TEST(Kernels, RopeReferenceFollowsTheFormula) {
+  const std::vector<float> ff = {1.0f, 2.0f, 4.0f, 1.5f, 1.0f, 8.0f};
+  for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
+    for (float fs : {1.0f, 0.125f}) {
+      const int64_t head_dim = 20, rope_dim = 12, heads = 2, half = rope_dim / 2, width = heads * head_dim;
+      const RopeParams p{head_dim, rope_dim, 10000.0f, fs, mode, ff.data()};
+      const std::vector<int32_t> pos = {0, 3, 11};
+      const auto x = Random(static_cast<size_t>(3 * width), 21);
+      auto y = x;
+      RopeReference(y.data(), 3, width, p, pos.data());
+      for (size_t r = 0; r < pos.size(); ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const float* in = x.data() + static_cast<int64_t>(r) * width + h * head_dim;
+          const float* out = y.data() + static_cast<int64_t>(r) * width + h * head_dim;
+          for (int64_t i = 0; i < half; ++i) {
+            const double theta = fs * pos[r] * std::pow(10000.0, -2.0 * static_cast<double>(i) / rope_dim) / ff[static_cast<size_t>(i)];
+            const int64_t a = mode == RopeMode::kNorm ? 2 * i : i, b = mode == RopeMode::kNorm ? 2 * i + 1 : i + half;
+            EXPECT_NEAR(out[a], in[a] * std::cos(theta) - in[b] * std::sin(theta), 1e-5) << i;
+            EXPECT_NEAR(out[b], in[a] * std::sin(theta) + in[b] * std::cos(theta), 1e-5) << i;
+          }
+          for (int64_t d = rope_dim; d < head_dim; ++d) EXPECT_EQ(out[d], in[d]) << "pass-through dim " << d;
+        }
     }
   // Position 0 is the identity; the first pair of position p rotates by p radians.
   std::vector<float> x = {1, 0, 1, 0}, y = x;
   const int32_t p0 = 0, p1 = 1;
-  RopeReference(x.data(), 1, 4, 4, &p0, 10000.0f);
+  const RopeParams p{4, 4, 10000.0f};
+  RopeReference(x.data(), 1, 4, p, &p0);
   EXPECT_EQ(x, y);
-  RopeReference(y.data(), 1, 4, 4, &p1, 10000.0f);
+  RopeReference(y.data(), 1, 4, p, &p1);
   EXPECT_NEAR(y[0], std::cos(1.0f), 1e-6);
   EXPECT_NEAR(y[1], std::sin(1.0f), 1e-6);
   EXPECT_NEAR(y[2], std::cos(0.01f), 1e-6);  // base^(-2/4) = 0.01
+}
+
+// ggml's angle is a float running product, not an exact power: at position 100000 the last pairs of a 128-dim
+// head are off the exact angle by far more than float rounding of the angle itself; the kernel follows ggml.
+TEST(Kernels, RopeAnglesFollowGgmlsFloatRecurrence) {
+  const RopeParams p{128, 128, 500000.0f};
+  std::vector<float> cs(128);
+  RopeAngles(p, 100000, cs.data());
+  const float theta_scale = std::pow(500000.0f, -2.0f / 128.0f);
+  float theta = 100000.0f;
+  for (int64_t i = 0; i < 64; ++i, theta *= theta_scale) {
+    EXPECT_EQ(cs[static_cast<size_t>(2 * i)], std::cos(theta)) << i;
+    EXPECT_EQ(cs[static_cast<size_t>(2 * i + 1)], std::sin(theta)) << i;
+  }
 }
 
 TEST(Kernels, AttentionMatchesReference) {
@@ -109,6 +158,66 @@ TEST(Kernels, ElementwiseMatchReference) {
     Silu(a.data(), y.data(), n, pool);
     SiluReference(a.data(), ref.data(), n);
     EXPECT_LE(MaxAbsDiff(y, ref), 1e-6f * 10);
+  }
+}
+
+// max |y - ref| / (1 + |ref|): absolute near 0, relative for large values.
+float MaxRelDiff(const std::vector<float>& y, const std::vector<float>& ref) {
+  float m = 0;
+  for (size_t i = 0; i < y.size(); ++i) m = std::max(m, std::fabs(y[i] - ref[i]) / (1.0f + std::fabs(ref[i])));
+  return std::isnan(m) ? INFINITY : m;
+}
+
+TEST(Kernels, ActivationsScaleAndSoftcapMatchReference) {
+  ThreadPool pool(2);
+  for (int64_t n : {1, 5, 8193, 40000}) {
+    auto x = Random(static_cast<size_t>(n), 13, 4.0f);
+    x[0] = 0.0f;
+    if (n > 4) x[1] = -30.0f, x[2] = 30.0f, x[3] = 1e-4f;
+    std::vector<float> y(x.size()), ref(x.size());
+    GeluTanh(x.data(), y.data(), n, pool);
+    GeluTanhReference(x.data(), ref.data(), n);
+    EXPECT_LE(MaxRelDiff(y, ref), 2e-6f) << "gelu " << n;
+    for (Activation act : {Activation::kSilu, Activation::kGeluTanh}) {
+      Activate(act, x.data(), y.data(), n, pool);
+      ActivateReference(act, x.data(), ref.data(), n);
+      EXPECT_LE(MaxRelDiff(y, ref), 2e-6f) << "activate " << n;
+    }
+    Sigmoid(x.data(), y.data(), n, pool);
+    SigmoidReference(x.data(), ref.data(), n);
+    EXPECT_LE(MaxRelDiff(y, ref), 1e-6f) << "sigmoid " << n;
+    Scale(x.data(), -0.37f, y.data(), n, pool);
+    ScaleReference(x.data(), -0.37f, ref.data(), n);
+    EXPECT_EQ(y, ref);
+    for (float cap : {30.0f, 2.5f}) {
+      Softcap(x.data(), cap, y.data(), n, pool);
+      SoftcapReference(x.data(), cap, ref.data(), n);
+      EXPECT_LE(MaxRelDiff(y, ref), 1e-6f) << "softcap " << cap << " n " << n;
+    }
+  }
+  // The references pinned to known values: GELU's tanh form at 1, sigmoid at 0, softcap saturating at the cap.
+  const float in[3] = {1.0f, 0.0f, 1000.0f};
+  float out[3];
+  GeluTanhReference(in, out, 1);
+  EXPECT_NEAR(out[0], 0.84119199f, 1e-7);
+  SigmoidReference(in + 1, out, 1);
+  EXPECT_EQ(out[0], 0.5f);
+  SoftcapReference(in, 30.0f, out, 3);
+  EXPECT_NEAR(out[0], 30.0 * std::tanh(1.0 / 30.0), 1e-7);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], 30.0f);
+}
+
+TEST(Kernels, MulRowsBroadcastsOneScalarPerRow) {
+  ThreadPool pool(2);
+  for (auto [rows, width] : {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {5, 4096}, {300, 33}}) {
+    auto a = Random(static_cast<size_t>(rows * width), 14), b = Random(static_cast<size_t>(rows), 15);
+    std::vector<float> y(a.size()), ref(a.size());
+    MulRows(a.data(), rows, width, b.data(), y.data(), pool);
+    MulRowsReference(a.data(), rows, width, b.data(), ref.data());
+    EXPECT_EQ(y, ref);
+    EXPECT_EQ(ref.back(), a.back() * b.back());
+    EXPECT_EQ(ref.front(), a.front() * b.front());
   }
 }
 

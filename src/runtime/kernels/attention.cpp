@@ -25,17 +25,20 @@ inline int64_t SlotOffset(const int32_t* table, int64_t j, int64_t block_size, i
 }
 
 // One (query row, head), block by block with an online softmax: a running max and sum rescale what was
-// accumulated, so no score vector as long as the context is ever held.
+// accumulated, so no score vector as long as the context is ever held. Only the blocks covering the row's
+// window [lo, pos] are read.
 void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvView& kv, int64_t kv_stride,
-               int64_t head_off, int64_t head_dim, float scale, float* scores, float* out) {
+               int64_t head_off, int64_t head_dim, const internal::ScoreMap& map, int64_t window, float* scores,
+               float* out) {
   float max = -INFINITY, sum = 0;
   std::fill(out, out + head_dim, 0.0f);
-  for (int64_t j0 = 0; j0 <= pos; j0 += kv.block_size) {
-    const int64_t n = std::min(kv.block_size, pos + 1 - j0);
+  const int64_t lo = WindowStart(pos, window);
+  for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= pos; j0 += kv.block_size) {
+    const int64_t first = std::max<int64_t>(0, lo - j0), n = std::min(kv.block_size, pos + 1 - j0);
     const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + head_off;
     float block_max = -INFINITY;
-    for (int64_t j = 0; j < n; ++j) {
-      scores[j] = Dot(q, kv.k + base + j * kv_stride, head_dim) * scale;
+    for (int64_t j = first; j < n; ++j) {
+      scores[j] = map(Dot(q, kv.k + base + j * kv_stride, head_dim));
       block_max = std::max(block_max, scores[j]);
     }
     if (block_max > max) {
@@ -44,7 +47,7 @@ void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvV
       sum *= rescale;
       max = block_max;
     }
-    for (int64_t j = 0; j < n; ++j) {
+    for (int64_t j = first; j < n; ++j) {
       const float p = std::exp(scores[j] - max);
       sum += p;
       const float* v = kv.v + base + j * kv_stride;
@@ -57,11 +60,15 @@ void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvV
 
 }  // namespace
 
+float ScoreScale(const AttentionShape& s) {
+  return s.scale > 0 ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+}
+
 void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
                const AttentionShape& s, float* out, ThreadPool& pool) {
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  const internal::ScoreMap map(s);
 #if defined(__x86_64__)
   if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && s.head_dim <= 128 &&
       s.n_heads <= internal::kMaxRowHeads) {
@@ -80,7 +87,7 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
         const int64_t kvh1 = std::min(s.n_kv_heads, kvh0 + (end - i));
         const int64_t t = tiles[static_cast<size_t>(tile)], R = tiles[static_cast<size_t>(tile) + 1] - t;
         internal::AttendRowsAvx512(q + t * q_stride, q_stride, R, group, positions[t], kv.block_tables[t], kv,
-                                   kv_stride, kvh0, kvh1, s.head_dim, scale, out + t * q_stride);
+                                   kv_stride, kvh0, kvh1, s.head_dim, map, s.window, out + t * q_stride);
         i += kvh1 - kvh0;
       }
     });
@@ -92,7 +99,7 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
       AttendOne(q + t * q_stride + h * s.head_dim, positions[t], kv.block_tables[t], kv, kv_stride,
-                kvh * s.head_dim, s.head_dim, scale, scores.data(), out + t * q_stride + h * s.head_dim);
+                kvh * s.head_dim, s.head_dim, map, s.window, scores.data(), out + t * q_stride + h * s.head_dim);
     }
   });
 }
@@ -101,33 +108,34 @@ void AttnScores(const float* q, int64_t rows, const int32_t* positions, const Pa
                 const AttentionShape& s, int64_t ctx, float* scores, ThreadPool& pool) {
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
   const int64_t group = s.n_heads / s.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  const internal::ScoreMap map(s);
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
+      const int64_t pos = positions[t], lo = WindowStart(pos, s.window);
       float* row = scores + i * ctx;
-      for (int64_t j = 0; j < ctx; ++j)
-        row[j] = j <= positions[t]
-                     ? Dot(q + t * q_stride + h * s.head_dim,
-                           kv.k + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim,
-                           s.head_dim) * scale
-                     : -INFINITY;
+      std::fill(row, row + ctx, -INFINITY);
+      for (int64_t j = lo; j <= pos && j < ctx; ++j)
+        row[j] = map(Dot(q + t * q_stride + h * s.head_dim,
+                         kv.k + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim,
+                         s.head_dim));
     }
   });
 }
 
 void CausalSoftmax(const float* scores, int64_t rows, int64_t n_heads, int64_t ctx, const int32_t* positions,
-                   float* probs, ThreadPool& pool) {
+                   int64_t window, float* probs, ThreadPool& pool) {
   pool.ParallelFor(rows * n_heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const int64_t n = positions[i / n_heads] + 1;
+      const int64_t pos = positions[i / n_heads], lo = WindowStart(pos, window), n = pos + 1;
       const float* in = scores + i * ctx;
       float* out = probs + i * ctx;
-      const float max = *std::max_element(in, in + n);
+      const float max = *std::max_element(in + lo, in + n);
       float sum = 0;
-      for (int64_t j = 0; j < n; ++j) sum += (out[j] = std::exp(in[j] - max));
+      for (int64_t j = lo; j < n; ++j) sum += (out[j] = std::exp(in[j] - max));
       const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < n; ++j) out[j] *= inv;
+      for (int64_t j = lo; j < n; ++j) out[j] *= inv;
+      std::fill(out, out + lo, 0.0f);
       std::fill(out + n, out + ctx, 0.0f);
     }
   });
@@ -142,7 +150,7 @@ void AttnValues(const float* probs, int64_t rows, const int32_t* positions, cons
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
       float* o = out + t * q_stride + h * s.head_dim;
       std::fill(o, o + s.head_dim, 0.0f);
-      for (int64_t j = 0; j <= positions[t]; ++j) {
+      for (int64_t j = WindowStart(positions[t], s.window); j <= positions[t]; ++j) {
         const float p = probs[i * ctx + j];
         const float* v = kv.v + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim;
         for (int64_t d = 0; d < s.head_dim; ++d) o[d] += p * v[d];
@@ -154,22 +162,28 @@ void AttnValues(const float* probs, int64_t rows, const int32_t* positions, cons
 void AttentionReference(const float* q, int64_t rows, const int32_t* positions, const float* k_cache,
                         const float* v_cache, const AttentionShape& s, float* out) {
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(static_cast<double>(s.head_dim));
   for (int64_t t = 0; t < rows; ++t)
     for (int64_t h = 0; h < s.n_heads; ++h) {
       const int64_t kvh = h / (s.n_heads / s.n_kv_heads), pos = positions[t];
-      std::vector<double> p(static_cast<size_t>(pos + 1));
+      // masked when pos - j >= window
+      const int64_t lo = s.window > 0 ? std::max<int64_t>(0, pos - s.window + 1) : 0;
+      std::vector<double> p(static_cast<size_t>(pos + 1 - lo));
       double max = -INFINITY, sum = 0;
-      for (int64_t j = 0; j <= pos; ++j) {
+      for (int64_t j = lo; j <= pos; ++j) {
         double dot = 0;
         for (int64_t d = 0; d < s.head_dim; ++d)
           dot += static_cast<double>(q[t * q_stride + h * s.head_dim + d]) * k_cache[j * kv_stride + kvh * s.head_dim + d];
-        p[static_cast<size_t>(j)] = dot / std::sqrt(static_cast<double>(s.head_dim));
-        max = std::max(max, p[static_cast<size_t>(j)]);
+        double score = dot * scale;
+        if (s.softcap > 0) score = s.softcap * std::tanh(score / s.softcap);
+        p[static_cast<size_t>(j - lo)] = score;
+        max = std::max(max, score);
       }
       for (auto& v : p) sum += (v = std::exp(v - max));
       for (int64_t d = 0; d < s.head_dim; ++d) {
         double acc = 0;
-        for (int64_t j = 0; j <= pos; ++j) acc += p[static_cast<size_t>(j)] * v_cache[j * kv_stride + kvh * s.head_dim + d];
+        for (int64_t j = lo; j <= pos; ++j)
+          acc += p[static_cast<size_t>(j - lo)] * v_cache[j * kv_stride + kvh * s.head_dim + d];
         out[t * q_stride + h * s.head_dim + d] = static_cast<float>(acc / sum);
       }
     }

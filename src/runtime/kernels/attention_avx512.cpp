@@ -37,6 +37,20 @@ STRATA_AVX512 inline __m512 Exp(__m512 x) {
 }
 
 STRATA_AVX512 inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+// Lanes [first, n).
+STRATA_AVX512 inline __mmask16 Lanes(int64_t first, int64_t n) {
+  return static_cast<__mmask16>(FirstLanes(n) & ~FirstLanes(first));
+}
+
+// tanh as sign(x) (1 - e) / (1 + e), e = e^(-2|x|) <= 1: absolute error a few 1e-8 (what softcap * tanh needs).
+STRATA_AVX512 inline __m512 Tanh(__m512 x) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+  const __m512 a = _mm512_abs_ps(x);
+  const __m512 e = Exp(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 t = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+  return _mm512_or_ps(t, sign);
+}
 
 // dst[0..D) = a * dst (D a multiple of 16).
 STRATA_AVX512 inline void Scale(float* dst, float a, int64_t D) {
@@ -64,13 +78,15 @@ STRATA_AVX512 inline __m512 Transpose16Sums(__m512 (&a)[16]) {
   return _mm512_permutexvar_ps(idx, e);
 }
 
-// Scores of up to 16 consecutive positions (rows k, k + stride, ...) for one head, scaled; lanes >= nj are -inf.
+// Scores of up to 16 consecutive positions (rows k, k + stride, ...) for one head, mapped (scale, softcap);
+// lanes outside [first, nj) are -inf and their keys are not read.
 template <int DV>
-STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t stride, int64_t nj, float scale) {
+STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t stride, int64_t first, int64_t nj,
+                                   const ScoreMap& map) {
   __m512 qv[DV], acc[16];
   for (int d = 0; d < DV; ++d) qv[d] = _mm512_loadu_ps(q + 16 * d);
   for (int j = 0; j < 16; ++j) {
-    if (j >= nj) {
+    if (j < first || j >= nj) {
       acc[j] = _mm512_setzero_ps();
       continue;
     }
@@ -78,16 +94,17 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t strid
     acc[j] = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
     for (int d = 1; d < DV; ++d) acc[j] = _mm512_fmadd_ps(qv[d], _mm512_loadu_ps(kj + 16 * d), acc[j]);
   }
-  const __m512 s = _mm512_mul_ps(Transpose16Sums(acc), _mm512_set1_ps(scale));
-  return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), FirstLanes(nj), s);
+  __m512 s = _mm512_mul_ps(Transpose16Sums(acc), _mm512_set1_ps(map.pre));
+  if (map.cap > 0) s = _mm512_mul_ps(_mm512_set1_ps(map.cap), Tanh(s));
+  return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), Lanes(first, nj), s);
 }
 
-// One head over one chunk of nj positions: online-softmax update, then out += Σ_j p_j v_j with the head's
-// output held in registers for the whole chunk.
+// One head over positions [first, nj) of one chunk: online-softmax update, then out += Σ_j p_j v_j with the
+// head's output held in registers for the whole chunk.
 template <int DV>
-STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int64_t stride, int64_t nj, float scale,
-                             HeadState& st, float* out) {
-  const __m512 s = Scores<DV>(q, k, stride, nj, scale);
+STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int64_t stride, int64_t first, int64_t nj,
+                             const ScoreMap& map, HeadState& st, float* out) {
+  const __m512 s = Scores<DV>(q, k, stride, first, nj, map);
   __m512 o[DV];
   for (int d = 0; d < DV; ++d) o[d] = _mm512_loadu_ps(out + 16 * d);
   const float cmax = _mm512_reduce_max_ps(s);
@@ -98,14 +115,14 @@ STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int
     st.max = cmax;
   }
   alignas(64) float p[16];
-  const __m512 pv = _mm512_maskz_mov_ps(FirstLanes(nj), Exp(_mm512_sub_ps(s, _mm512_set1_ps(st.max))));
+  const __m512 pv = _mm512_maskz_mov_ps(Lanes(first, nj), Exp(_mm512_sub_ps(s, _mm512_set1_ps(st.max))));
   st.sum += _mm512_reduce_add_ps(pv);
   _mm512_store_ps(p, pv);
   // Two accumulator sets (even and odd positions) when the head is short, so the FMA chains overlap.
   constexpr int S = DV <= 4 ? 2 : 1;
   __m512 o2[DV];
   for (int d = 0; d < DV; ++d) o2[d] = _mm512_setzero_ps();
-  int64_t j = 0;
+  int64_t j = first;
   for (; j + S <= nj; j += S)
     for (int u = 0; u < S; ++u) {
       const __m512 pj = _mm512_set1_ps(p[j + u]);
@@ -135,19 +152,20 @@ inline void PrefetchChunk(const float* k, const float* v, int64_t stride, int64_
 
 // Query rows r < R (all heads; row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1:
 // position chunks outermost, so the rows of keys and values stream through in address order; within a chunk,
-// head by head, every row of the tile takes the head's 16 keys and values while they are in L1.
+// head by head, every row of the tile takes the head's 16 keys and values while they are in L1. With a window,
+// blocks and chunks before the first row's window are skipped.
 template <int DV>
 STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                              const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, float scale,
-                              float* out) {
+                              const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1,
+                              const ScoreMap& map, int64_t window, float* out) {
   constexpr int64_t D = 16 * DV;
   HeadState st[kMaxTileRows][kMaxRowHeads];
-  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = pos0 + R - 1;
+  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = pos0 + R - 1, lo = WindowStart(pos0, window);
   for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
-  for (int64_t j0 = 0; j0 <= last; j0 += kv.block_size) {
+  for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= last; j0 += kv.block_size) {
     const int64_t n = std::min(kv.block_size, last + 1 - j0);
     const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + kvh0 * D;
-    for (int64_t c = 0; c < n; c += 16) {
+    for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16) {
       if (c + 16 < n) {
         PrefetchChunk(kv.k + base + (c + 16) * kv_stride, kv.v + base + (c + 16) * kv_stride, kv_stride,
                       std::min<int64_t>(16, n - c - 16), (kvh1 - kvh0) * D);
@@ -159,10 +177,11 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
       for (int64_t i = 0; i < nh; ++i) {
         const int64_t off = base + c * kv_stride + (i / G) * D;
         for (int64_t r = 0; r < R; ++r) {
-          // the chunk's positions, cut where row r's causal window (up to pos0 + r) ends
+          // the chunk's positions, cut to row r's window WindowStart(pos0 + r) .. pos0 + r
           const int64_t nj = std::min<int64_t>(std::min<int64_t>(16, n - c), pos0 + r + 1 - (j0 + c));
-          if (nj <= 0) continue;
-          HeadChunk<DV>(q + r * ldq + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, nj, scale, st[r][i],
+          const int64_t first = std::max<int64_t>(0, WindowStart(pos0 + r, window) - (j0 + c));
+          if (nj <= first) continue;
+          HeadChunk<DV>(q + r * ldq + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, first, nj, map, st[r][i],
                         out + r * ldq + (h0 + i) * D);
         }
       }
@@ -175,9 +194,9 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
 }  // namespace
 
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale,
-                      float* out) {
-#define STRATA_ATTEND(DV) AttendRows<DV>(q, ldq, R, G, pos0, table, kv, kv_stride, kvh0, kvh1, scale, out)
+                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D,
+                      const ScoreMap& map, int64_t window, float* out) {
+#define STRATA_ATTEND(DV) AttendRows<DV>(q, ldq, R, G, pos0, table, kv, kv_stride, kvh0, kvh1, map, window, out)
   switch (D / 16) {  // a head's output lives in D / 16 registers
     case 1: return STRATA_ATTEND(1);
     case 2: return STRATA_ATTEND(2);

@@ -1,6 +1,8 @@
-// The AVX-512 fused attention path, called by Attention when the CPU has it and the shape fits.
+// The AVX-512 fused attention path, called by Attention when the CPU has it and the shape fits, and the score
+// transform both paths share.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "runtime/kernels/attention.h"
@@ -10,14 +12,23 @@ namespace strata::kernels::internal {
 inline constexpr int64_t kMaxRowHeads = 256;  // query heads the SIMD path takes
 inline constexpr int64_t kMaxTileRows = 4;    // query rows it takes together
 
+// q.k -> score, as ggml's flash attention does it: the scale folded into 1/softcap, then softcap * tanh.
+struct ScoreMap {
+  float pre = 1.0f;  // scale, or scale / softcap
+  float cap = 0.0f;  // softcap, 0 for none
+  explicit ScoreMap(const AttentionShape& s)
+      : pre(s.softcap > 0 ? ScoreScale(s) / s.softcap : ScoreScale(s)), cap(s.softcap > 0 ? s.softcap : 0.0f) {}
+  float operator()(float dot) const { return cap > 0 ? cap * std::tanh(dot * pre) : dot * pre; }
+};
+
 #if defined(__x86_64__)
 bool AttentionAvx512Supported();
 // Query rows r < R (<= kMaxTileRows) of one sequence at consecutive positions pos0 + r (row r at q + r ldq,
 // all heads, head h at + h D), for KV heads kvh0..kvh1 and their G query heads each: out likewise. D a
-// multiple of 16, at most 128.
+// multiple of 16, at most 128. Row r attends to WindowStart(pos0 + r, window) .. pos0 + r.
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D, float scale,
-                      float* out);
+                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D,
+                      const ScoreMap& map, int64_t window, float* out);
 #endif
 
 }  // namespace strata::kernels::internal

@@ -5,43 +5,64 @@
 
 namespace strata::kernels {
 
-void Rope(float* x, int64_t rows, int64_t width, int64_t head_dim, const int32_t* positions, float base,
-          ThreadPool& pool) {
-  const int64_t half = head_dim / 2;
-  std::vector<double> inv_freq(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i) inv_freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(base), -2.0 * i / head_dim);
+void RopeAngles(const RopeParams& p, int32_t pos, float* cos_sin) {
+  // ggml_rope_cache_init: float arithmetic throughout, in this order (theta / ff first, then * freq_scale).
+  const float theta_scale = std::pow(p.base, -2.0f / static_cast<float>(p.rope_dim));
+  float theta = static_cast<float>(pos);
+  for (int64_t i = 0; i < p.rope_dim / 2; ++i) {
+    const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+    const float angle = p.freq_scale * (theta / ff);
+    cos_sin[2 * i] = std::cos(angle);
+    cos_sin[2 * i + 1] = std::sin(angle);
+    theta *= theta_scale;
+  }
+}
+
+void Rope(float* x, int64_t rows, int64_t width, const RopeParams& p, const int32_t* positions, ThreadPool& pool) {
+  const int64_t half = p.rope_dim / 2, head_dim = p.head_dim;
   pool.ParallelFor(rows, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> cs(static_cast<size_t>(2 * half));
     for (int64_t r = begin; r < end; ++r) {
-      // cos/sin once per row, shared by every head; rounded to float as the reference tables are.
-      for (int64_t i = 0; i < half; ++i) {
-        const double a = positions[r] * inv_freq[static_cast<size_t>(i)];
-        cs[static_cast<size_t>(2 * i)] = static_cast<float>(std::cos(a));
-        cs[static_cast<size_t>(2 * i + 1)] = static_cast<float>(std::sin(a));
-      }
+      RopeAngles(p, positions[r], cs.data());  // once per row, shared by every head
       float* row = x + r * width;
       for (int64_t h = 0; h < width; h += head_dim) {
-        for (int64_t i = 0; i < half; ++i) {
-          const float c = cs[static_cast<size_t>(2 * i)], s = cs[static_cast<size_t>(2 * i + 1)];
-          const float x0 = row[h + 2 * i], x1 = row[h + 2 * i + 1];
-          row[h + 2 * i] = x0 * c - x1 * s;
-          row[h + 2 * i + 1] = x0 * s + x1 * c;
+        float* xh = row + h;
+        if (p.mode == RopeMode::kNorm) {
+          for (int64_t i = 0; i < half; ++i) {
+            const float c = cs[static_cast<size_t>(2 * i)], s = cs[static_cast<size_t>(2 * i + 1)];
+            const float x0 = xh[2 * i], x1 = xh[2 * i + 1];
+            xh[2 * i] = x0 * c - x1 * s;
+            xh[2 * i + 1] = x0 * s + x1 * c;
+          }
+        } else {
+          for (int64_t i = 0; i < half; ++i) {
+            const float c = cs[static_cast<size_t>(2 * i)], s = cs[static_cast<size_t>(2 * i + 1)];
+            const float x0 = xh[i], x1 = xh[i + half];
+            xh[i] = x0 * c - x1 * s;
+            xh[i + half] = x0 * s + x1 * c;
+          }
         }
       }
     }
   });
 }
 
-void RopeReference(float* x, int64_t rows, int64_t width, int64_t head_dim, const int32_t* positions, float base) {
+void RopeReference(float* x, int64_t rows, int64_t width, const RopeParams& p, const int32_t* positions) {
+  const int64_t half = p.rope_dim / 2;
+  const float theta_scale = std::pow(p.base, -2.0f / static_cast<float>(p.rope_dim));
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t h = 0; h < width; h += head_dim)
-      for (int64_t i = 0; i < head_dim / 2; ++i) {
-        const double theta = positions[r] * std::pow(static_cast<double>(base), -2.0 * i / head_dim);
-        const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
-        float* p = x + r * width + h + 2 * i;
-        const float x0 = p[0], x1 = p[1];
-        p[0] = x0 * c - x1 * s;
-        p[1] = x0 * s + x1 * c;
+    for (int64_t h = 0; h < width; h += p.head_dim)
+      for (int64_t i = 0; i < half; ++i) {
+        float theta = static_cast<float>(positions[r]);  // the float running product, as ggml takes it
+        for (int64_t j = 0; j < i; ++j) theta *= theta_scale;
+        const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+        const double angle = p.freq_scale * (theta / ff);
+        const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+        const int64_t i0 = p.mode == RopeMode::kNorm ? 2 * i : i, i1 = p.mode == RopeMode::kNorm ? 2 * i + 1 : i + half;
+        float* xh = x + r * width + h;
+        const float x0 = xh[i0], x1 = xh[i1];
+        xh[i0] = x0 * c - x1 * s;
+        xh[i1] = x0 * s + x1 * c;
       }
 }
 
