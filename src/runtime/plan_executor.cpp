@@ -143,8 +143,9 @@ void PlanExecutor::RunLinear(const ir::Node& n) {
     kernels::Silu(out, out, rows * width, pool_);
     kernels::Mul(out, scratch, out, rows * width, pool_);
   }
-  if (n.rope) kernels::Rope(out, rows, width, {.head_dim = n.head_dim, .rope_dim = n.head_dim, .base = n.rope_base},
-                                 layout_.positions.data(), pool_);
+  if (n.rope)
+    kernels::Rope(out, rows, width, {.head_dim = n.head_dim, .rope_dim = n.head_dim, .base = n.rope_base},
+                  layout_.positions.data(), pool_);
   if (n.residual) kernels::Add(Buf(n.inputs.back()), out, out, rows * width, pool_);
 }
 
@@ -180,7 +181,7 @@ void PlanExecutor::RunNode(const ir::Node& n, PagedKvCache& kv) {
     case ir::Op::kRope:
       std::memcpy(out, in(0), static_cast<size_t>(rows * width) * sizeof(float));
       return kernels::Rope(out, rows, width, {.head_dim = n.head_dim, .rope_dim = n.head_dim, .base = n.rope_base},
-                                 layout_.positions.data(), pool_);
+                           layout_.positions.data(), pool_);
     case ir::Op::kKvStore:
       return store_kv(in(0), in(1));
     case ir::Op::kAttnScores:
