@@ -22,6 +22,8 @@ struct RopeParams {
   float freq_scale = 1.0f;
   RopeMode mode = RopeMode::kNorm;
   const float* freq_factors = nullptr;  // rope_dim/2 values: theta_i /= freq_factors[i] (Llama 3 rope_freqs)
+  // ggml's attn_factor (mscale): cos and sin are multiplied by it (phi3 longrope's rope_scaling.attn_factor).
+  float attn_factor = 1.0f;
 };
 
 // cos/sin of every pair's angle at `pos`, as ggml computes them: the angle advances by a float running product
