@@ -51,7 +51,8 @@ TEST(Kernels, RopeMatchesReference) {
         for (bool factors : {false, true}) {
           const int64_t rows = 6, width = heads * head_dim;
           std::vector<int32_t> pos = {0, 1, 7, 100, 4095, 100000};
-          const RopeParams p{head_dim, rope_dim, 500000.0f, factors ? 0.25f : 1.0f, mode, factors ? ff.data() : nullptr};
+          const RopeParams p{head_dim, rope_dim, 500000.0f, factors ? 0.25f : 1.0f, mode, factors ? ff.data() : nullptr,
+                             factors ? 1.19f : 1.0f};
           auto x = Random(static_cast<size_t>(rows * width), 3), ref = x;
           Rope(x.data(), rows, width, p, pos.data(), pool);
           RopeReference(ref.data(), rows, width, p, pos.data());
@@ -60,13 +61,15 @@ TEST(Kernels, RopeMatchesReference) {
 }
 
 // The reference against the formula in double (exact angles): the float running product ggml uses drifts
-// little at small positions, so this pins pair layout, pass-through dims, freq_scale and freq_factors.
+// little at small positions, so this pins pair layout, pass-through dims, freq_scale, freq_factors and
+// attn_factor.
 TEST(Kernels, RopeReferenceFollowsTheFormula) {
   const std::vector<float> ff = {1.0f, 2.0f, 4.0f, 1.5f, 1.0f, 8.0f};
   for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
     for (float fs : {1.0f, 0.125f}) {
       const int64_t head_dim = 20, rope_dim = 12, heads = 2, half = rope_dim / 2, width = heads * head_dim;
-      const RopeParams p{head_dim, rope_dim, 10000.0f, fs, mode, ff.data()};
+      const double m = fs == 1.0f ? 1.0 : 0.8;  // attn_factor scales the rotated dims only
+      const RopeParams p{head_dim, rope_dim, 10000.0f, fs, mode, ff.data(), static_cast<float>(m)};
       const std::vector<int32_t> pos = {0, 3, 11};
       const auto x = Random(static_cast<size_t>(3 * width), 21);
       auto y = x;
@@ -78,8 +81,8 @@ TEST(Kernels, RopeReferenceFollowsTheFormula) {
           for (int64_t i = 0; i < half; ++i) {
             const double theta = fs * pos[r] * std::pow(10000.0, -2.0 * static_cast<double>(i) / rope_dim) / ff[static_cast<size_t>(i)];
             const int64_t a = mode == RopeMode::kNorm ? 2 * i : i, b = mode == RopeMode::kNorm ? 2 * i + 1 : i + half;
-            EXPECT_NEAR(out[a], in[a] * std::cos(theta) - in[b] * std::sin(theta), 1e-5) << i;
-            EXPECT_NEAR(out[b], in[a] * std::sin(theta) + in[b] * std::cos(theta), 1e-5) << i;
+            EXPECT_NEAR(out[a], m * (in[a] * std::cos(theta) - in[b] * std::sin(theta)), 1e-5) << i;
+            EXPECT_NEAR(out[b], m * (in[a] * std::sin(theta) + in[b] * std::cos(theta)), 1e-5) << i;
           }
           for (int64_t d = rope_dim; d < head_dim; ++d) EXPECT_EQ(out[d], in[d]) << "pass-through dim " << d;
         }
@@ -97,7 +100,7 @@ TEST(Kernels, RopeReferenceFollowsTheFormula) {
 }
 
 // ggml's angle is a float running product, not an exact power: at position 100000 the last pairs of a 128-dim
-// head are off the exact angle by far more than float rounding of the angle itself; the kernel follows ggml.
+// head are ~4e-3 rad off the exact angle, far more than float rounding of the angle; the kernel follows ggml.
 TEST(Kernels, RopeAnglesFollowGgmlsFloatRecurrence) {
   const RopeParams p{128, 128, 500000.0f};
   std::vector<float> cs(128);

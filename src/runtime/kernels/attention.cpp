@@ -70,7 +70,7 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
   const int64_t group = s.n_heads / s.n_kv_heads;
   const internal::ScoreMap map(s);
 #if defined(__x86_64__)
-  if (internal::AttentionAvx512Supported() && s.head_dim % 16 == 0 && s.head_dim <= 128 &&
+  if (internal::AttentionAvx512Supported() && internal::AttentionAvx512Fits(s.head_dim) &&
       s.n_heads <= internal::kMaxRowHeads) {
     // Tiles of up to kMaxTileRows rows of one sequence at consecutive positions share each key and value load.
     std::vector<int64_t> tiles;  // first row of each tile, then rows

@@ -205,6 +205,7 @@ void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t
     case 5: return STRATA_ATTEND(5);
     case 6: return STRATA_ATTEND(6);
     case 7: return STRATA_ATTEND(7);
+    case 16: return STRATA_ATTEND(16);
     default: return STRATA_ATTEND(8);
   }
 #undef STRATA_ATTEND

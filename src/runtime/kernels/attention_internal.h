@@ -21,11 +21,15 @@ struct ScoreMap {
   float operator()(float dot) const { return cap > 0 ? cap * std::tanh(dot * pre) : dot * pre; }
 };
 
+// Head sizes the SIMD path is compiled for: a head's output lives in D / 16 registers (256: gemma2/3, which
+// spills some but still beats the portable loop).
+inline bool AttentionAvx512Fits(int64_t D) { return D % 16 == 0 && (D <= 128 || D == 256); }
+
 #if defined(__x86_64__)
 bool AttentionAvx512Supported();
 // Query rows r < R (<= kMaxTileRows) of one sequence at consecutive positions pos0 + r (row r at q + r ldq,
 // all heads, head h at + h D), for KV heads kvh0..kvh1 and their G query heads each: out likewise. D a
-// multiple of 16, at most 128. Row r attends to WindowStart(pos0 + r, window) .. pos0 + r.
+// AttentionAvx512Fits. Row r attends to WindowStart(pos0 + r, window) .. pos0 + r.
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
                       const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D,
                       const ScoreMap& map, int64_t window, float* out);

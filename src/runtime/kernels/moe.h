@@ -19,7 +19,7 @@ enum class MoeGating {
   kSoftmax,  // softmax over all experts' logits, then top-k (llama.cpp's LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX)
 };
 
-// logits [rows, n_experts] -> for each row the k experts with the highest probability, most probable first
+// logits [rows, n_experts] -> for each row the k (<= n_experts) experts with the highest probability, most probable first
 // (ties: lower index first), and their weights [rows, k]: the softmax probabilities, divided by their sum when
 // `renormalize` (qwen3-moe, mixtral; the sum clamped below at 2^-14 as llama.cpp does). As build_moe_ffn:
 // softmax, then top-k, then the division.

@@ -12,8 +12,8 @@ void RopeAngles(const RopeParams& p, int32_t pos, float* cos_sin) {
   for (int64_t i = 0; i < p.rope_dim / 2; ++i) {
     const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
     const float angle = p.freq_scale * (theta / ff);
-    cos_sin[2 * i] = std::cos(angle);
-    cos_sin[2 * i + 1] = std::sin(angle);
+    cos_sin[2 * i] = std::cos(angle) * p.attn_factor;
+    cos_sin[2 * i + 1] = std::sin(angle) * p.attn_factor;
     theta *= theta_scale;
   }
 }
@@ -57,7 +57,8 @@ void RopeReference(float* x, int64_t rows, int64_t width, const RopeParams& p, c
         for (int64_t j = 0; j < i; ++j) theta *= theta_scale;
         const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
         const double angle = p.freq_scale * (theta / ff);
-        const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+        const float c = static_cast<float>(std::cos(angle)) * p.attn_factor;
+        const float s = static_cast<float>(std::sin(angle)) * p.attn_factor;
         const int64_t i0 = p.mode == RopeMode::kNorm ? 2 * i : i, i1 = p.mode == RopeMode::kNorm ? 2 * i + 1 : i + half;
         float* xh = x + r * width + h;
         const float x0 = xh[i0], x1 = xh[i1];

@@ -20,11 +20,14 @@ struct RopeParams {
   float freq_scale = 1.0f;
   RopeMode mode = RopeMode::kNorm;
   const float* freq_factors = nullptr;  // rope_dim/2 values: theta_i /= freq_factors[i] (Llama 3 rope_freqs)
+  // ggml's attn_factor (mscale): cos and sin are multiplied by it (phi3 longrope's rope_scaling.attn_factor).
+  float attn_factor = 1.0f;
 };
 
 // cos/sin of every pair's angle at `pos`, as ggml computes them: the angle advances by a float running product
 // theta *= base^(-2/rope_dim) (powf) rather than an exact power, so at long positions it drifts from the exact
-// angle by up to ~1e-2 rad; matching that drift is what keeps us within 1e-3 of llama.cpp's probabilities.
+// angle (base 5e5, 128 dims: 3e-4 rad at 4k, 1.5e-3 at 32k, 4e-3 at 128k); following it, Rope is bit-identical
+// to ggml_rope_ext's CPU kernel (checked against libggml for both modes, partial rope_dim and freq_factors).
 // cos_sin: rope_dim floats, (cos, sin) per pair.
 void RopeAngles(const RopeParams& p, int32_t pos, float* cos_sin);
 
