@@ -9,7 +9,7 @@ Result<ModelConfig> ReadConfig(ArchSource& s) {
   ModelConfig c;
   STRATA_RETURN_IF_ERROR(ReadTransformerKeys(s, c));
   STRATA_RETURN_IF_ERROR(ReadExpertKeys(s, c, /*expert_ffn_key=*/false));
-  c.expert_weights_norm = true;
+  c.expert_weights_norm = c.n_experts > 0;  // Mixtral renormalises its top-k weights
   STRATA_RETURN_IF_ERROR(s.CheckKeysUnderstood(IgnoredKeys()));
   return c;
 }
