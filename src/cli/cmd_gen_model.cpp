@@ -86,6 +86,11 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
   cmd->add_option("--layers", opts->layers, "Block count instead of the shape's (for tests and quick benches)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", opts->seed, "Seed of the random weights")->capture_default_str();
+  cmd->add_option("--std", opts->weight_std,
+                  "Standard deviation of the random matrices (0.02: flat next-token distributions; ~0.2 for tests "
+                  "that compare engines' choices)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 10.0));
   cmd->add_option("--vocab", opts->vocab_path,
                   "GGUF whose tokenizer.* keys are copied: any vocab GGUF, SentencePiece or byte-level BPE")
       ->capture_default_str();

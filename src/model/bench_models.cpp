@@ -13,7 +13,6 @@
 namespace strata {
 namespace {
 
-constexpr float kWeightStd = 0.02f;  // keeps activations finite through dozens of random layers
 constexpr uint32_t kContextLength = 2048;  // modest: it is the default KV cache size
 constexpr int64_t kChunkElems = int64_t{1} << 22;
 
@@ -62,16 +61,16 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// Row `row` of tensor `tensor`: normal(0, kWeightStd) by Box-Muller from a generator seeded by (seed, tensor,
+// Row `row` of tensor `tensor`: normal(0, std) by Box-Muller from a generator seeded by (seed, tensor,
 // row), so the values depend on neither the thread count nor the chunking.
-void RandomRow(uint64_t seed, uint64_t tensor, uint64_t row, float* out, int64_t n) {
+void RandomRow(uint64_t seed, uint64_t tensor, uint64_t row, float* out, int64_t n, float std) {
   uint64_t state = seed ^ (tensor << 40) ^ row;
   state = SplitMix64(state);
   for (int64_t i = 0; i < n; i += 2) {
     const uint64_t bits = SplitMix64(state);
     const float u1 = (static_cast<float>(bits >> 40) + 1.0f) * 0x1p-24f;  // (0, 1]
     const float u2 = static_cast<float>(bits & 0xffffff) * 0x1p-24f;
-    const float r = kWeightStd * std::sqrt(-2.0f * std::log(u1));
+    const float r = std * std::sqrt(-2.0f * std::log(u1));
     const float a = 2.0f * std::numbers::pi_v<float> * u2;
     out[i] = r * std::cos(a);
     if (i + 1 < n) out[i + 1] = r * std::sin(a);
@@ -83,7 +82,7 @@ void RandomRow(uint64_t seed, uint64_t tensor, uint64_t row, float* out, int64_t
 void OneDimRow(const WeightSpec& spec, uint64_t seed, size_t tensor, std::vector<float>& row) {
   if (spec.shape.size() != 1) return;
   const auto n = static_cast<int64_t>(row.size());
-  if (EndsWith(spec.name, ".bias")) return RandomRow(seed, tensor, 0, row.data(), n);
+  if (EndsWith(spec.name, ".bias")) return RandomRow(seed, tensor, 0, row.data(), n, 0.02f);
   for (int64_t i = 0; i < n; ++i)
     row[static_cast<size_t>(i)] = spec.name == "rope_freqs.weight" ? 1.0f + 7.0f * static_cast<float>(i) / static_cast<float>(n) : 1.0f;
 }
@@ -151,6 +150,7 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
   if (o.layers < 0 || o.layers > 4096)
     return Status::InvalidArgument("layers " + std::to_string(o.layers) + " is out of range (1 to 4096)");
   if (o.out_path.empty()) return Status::InvalidArgument("no output file given");
+  if (!(o.weight_std > 0 && o.weight_std <= 10)) return Status::InvalidArgument("weight std must be in (0, 10]");
 
   ModelConfig c = shape.config;
   if (o.layers > 0) c.n_layers = o.layers;
@@ -189,7 +189,7 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
         std::vector<float> row(static_cast<size_t>(cols));
         for (int64_t i = begin; i < end; ++i) {
           OneDimRow(spec, o.seed, t, row);
-          if (spec.shape.size() > 1) RandomRow(o.seed, t, static_cast<uint64_t>(r0 + i), row.data(), cols);
+          if (spec.shape.size() > 1) RandomRow(o.seed, t, static_cast<uint64_t>(r0 + i), row.data(), cols, o.weight_std);
           QuantizeRow(dtypes[t], row.data(), chunk.data() + static_cast<size_t>(i) * row_bytes, cols);
         }
       });

@@ -36,6 +36,9 @@ struct BenchModelOptions {
   std::string vocab_path;  // a GGUF whose tokenizer.ggml.* keys are copied
   int64_t layers = 0;      // > 0 overrides the shape's block count
   uint64_t seed = 0;
+  // Standard deviation of the random matrices. 0.02 keeps activations finite through dozens of layers but
+  // leaves next-token distributions nearly flat; tests comparing engines want ~0.2 (decisive choices).
+  float weight_std = 0.02f;
   int threads = 0;         // 0: all hardware threads
   // Called after each chunk of rows with the tensor being written and the data bytes written of the total.
   std::function<void(const std::string& tensor, uint64_t done, uint64_t total)> progress;

@@ -27,14 +27,16 @@ struct ArchFile {
   std::string arch, shape = "tiny", dtype = "f32";
   int layers = 0;  // 0: the shape's
   uint64_t seed = 11;
+  float std = 0.2f;  // decisive next-token distributions: many steps where the choice is clear
 };
 
 // Writes the file once per test process (scratch dir); empty on failure (the test has failed then).
 inline std::string GenArchFile(const ArchFile& f) {
   BenchModelOptions o;
-  o.arch = f.arch, o.shape = f.shape, o.dtype = f.dtype, o.layers = f.layers, o.seed = f.seed, o.threads = 2;
+  o.arch = f.arch, o.shape = f.shape, o.dtype = f.dtype, o.layers = f.layers, o.seed = f.seed, o.threads = 2, o.weight_std = f.std;
   o.vocab_path = TestDataPath("models/tiny-llama-f32.gguf");
-  o.out_path = ScratchDir() + "/" + f.arch + "-" + f.shape + "-" + f.dtype + "-l" + std::to_string(f.layers) + ".gguf";
+  o.out_path = ScratchDir() + "/" + f.arch + "-" + f.shape + "-" + f.dtype + "-l" + std::to_string(f.layers) + "-s" +
+               std::to_string(static_cast<int>(f.std * 1000)) + ".gguf";
   if (std::FILE* exists = std::fopen(o.out_path.c_str(), "rb")) {
     std::fclose(exists);
     return o.out_path;
