@@ -45,6 +45,9 @@ class PlanExecutor {
   // A node's output of the last Run (valid if the node ran and its buffer was not reused since).
   const float* Output(int node_id) const { return Buf(node_id); }
 
+  // Whether this backend has a kernel for `op` (every op: the registration table is complete).
+  static bool HasKernel(ir::Op op) { return Kernels()[static_cast<size_t>(op)] != nullptr; }
+
   int64_t n_vocab() const { return n_vocab_; }
   const ir::Plan& plan() const { return plan_; }
   const ir::MemoryPlan& memory_plan() const { return *mp_; }

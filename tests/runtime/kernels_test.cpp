@@ -11,6 +11,7 @@
 
 #include "random_tensors.h"
 #include "scattered_cache.h"
+#include "runtime/plan_executor.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/elementwise.h"
 #include "runtime/kernels/embedding.h"
@@ -246,3 +247,15 @@ TEST(Kernels, EmbeddingDequantizesRows) {
 
 }  // namespace
 }  // namespace strata::kernels
+
+namespace strata {
+namespace {
+
+// The CPU backend registers a kernel for every IR op (a new op without one fails here, not mid-plan).
+TEST(Kernels, CpuBackendHasAKernelForEveryIrOp) {
+  for (int i = 0; i < ir::kNumOps; ++i)
+    EXPECT_TRUE(PlanExecutor::HasKernel(static_cast<ir::Op>(i))) << ir::OpName(static_cast<ir::Op>(i));
+}
+
+}  // namespace
+}  // namespace strata
