@@ -1,12 +1,12 @@
 // Fuzzes the GGUF reader with arbitrary bytes, then everything that reads a parsed file's metadata: the typed
-// getters and renderings, tensor views, the tokenizer built from tokenizer.ggml.* and the llama config.
+// getters and renderings, tensor views, the tokenizer built from tokenizer.ggml.* and the architecture's config and weights.
 // A bad file must give a Status, never a crash, an out-of-bounds read or an allocation sized by the file.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "model/gguf.h"
-#include "model/llama_arch.h"
+#include "model/arch/architecture.h"
 #include "model/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -29,10 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)t.Decode(ids);
     for (int32_t id = 0; id < t.n_vocab() && id < 512; ++id) (void)t.TokenBytes(id);
   }
-  auto config = LlamaConfig::FromGguf(g);
+  auto config = ReadModelConfig(g);  // through the file's architecture
   if (config.ok()) {
     (void)config->ToString();
-    (void)ValidateLlamaWeights(g, *config);
+    (void)ValidateWeights(g, *config);
   }
   return 0;
 }
