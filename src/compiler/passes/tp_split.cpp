@@ -81,8 +81,10 @@ class Splitter {
         n.n_heads = heads_.q1 - heads_.q0;
         n.n_kv_heads = heads_.kv1 - heads_.kv0;
         return Reshaped(std::move(n), {heads_.q0 * head_dim_, heads_.q1 * head_dim_});
-      default:
-        return Reshaped(std::move(n), InputCols(n));
+      default: {
+        const Cols cols = InputCols(n);  // before n is moved from
+        return Reshaped(std::move(n), cols);
+      }
     }
   }
 
