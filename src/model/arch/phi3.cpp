@@ -94,7 +94,7 @@ ModelConfig Shape(int64_t dim, int64_t layers, int64_t heads, int64_t kv_heads, 
 std::vector<ArchShape> Shapes() {
   return {
       {"phi3-mini", "Phi 3 mini 4k (3.8B)", Shape(3072, 32, 32, 32, 96, 8192, false)},
-      {"phi4-mini", "Phi-4-mini (3.8B, GQA, partial RoPE)", Shape(3072, 32, 24, 8, 96, 8192, true)},
+      {"phi4-mini", "Phi-4-mini's layout (3.8B: GQA, partial RoPE; short-context rope)", Shape(3072, 32, 24, 8, 96, 8192, true)},
       // Phi-4-mini's layout at test size: GQA and 3/4 of each head rotated.
       {"phi3-tiny", "a tiny Phi 3 (Phi-4-mini's layout)", Shape(256, 2, 8, 4, 24, 512, false)},
   };
