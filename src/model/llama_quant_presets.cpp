@@ -39,7 +39,8 @@ DType LlamaPresetTensorType(const LlamaQuantPreset& preset, const std::string& t
   // The output matrix (token_embd when tied) is Q6_K in every K-quant preset.
   if (tensor == "output.weight" || (tied && tensor == "token_embd.weight")) return DType::kQ6_K;
   const int64_t layer = LayerOf(tensor);
-  if (EndsWith(tensor, ".attn_v.weight")) {
+  // llama-quantize counts a fused attn_qkv (phi3) as an attn_v tensor.
+  if (EndsWith(tensor, ".attn_v.weight") || EndsWith(tensor, ".attn_qkv.weight")) {
     if (q3) return layer < 2 ? DType::kQ5_K : DType::kQ4_K;
     return UseMoreBits(layer, n_layers) ? DType::kQ6_K : preset.base;
   }

@@ -28,6 +28,7 @@ struct ModelConfig {
 
   // Used by some architectures only.
   bool rope_freqs = false;        // Llama 3: rope_freqs.weight divides each pair's frequency
+  bool qkv_bias = false;          // qwen2 (and any file carrying them): attn_{q,k,v}.bias added to Q, K, V
   float rope_base_local = 0.0f;   // gemma3: the rope base of sliding-window layers
   int64_t sliding_window = 0;     // > 0: the window of the layers that slide
   int64_t swa_period = 0;         // with a window: layer l slides when l % period < period - 1; 0: every layer

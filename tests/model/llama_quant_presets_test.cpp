@@ -48,5 +48,17 @@ TEST(LlamaQuantPresets, Q3_KM) {
   EXPECT_EQ(LlamaPresetTensorType(p, "output.weight", 16, false), DType::kQ6_K);
 }
 
+// phi3's fused attn_qkv falls in llama-quant.cpp's attn_v category (category_is_attn_v): the same layers get
+// more bits; its fused ffn_up is an ordinary ffn_up.
+TEST(LlamaQuantPresets, FusedQkvIsChosenAsAttnV) {
+  const auto& q4 = *FindLlamaQuantPreset("q4_k_m");
+  EXPECT_EQ(LlamaPresetTensorType(q4, Blk(0, "attn_qkv"), 32, false), DType::kQ6_K);
+  EXPECT_EQ(LlamaPresetTensorType(q4, Blk(5, "attn_qkv"), 32, false), DType::kQ4_K);
+  EXPECT_EQ(LlamaPresetTensorType(q4, Blk(0, "ffn_up"), 32, false), DType::kQ4_K);
+  const auto& q3 = *FindLlamaQuantPreset("q3_k_m");
+  EXPECT_EQ(LlamaPresetTensorType(q3, Blk(1, "attn_qkv"), 32, false), DType::kQ5_K);
+  EXPECT_EQ(LlamaPresetTensorType(q3, Blk(2, "attn_qkv"), 32, false), DType::kQ4_K);
+}
+
 }  // namespace
 }  // namespace strata

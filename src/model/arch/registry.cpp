@@ -2,7 +2,10 @@
 #include "model/arch/architecture.h"
 
 #define STRATA_ARCHITECTURES(X) \
-  X(Llama)
+  X(Llama)                      \
+  X(Qwen2)                      \
+  X(Qwen3)                      \
+  X(Phi3)
 
 namespace strata {
 namespace arch {
