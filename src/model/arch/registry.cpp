@@ -2,7 +2,9 @@
 #include "model/arch/architecture.h"
 
 #define STRATA_ARCHITECTURES(X) \
-  X(Llama)
+  X(Llama)                   \
+  X(Gemma2)                  \
+  X(Gemma3)
 
 namespace strata {
 namespace arch {
