@@ -182,9 +182,7 @@ TEST(ArchRegistryTest, GemmaConfigsReadWindowsCapsScalesAndRopeBases) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_FLOAT_EQ((*m)->config().rope_base_local, 10000.0f);
   ASSERT_TRUE(testing::RewriteGguf(src3, dst, [](testing::GgufEdit& e) {
-    testing::DropKey(e, "gemma3.attention.sliding_window");
-    testing::DropKey(e, "gemma3.attention.sliding_window_pattern");
-    testing::DropKey(e, "gemma3.rope.freq_base_swa");
+    testing::DropKey(e, "gemma3.attention.sliding_window");  // the pattern and local base stay, unused
   }).ok());
   m = Model::Load(dst, nullptr, {.load_tokenizer = false});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -197,6 +195,15 @@ TEST(ArchRegistryTest, GemmaConfigsReadWindowsCapsScalesAndRopeBases) {
   auto c62 = ReadModelConfig(**gguf);
   ASSERT_TRUE(c62.ok()) << c62.status().ToString();
   EXPECT_FLOAT_EQ(c62->attn_scale, 1.0f / 8.0f);
+  const std::string dst2 = testing::ScratchDir() + "/gemma2-46.gguf";  // gemma2's 27B: 46 layers
+  ASSERT_TRUE(testing::RewriteGguf(Gen("gemma2", "tiny"), dst2, [](testing::GgufEdit& e) {
+    testing::SetU32(e, "gemma2.block_count", 46);
+  }).ok());
+  gguf = GgufFile::Open(dst2);
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  auto c46 = ReadModelConfig(**gguf);
+  ASSERT_TRUE(c46.ok()) << c46.status().ToString();
+  EXPECT_FLOAT_EQ(c46->attn_scale, 1.0f / 8.0f);  // 1/sqrt(256 / 4), not 1/sqrt(head_dim 128)
 }
 
 }  // namespace

@@ -26,6 +26,10 @@ Result<ModelConfig> ReadConfig(ArchSource& s) {
     STRATA_ASSIGN_OR_RETURN(c.swa_period, s.OptInt("attention.sliding_window_pattern", 6, 4096));
     STRATA_ASSIGN_OR_RETURN(c.rope_base_local, s.OptFloat("rope.freq_base_swa", kDefaultLocalRopeBase));
     if (!(c.rope_base_local > 0)) return s.Corrupt("rope.freq_base_swa must be positive");
+  } else {
+    // llama.cpp ignores these without a window; counting them read keeps such a file loadable.
+    s.Has("attention.sliding_window_pattern");
+    s.Has("rope.freq_base_swa");
   }
   STRATA_ASSIGN_OR_RETURN(c.final_softcap, s.OptFloat("final_logit_softcapping", 0.0f));
   if (c.final_softcap < 0) return s.Corrupt("final_logit_softcapping must not be negative");
