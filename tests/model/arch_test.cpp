@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "gguf_rewrite.h"
@@ -121,6 +122,88 @@ TEST(ArchRegistryTest, ExtraTensorIsUnsupportedNamingIt) {
   const Status st = LoadStatus(dst);
   EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
   EXPECT_NE(st.message().find("blk.0.attn_output.bias"), std::string::npos) << st.message();
+}
+
+TEST(ArchRegistryTest, Gemma2WithoutSoftCapKeysIsUnsupportedNamingTheKey) {
+  STRATA_REQUIRE_TESTDATA();
+  const std::string src = Gen("gemma2", "tiny");
+  ASSERT_TRUE(LoadStatus(src).ok()) << LoadStatus(src).ToString();
+  // Stricter than llama.cpp, which falls back to 50 and 30.
+  for (const std::string key : {"gemma2.attn_logit_softcapping", "gemma2.final_logit_softcapping"}) {
+    const std::string dst = testing::ScratchDir() + "/gemma2-no-" + key + ".gguf";
+    ASSERT_TRUE(testing::RewriteGguf(src, dst, [&key](testing::GgufEdit& e) { testing::DropKey(e, key); }).ok());
+    const Status st = LoadStatus(dst);
+    EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
+    EXPECT_NE(st.message().find("'" + key + "' is missing"), std::string::npos) << st.message();
+  }
+}
+
+TEST(ArchRegistryTest, Gemma2WithOutputWeightIsUnsupported) {
+  STRATA_REQUIRE_TESTDATA();
+  const std::string src = Gen("gemma2", "tiny"), dst = testing::ScratchDir() + "/gemma2-output.gguf";
+  ASSERT_TRUE(testing::RewriteGguf(src, dst, [](testing::GgufEdit& e) {
+    e.tensors.push_back({"output.weight", e.tensors.front().tensor});  // token_embd's shape
+  }).ok());
+  const Status st = LoadStatus(dst);
+  EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
+  EXPECT_NE(st.message().find("output.weight"), std::string::npos) << st.message();
+}
+
+TEST(ArchRegistryTest, GemmaConfigsReadWindowsCapsScalesAndRopeBases) {
+  STRATA_REQUIRE_TESTDATA();
+  auto g2 = Model::Load(Gen("gemma2", "tiny"), nullptr, {.load_tokenizer = false});
+  ASSERT_TRUE(g2.ok()) << g2.status().ToString();
+  const ModelConfig& c2 = (*g2)->config();
+  EXPECT_EQ(c2.sliding_window, 8);
+  EXPECT_EQ(c2.swa_period, 2);
+  EXPECT_TRUE(c2.LayerSlides(0));
+  EXPECT_FALSE(c2.LayerSlides(1));
+  EXPECT_FLOAT_EQ(c2.attn_softcap, 50.0f);
+  EXPECT_FLOAT_EQ(c2.final_softcap, 30.0f);
+  EXPECT_FLOAT_EQ(c2.attn_scale, 1.0f / std::sqrt(128.0f));
+  EXPECT_TRUE(c2.tied_output);
+
+  const std::string src3 = Gen("gemma3", "tiny");
+  auto g3 = Model::Load(src3, nullptr, {.load_tokenizer = false});
+  ASSERT_TRUE(g3.ok()) << g3.status().ToString();
+  const ModelConfig& c3 = (*g3)->config();
+  EXPECT_EQ(c3.swa_period, 6);
+  EXPECT_TRUE(c3.LayerSlides(4));
+  EXPECT_FALSE(c3.LayerSlides(5));
+  EXPECT_FLOAT_EQ(c3.rope_base_local, 10000.0f);
+  EXPECT_FLOAT_EQ(c3.rope_freq_scale, 0.125f);
+  EXPECT_EQ(c3.attn_softcap, 0.0f);
+  EXPECT_EQ(c3.final_softcap, 0.0f);
+
+  // As llama.cpp: no sliding_window key, no sliding layers; no freq_base_swa, the local base is 10000.
+  const std::string dst = testing::ScratchDir() + "/gemma3-no-swa-base.gguf";
+  ASSERT_TRUE(testing::RewriteGguf(src3, dst, [](testing::GgufEdit& e) { testing::DropKey(e, "gemma3.rope.freq_base_swa"); }).ok());
+  auto m = Model::Load(dst, nullptr, {.load_tokenizer = false});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_FLOAT_EQ((*m)->config().rope_base_local, 10000.0f);
+  ASSERT_TRUE(testing::RewriteGguf(src3, dst, [](testing::GgufEdit& e) {
+    testing::DropKey(e, "gemma3.attention.sliding_window");  // the pattern and local base stay, unused
+  }).ok());
+  m = Model::Load(dst, nullptr, {.load_tokenizer = false});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  for (int l = 0; l < 8; ++l) EXPECT_FALSE((*m)->config().LayerSlides(l)) << l;
+
+  // The 27B's layer counts scale queries by 1/sqrt(dim / heads) (gemma3-tiny: 256 / 4).
+  ASSERT_TRUE(testing::RewriteGguf(src3, dst, [](testing::GgufEdit& e) { testing::SetU32(e, "gemma3.block_count", 62); }).ok());
+  auto gguf = GgufFile::Open(dst);  // tensors for 8 layers only: the config alone is what this reads
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  auto c62 = ReadModelConfig(**gguf);
+  ASSERT_TRUE(c62.ok()) << c62.status().ToString();
+  EXPECT_FLOAT_EQ(c62->attn_scale, 1.0f / 8.0f);
+  const std::string dst2 = testing::ScratchDir() + "/gemma2-46.gguf";  // gemma2's 27B: 46 layers
+  ASSERT_TRUE(testing::RewriteGguf(Gen("gemma2", "tiny"), dst2, [](testing::GgufEdit& e) {
+    testing::SetU32(e, "gemma2.block_count", 46);
+  }).ok());
+  gguf = GgufFile::Open(dst2);
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  auto c46 = ReadModelConfig(**gguf);
+  ASSERT_TRUE(c46.ok()) << c46.status().ToString();
+  EXPECT_FLOAT_EQ(c46->attn_scale, 1.0f / 8.0f);  // 1/sqrt(256 / 4), not 1/sqrt(head_dim 128)
 }
 
 }  // namespace

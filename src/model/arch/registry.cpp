@@ -5,7 +5,10 @@
   X(Llama)                      \
   X(Qwen2)                      \
   X(Qwen3)                      \
-  X(Phi3)
+  X(Phi3)                       \
+  X(Gemma2)                     \
+  X(Gemma3)                     \
+  /* every line above ends in a backslash, so adding one is one line */
 
 namespace strata {
 namespace arch {
