@@ -2,7 +2,9 @@
 #include "model/arch/architecture.h"
 
 #define STRATA_ARCHITECTURES(X) \
-  X(Llama)
+  X(Llama)               \
+  X(Qwen2Moe)            \
+  X(Qwen3Moe)
 
 namespace strata {
 namespace arch {
