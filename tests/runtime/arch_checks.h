@@ -167,8 +167,9 @@ inline float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b
   return worst;
 }
 
-// Unfused = each fusion pass alone = all passes = --tp 2 (float activations: the passes reorder float sums).
-inline void ExpectPlansEquivalent(const ArchFile& f, float tolerance = 1e-4f) {
+// Unfused = each fusion pass alone = all passes = --tp 2 (and --tp 4 with max_tp 4) (float activations: the
+// passes reorder float sums).
+inline void ExpectPlansEquivalent(const ArchFile& f, float tolerance = 1e-4f, int max_tp = 2) {
   const std::string path = GenArchFile(f);
   ASSERT_FALSE(path.empty());
   auto model = Model::Load(path, nullptr, {.load_tokenizer = false});
@@ -180,6 +181,7 @@ inline void ExpectPlansEquivalent(const ArchFile& f, float tolerance = 1e-4f) {
   variants.push_back({"all passes", {.passes = ir::DefaultPasses()}});
   variants.push_back({"tp 2", {.tp = 2}});
   variants.push_back({"tp 2 + all passes", {.passes = ir::DefaultPasses(), .tp = 2}});
+  if (max_tp >= 4) variants.push_back({"tp 4 + all passes", {.passes = ir::DefaultPasses(), .tp = 4}});
   for (const auto& [what, o] : variants) {
     const float d = MaxAbsDiff(base, RunOptions(**model, o));
     std::printf("[ equiv   ] %s %s %-22s max |logit diff| %.2e\n", f.arch.c_str(), f.dtype.c_str(), what.c_str(), static_cast<double>(d));

@@ -8,6 +8,8 @@
   X(Phi3)                       \
   X(Gemma2)                     \
   X(Gemma3)                     \
+  X(Qwen2Moe)                   \
+  X(Qwen3Moe)                   \
   /* every line above ends in a backslash, so adding one is one line */
 
 namespace strata {
