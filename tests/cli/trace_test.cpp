@@ -62,5 +62,29 @@ TEST(Trace, HostFallbackRunsOnTheHostTrackWithCopiesAroundIt) {
   ExpectOpsInsideSteps(trace, "compute rank 0");
 }
 
+// A mixture-of-experts run: each MoE op's slice counts the step's tokens per expert; a decode step's counts
+// add up to the experts each token uses.
+TEST(Trace, MoeOpsCountTokensPerExpert) {
+  STRATA_REQUIRE_TESTDATA();
+  const std::string model = ScratchDir() + "/trace-qwen3moe.gguf", path = ScratchDir() + "/trace-moe.json";
+  const CommandResult gen = Strata("gen-model --arch qwen3moe --shape tiny --layers 1 -t 2 -o " + model + " --vocab " +
+                                   TestDataPath("models/tiny-llama-f32.gguf"));
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const CommandResult r = Strata("run -m " + model + " -p 'Once upon a time' -n 4 -t 2 --trace " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const TraceReader trace(path);
+  int decode_steps = 0;
+  for (const auto& s : trace.Slices("compute rank 0")) {
+    if (!s["args"].contains("tokens_per_expert")) continue;
+    const auto counts = s["args"]["tokens_per_expert"].get<std::vector<int64_t>>();
+    EXPECT_EQ(counts.size(), 16u);  // qwen3moe-tiny: 16 experts, 4 per token
+    int64_t sum = 0;
+    for (int64_t c : counts) sum += c;
+    EXPECT_EQ(sum % 4, 0);
+    decode_steps += sum == 4;
+  }
+  EXPECT_GE(decode_steps, 3) << "a decode step's MoE slice should count 4 tokens";
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -89,7 +89,7 @@ struct RoutedStep {
 // input and the router weight, routes them by ReferenceRoute, and compares the node's output with the
 // reference FFN over that routing and its traced counts with the routing's.
 RoutedStep CheckRoutedStep(CpuExecutor& exec, const ir::Plan& plan, const ir::Node& moe, const ModelConfig& c,
-                           const std::vector<int32_t>& tokens) {
+                           bool renormalize, const std::vector<int32_t>& tokens) {
   RoutedStep out;
   const std::string trace = testing::ScratchDir() + "/moe_routing_" + c.arch + ".json";
   Profiler::Start(trace);
@@ -108,7 +108,7 @@ RoutedStep CheckRoutedStep(CpuExecutor& exec, const ir::Plan& plan, const ir::No
     std::vector<double> logits(static_cast<size_t>(ne));
     for (int64_t e = 0; e < ne; ++e)
       for (int64_t i = 0; i < dim; ++i) logits[static_cast<size_t>(e)] += double{router[e * dim + i]} * h[r * dim + i];
-    ReferenceRoute(logits, k, c.expert_weights_norm, &experts[static_cast<size_t>(r * k)], &weights[static_cast<size_t>(r * k)]);
+    ReferenceRoute(logits, k, renormalize, &experts[static_cast<size_t>(r * k)], &weights[static_cast<size_t>(r * k)]);
     for (int64_t j = 0; j < k; ++j) ++out.expected_counts[static_cast<size_t>(experts[static_cast<size_t>(r * k + j)])];
   }
   std::vector<float> want(static_cast<size_t>(rows * dim));
@@ -122,8 +122,9 @@ RoutedStep CheckRoutedStep(CpuExecutor& exec, const ir::Plan& plan, const ir::No
   return out;
 }
 
+// `renormalize`: what llama.cpp does for the architecture (not read from the config: a wrong config fails).
 // `seed`: one whose weights spread the test prompt over every expert (random routers skew: see below).
-void ExpectRoutingMatchesReference(const std::string& arch, uint64_t seed) {
+void ExpectRoutingMatchesReference(const std::string& arch, bool renormalize, uint64_t seed) {
   // One layer: a step stopped at its MoE node has still stored every layer's KV, so decoding can follow.
   const std::string path = testing::GenArchFile({.arch = arch, .shape = "tiny", .dtype = "f32", .layers = 1, .seed = seed});
   ASSERT_FALSE(path.empty());
@@ -143,7 +144,7 @@ void ExpectRoutingMatchesReference(const std::string& arch, uint64_t seed) {
   // vector to every row, so rows favour the same experts), hence a short prompt and a chosen seed.
   std::vector<int32_t> prompt = {1};
   for (int i = 0; i < 31; ++i) prompt.push_back(static_cast<int32_t>((i * 379 + 17) % 1000 + 2));
-  const RoutedStep all = CheckRoutedStep(exec, plan, *moe, c, prompt);
+  const RoutedStep all = CheckRoutedStep(exec, plan, *moe, c, renormalize, prompt);
   EXPECT_LT(all.max_out_diff, 1e-4f) << arch << ": the MoE node's output is not the reference routing's";
   ASSERT_EQ(std::count(all.expected_counts.begin(), all.expected_counts.end(), 0), 0)
       << ::testing::PrintToString(all.expected_counts) << ": the prompt leaves an expert unused: choose another so this step has tokens on every expert";
@@ -154,7 +155,7 @@ void ExpectRoutingMatchesReference(const std::string& arch, uint64_t seed) {
   // One decode token reaches only k experts; the rest get none and cost nothing.
   ASSERT_TRUE(exec.Forward(prompt, false).ok());
   const std::vector<int32_t> next = {42};
-  const RoutedStep one = CheckRoutedStep(exec, plan, *moe, c, next);
+  const RoutedStep one = CheckRoutedStep(exec, plan, *moe, c, renormalize, next);
   EXPECT_LT(one.max_out_diff, 1e-4f) << arch;
   EXPECT_EQ(std::count(one.expected_counts.begin(), one.expected_counts.end(), 0), c.n_experts - c.n_experts_used);
   EXPECT_EQ(one.traced_counts, one.expected_counts);
@@ -163,12 +164,12 @@ void ExpectRoutingMatchesReference(const std::string& arch, uint64_t seed) {
 
 TEST(ArchMoe, Qwen3MoeRoutingIsRenormalisedTopK) {
   STRATA_REQUIRE_TESTDATA();
-  ExpectRoutingMatchesReference("qwen3moe", /*seed=*/5);
+  ExpectRoutingMatchesReference("qwen3moe", /*renormalize=*/true, /*seed=*/5);
 }
 
 TEST(ArchMoe, Qwen2MoeRoutingIsPlainTopK) {
   STRATA_REQUIRE_TESTDATA();
-  ExpectRoutingMatchesReference("qwen2moe", /*seed=*/11);
+  ExpectRoutingMatchesReference("qwen2moe", /*renormalize=*/false, /*seed=*/11);
 }
 
 }  // namespace
