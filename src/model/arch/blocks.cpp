@@ -220,4 +220,36 @@ void OutputHead(GraphBuilder& b, const ModelConfig& c, Value x) {
   b.Output(logits);
 }
 
+std::vector<WeightSpec> PreNormDecoderWeights(const ModelConfig& c, const AttnOptions& o) {
+  std::vector<WeightSpec> w = {{"token_embd.weight", {c.n_vocab, c.dim}}};
+  if (c.rope_freqs) w.push_back({"rope_freqs.weight", {c.rope_dim / 2}});
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    w.push_back({Blk(l) + "attn_norm.weight", {c.dim}});
+    AddAttentionWeights(w, c, l, o);
+    w.push_back({Blk(l) + "ffn_norm.weight", {c.dim}});
+    if (c.n_experts > 0) {
+      AddExpertWeights(w, c, l);
+    } else {
+      AddFfnWeights(w, c, l);
+    }
+  }
+  AddHeadWeights(w, c);
+  return w;
+}
+
+void BuildPreNormDecoder(const ModelConfig& c, GraphBuilder& b, const AttnOptions& o) {
+  Value x = b.Embedding(b.Tokens(), "token_embd.weight");
+  for (int l = 0; l < static_cast<int>(c.n_layers); ++l) {
+    const std::string p = Blk(l);
+    Value h = b.RmsNorm(x, p + "attn_norm.weight", c.rms_eps);
+    x = b.Add(x, SelfAttention(b, c, l, h, o), p + "attn_residual");
+    h = b.RmsNorm(x, p + "ffn_norm.weight", c.rms_eps);
+    const Value ffn = c.n_experts > 0 ? ExpertFfn(b, c, l, h, Activation::kSilu)
+                                      : GatedFfn(b, p + "ffn_", h, Activation::kSilu, p + "ffn_gate.weight",
+                                                 p + "ffn_up.weight", p + "ffn_down.weight");
+    x = b.Add(x, ffn, p + "ffn_residual");
+  }
+  OutputHead(b, c, x);
+}
+
 }  // namespace strata::arch

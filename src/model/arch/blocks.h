@@ -48,4 +48,9 @@ Value ExpertFfn(GraphBuilder& b, const ModelConfig& c, int layer, Value h, Activ
 // Rows whose logits are wanted, final norm, output head (tied or not), final soft-cap.
 void OutputHead(GraphBuilder& b, const ModelConfig& c, Value x);
 
+// The pre-norm decoder most architectures are (llama, qwen2/3, qwen3moe): per layer x += attn(attn_norm(x)),
+// x += ffn(ffn_norm(x)) with a SiLU gated FFN, or experts when c.n_experts > 0; then the output head.
+std::vector<WeightSpec> PreNormDecoderWeights(const ModelConfig& c, const AttnOptions& o);
+void BuildPreNormDecoder(const ModelConfig& c, GraphBuilder& b, const AttnOptions& o);
+
 }  // namespace strata::arch

@@ -27,30 +27,9 @@ Result<ModelConfig> ReadConfig(ArchSource& s) {
   return c;
 }
 
-std::vector<WeightSpec> Weights(const ModelConfig& c) {
-  std::vector<WeightSpec> w = {{"token_embd.weight", {c.n_vocab, c.dim}}};
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    w.push_back({Blk(l) + "attn_norm.weight", {c.dim}});
-    AddAttentionWeights(w, c, l, Attn(c));
-    w.push_back({Blk(l) + "ffn_norm.weight", {c.dim}});
-    AddFfnWeights(w, c, l);
-  }
-  AddHeadWeights(w, c);
-  return w;
-}
+std::vector<WeightSpec> Weights(const ModelConfig& c) { return PreNormDecoderWeights(c, Attn(c)); }
 
-void Build(const ModelConfig& c, GraphBuilder& b) {
-  Value x = b.Embedding(b.Tokens(), "token_embd.weight");
-  for (int l = 0; l < static_cast<int>(c.n_layers); ++l) {
-    const std::string p = Blk(l);
-    Value h = b.RmsNorm(x, p + "attn_norm.weight", c.rms_eps);
-    x = b.Add(x, SelfAttention(b, c, l, h, Attn(c)), p + "attn_residual");
-    h = b.RmsNorm(x, p + "ffn_norm.weight", c.rms_eps);
-    x = b.Add(x, GatedFfn(b, p + "ffn_", h, Activation::kSilu, p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight"),
-              p + "ffn_residual");
-  }
-  OutputHead(b, c, x);
-}
+void Build(const ModelConfig& c, GraphBuilder& b) { BuildPreNormDecoder(c, b, Attn(c)); }
 
 void WriteKeys(const ModelConfig& c, GgufWriter& w) { WriteTransformerKeys(c, w); }
 

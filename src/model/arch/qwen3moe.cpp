@@ -25,29 +25,9 @@ Result<ModelConfig> ReadConfig(ArchSource& s) {
   return c;
 }
 
-std::vector<WeightSpec> Weights(const ModelConfig& c) {
-  std::vector<WeightSpec> w = {{"token_embd.weight", {c.n_vocab, c.dim}}};
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    w.push_back({Blk(l) + "attn_norm.weight", {c.dim}});
-    AddAttentionWeights(w, c, l, kAttn);
-    w.push_back({Blk(l) + "ffn_norm.weight", {c.dim}});
-    AddExpertWeights(w, c, l);
-  }
-  AddHeadWeights(w, c);
-  return w;
-}
+std::vector<WeightSpec> Weights(const ModelConfig& c) { return PreNormDecoderWeights(c, kAttn); }
 
-void Build(const ModelConfig& c, GraphBuilder& b) {
-  Value x = b.Embedding(b.Tokens(), "token_embd.weight");
-  for (int l = 0; l < static_cast<int>(c.n_layers); ++l) {
-    const std::string p = Blk(l);
-    Value h = b.RmsNorm(x, p + "attn_norm.weight", c.rms_eps);
-    x = b.Add(x, SelfAttention(b, c, l, h, kAttn), p + "attn_residual");
-    h = b.RmsNorm(x, p + "ffn_norm.weight", c.rms_eps);
-    x = b.Add(x, ExpertFfn(b, c, l, h, Activation::kSilu), p + "ffn_residual");
-  }
-  OutputHead(b, c, x);
-}
+void Build(const ModelConfig& c, GraphBuilder& b) { BuildPreNormDecoder(c, b, kAttn); }
 
 void WriteKeys(const ModelConfig& c, GgufWriter& w) {
   WriteTransformerKeys(c, w);
