@@ -44,14 +44,28 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// A type whose blocks do not tile a row of `cols` falls back as llama-quantize does for K-quants (Q4_K ->
+// Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0; Q2_K/Q3_K, which it sends to IQ4_NL, which Strata lacks, -> Q4_0).
+DType FitRow(DType t, int64_t cols) {
+  if (cols % Traits(t).block_elems == 0) return t;
+  switch (t) {
+    case DType::kQ4_K: return DType::kQ5_0;
+    case DType::kQ5_K: return DType::kQ5_1;
+    case DType::kQ6_K: return DType::kQ8_0;
+    case DType::kQ2_K: case DType::kQ3_K: return DType::kQ4_0;
+    default: return t;
+  }
+}
+
 DType TensorDtype(const DtypeRecipe& r, const WeightSpec& w, const ModelConfig& c) {
   if (w.shape.size() == 1) return DType::kF32;  // norms
+  const int64_t cols = w.shape.back();
   if (const auto* preset = FindLlamaQuantPreset(r.name))
-    return LlamaPresetTensorType(*preset, w.name, c.n_layers, c.tied_output);
+    return FitRow(LlamaPresetTensorType(*preset, w.name, c.n_layers, c.tied_output), cols);
   if (w.name == "token_embd.weight" || w.name == "output.weight" || EndsWith(w.name, ".attn_v.weight") ||
       EndsWith(w.name, ".ffn_down.weight"))
-    return r.sensitive;
-  return r.matrix;
+    return FitRow(r.sensitive, cols);
+  return FitRow(r.matrix, cols);
 }
 
 uint64_t SplitMix64(uint64_t& state) {

@@ -34,6 +34,11 @@ TEST(ArchLlama, MixtralTinyQ8AgreesWithLlamaCppTop1) {
   testing::ExpectQuantAgreement({.arch = "llama", .shape = "mixtral-tiny", .dtype = "q8_0"});
 }
 
+TEST(ArchLlama, MixtralTinyQ4KMAgreesWithLlamaCppTop1) {
+  STRATA_REQUIRE_LLAMA_CPP();
+  testing::ExpectQuantAgreement({.arch = "llama", .shape = "mixtral-tiny", .dtype = "q4_k_m"});
+}
+
 TEST(ArchLlama, Llama3PlansAreEquivalent) {
   STRATA_REQUIRE_TESTDATA();
   testing::ExpectPlansEquivalent({.arch = "llama", .shape = "tiny", .dtype = "f32"});

@@ -38,6 +38,18 @@ TEST(ArchMoe, Qwen2MoeTinyQ8AgreesWithLlamaCppTop1) {
   testing::ExpectQuantAgreement({.arch = "qwen2moe", .shape = "tiny", .dtype = "q8_0"});
 }
 
+// Q4_K_M: the tiny experts' rows (128) are not whole K-quant blocks, so those tensors fall back as
+// llama-quantize's would (Q4_K -> Q5_0, Q6_K -> Q8_0); the rest are K-quants.
+TEST(ArchMoe, Qwen3MoeTinyQ4KMAgreesWithLlamaCppTop1) {
+  STRATA_REQUIRE_LLAMA_CPP();
+  testing::ExpectQuantAgreement({.arch = "qwen3moe", .shape = "tiny", .dtype = "q4_k_m"});
+}
+
+TEST(ArchMoe, Qwen2MoeTinyQ4KMAgreesWithLlamaCppTop1) {
+  STRATA_REQUIRE_LLAMA_CPP();
+  testing::ExpectQuantAgreement({.arch = "qwen2moe", .shape = "tiny", .dtype = "q4_k_m"});
+}
+
 // 16 and 8 experts divide over 4 ranks; the shared expert splits like a dense FFN.
 TEST(ArchMoe, Qwen3MoePlansAreEquivalent) {
   STRATA_REQUIRE_TESTDATA();
