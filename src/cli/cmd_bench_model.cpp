@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/llama_cpp_runner.h"
+#include "cli/parallel_launch.h"
 #include "cli/model_loading.h"
 #include "compiler/cost_model.h"
 #include "core/log.h"
@@ -69,7 +70,8 @@ Result<Measured> Measure(CpuExecutor& exec, int prompt, int generate, int batch,
 // What one run found: Strata's measurement, the cost model's predictions and, with --llama-cpp, llama.cpp's.
 struct Report {
   Measured m;
-  int threads = 0;
+  int threads = 0;    // per process
+  int processes = 1;  // under mpirun, one per rank
   MachineRates rates;
   double pp_tps = 0, tg_tps = 0, roofline_tps = 0;
   double decode_pred = 0, prefill_pred = 0;  // seconds
@@ -98,9 +100,10 @@ void Predict(const CompiledModel& compiled, int batch, Report& r) {
 
 // Loads, compiles and measures Strata; the model, executor and thread pool are gone when it returns, so that
 // llama.cpp, measured next, has the cores and the memory to itself.
-std::optional<Report> MeasureStrata(BenchModelOptions& o) {
+// Under mpirun a worker rank serves rank 0's steps instead, and sets `worker_exit`.
+std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch, std::optional<int>& worker_exit) {
   CompiledModel compiled;
-  if (!LoadAndCompile(o.model, o.compile, compiled)) return std::nullopt;
+  if (!launch.LoadAndCompile(o.model, o.compile, compiled)) return std::nullopt;
   const ir::Plan& plan = compiled.plan();
   if (o.prompt + o.generate > plan.kv.n_ctx) {
     const int fit = static_cast<int>(plan.kv.n_ctx);
@@ -108,19 +111,22 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o) {
     o.prompt = fit - o.generate;
     spdlog::warn("context {} is shorter than -p + -n: measuring -p {} -n {}", fit, o.prompt, o.generate);
   }
-  ThreadPool pool(o.threads);
-  Report r{.threads = pool.size(), .rates = ProbeMachine(pool)};
-  CpuExecutor exec(compiled.ranks, pool, o.prompt + o.generate);
-  const int64_t n_vocab = plan.node(plan.output).shape.back();
-  {
-    TraceSession trace(o.compile.trace);
-    auto m = Measure(exec, o.prompt, o.generate, o.batch, n_vocab);
-    if (!m.ok()) {
-      spdlog::error("{}", m.status().message());
-      return std::nullopt;
-    }
-    r.m = *m;
+  ThreadPool pool(launch.Threads(o.threads));
+  if (launch.worker()) {
+    launch.StartTrace(o.compile.trace);
+    worker_exit = launch.RunWorker(compiled, pool);
+    return std::nullopt;
   }
+  Report r{.threads = pool.size(), .processes = launch.processes(), .rates = ProbeMachine(pool)};
+  CpuExecutor exec(launch.Factory(compiled, pool), o.prompt + o.generate);
+  const int64_t n_vocab = plan.node(plan.output).shape.back();
+  launch.StartTrace(o.compile.trace);  // written by launch.Finish (every rank's, under mpirun)
+  auto m = Measure(exec, o.prompt, o.generate, o.batch, n_vocab);
+  if (!m.ok()) {
+    spdlog::error("{}", m.status().message());
+    return std::nullopt;
+  }
+  r.m = *m;
   Predict(compiled, o.batch, r);
   return r;
 }
@@ -136,6 +142,7 @@ void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads
 
 void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
+                              {"processes", r.processes},
                               {"passes", o.compile.passes}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
                               {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
@@ -169,7 +176,8 @@ void PrintLlamaCppText(const LlamaCppFigures& l, const Report& r) {
 }
 
 void PrintText(const BenchModelOptions& o, const Report& r) {
-  std::printf("model %s, %d threads, tp %d, passes %s\n", o.model.c_str(), r.threads, o.compile.tp, o.compile.passes.c_str());
+  std::printf("model %s, %d threads x %d process%s, tp %d, passes %s\n", o.model.c_str(), r.threads, r.processes,
+              r.processes == 1 ? "" : "es", o.compile.tp, o.compile.passes.c_str());
   std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now)\n", r.rates.bandwidth_gbs,
               r.rates.gflops);
   std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
@@ -206,8 +214,13 @@ int BenchModel(BenchModelOptions o) {
   o.batch = std::max(1, o.batch);
   std::vector<int> llama_threads;
   if (!CheckLlamaCppOptions(o, llama_threads)) return 1;
-  std::optional<Report> r = MeasureStrata(o);
-  if (!r) return 1;
+  auto launch = ParallelLaunch::Start(o.compile);
+  if (!launch) return 1;
+  std::optional<int> worker_exit;
+  std::optional<Report> r = MeasureStrata(o, *launch, worker_exit);
+  if (worker_exit) return launch->Finish(*worker_exit);
+  if (!r) return launch->Finish(1);
+  launch->Finish(0);  // writes the trace now, before llama.cpp takes the cores
   if (!o.llama_cpp.empty()) MeasureLlamaCpp(o, llama_threads, *r);
   if (o.json) PrintJson(o, *r);
   else PrintText(o, *r);

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_loading.h"
+#include "cli/parallel_launch.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
 #include "engine/sampler.h"
@@ -44,19 +45,13 @@ Result<Logits> Prefill(CpuExecutor& exec, const std::vector<int32_t>& ids, int b
   return logits;
 }
 
-int Run(const RunOptions& o) {
-  CompiledModel compiled;
-  if (!LoadAndCompile(o.model, o.compile, compiled)) return 1;
-  TraceSession trace(o.compile.trace);
-  const Tokenizer& tok = compiled.model->tokenizer();
+int Generate(const RunOptions& o, const Tokenizer& tok, CpuExecutor& exec, int threads) {
   const std::vector<int32_t> ids = tok.Encode(o.prompt, tok.add_bos());
   if (ids.empty()) {
     spdlog::error("the prompt is empty and the model adds no BOS token: nothing to run");
     return 1;
   }
-  ThreadPool pool(o.threads);
-  CpuExecutor exec(compiled.ranks, pool, o.ctx);
-  spdlog::info("prompt: {} tokens, {} threads, context {}", ids.size(), pool.size(), exec.n_ctx());
+  spdlog::info("prompt: {} tokens, {} threads, context {}", ids.size(), threads, exec.n_ctx());
 
   auto t0 = std::chrono::steady_clock::now();
   auto logits = Prefill(exec, ids, std::max(1, o.batch));
@@ -109,6 +104,23 @@ int Run(const RunOptions& o) {
   spdlog::info("prompt: {} tokens in {:.3f} s ({:.1f} tok/s); decode: {} tokens in {:.3f} s ({:.1f} tok/s)", ids.size(),
                prefill_s, ids.size() / prefill_s, generated, decode_s, generated > 1 ? (generated - 1) / decode_s : 0.0);
   return 0;
+}
+
+// Alone, or as one rank of an mpirun job (rank 0 generates; the others run their shard of each step).
+int Run(const RunOptions& o) {
+  auto launch = ParallelLaunch::Start(o.compile);
+  if (!launch) return 1;
+  CompiledModel compiled;
+  if (!launch->LoadAndCompile(o.model, o.compile, compiled)) return launch->Finish(1);
+  launch->StartTrace(o.compile.trace);
+  ThreadPool pool(launch->Threads(o.threads));
+  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
+  int code = 0;
+  {
+    CpuExecutor exec(launch->Factory(compiled, pool), o.ctx > 0 ? o.ctx : compiled.plan().kv.n_ctx);
+    code = Generate(o, compiled.model->tokenizer(), exec, pool.size());
+  }  // the executor tells the other ranks to stop
+  return launch->Finish(code);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_loading.h"
+#include "cli/parallel_launch.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
 #include "server/connection_gate.h"
@@ -47,13 +48,9 @@ std::unique_ptr<ChatTemplate> LoadChatTemplate(const Model& model, std::string& 
   return std::make_unique<ChatTemplate>(std::move(*parsed));
 }
 
-int Serve(ServeOptions o) {
-  CompiledModel compiled;
-  if (!LoadAndCompile(o.model, o.compile, compiled)) return 1;
-  TraceSession trace(o.compile.trace);
-  ThreadPool pool(o.threads);
+int ServeOn(ServeOptions& o, const CompiledModel& compiled, ExecutorSource source, int threads) {
   o.engine.prefix_caching = !o.no_prefix_caching;
-  auto engine = LlmEngine::Create(compiled.ranks, compiled.model->tokenizer(), pool, o.engine);
+  auto engine = LlmEngine::Create(std::move(source), compiled.model->tokenizer(), o.engine);
   if (!engine.ok()) {
     spdlog::error("{}", engine.status().message());
     return 1;
@@ -74,14 +71,28 @@ int Serve(ServeOptions o) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   spdlog::info("serving {} as \"{}\" on http://{}:{} ({} threads, max {} seqs, {} batched tokens{})", o.model,
-               o.server.model_name, o.server.host, server.port(), pool.size(), o.engine.scheduler.max_num_seqs,
+               o.server.model_name, o.server.host, server.port(), threads, o.engine.scheduler.max_num_seqs,
                o.engine.scheduler.max_num_batched_tokens, o.server.api_key.empty() ? "" : ", API key required");
   spdlog::info("connections: at most {} open ({} per client address), open file limit {}",
                server.max_connections(), o.server.max_connections_per_client, open_files);
   server.Serve();
   g_server = nullptr;
   spdlog::info("server stopped");
+  if (Status st = async.health(); !st.ok()) return 1;  // lost a rank: the job is ended, not finalised
   return 0;
+}
+
+// Alone, or as one rank of an mpirun job: rank 0 serves HTTP and schedules, the others run their shard.
+int Serve(ServeOptions o) {
+  auto launch = ParallelLaunch::Start(o.compile);
+  if (!launch) return 1;
+  CompiledModel compiled;
+  if (!launch->LoadAndCompile(o.model, o.compile, compiled)) return launch->Finish(1);
+  launch->StartTrace(o.compile.trace);
+  ThreadPool pool(launch->Threads(o.threads));
+  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
+  ExecutorSource source{compiled.plan().kv.n_ctx, launch->KvBytesPerToken(compiled), launch->Factory(compiled, pool)};
+  return launch->Finish(ServeOn(o, compiled, std::move(source), pool.size()));
 }
 
 }  // namespace

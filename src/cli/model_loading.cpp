@@ -44,7 +44,11 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
 void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
   cmd->add_option("--passes", flags.passes, "Fusion passes in order: comma-separated names, 'default' or 'none'")
       ->capture_default_str();
-  cmd->add_option("--tp", flags.tp, "Tensor-parallel ranks (in-process CPU devices)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--tp", flags.tp, "Tensor-parallel ranks: threads of this process, or under mpirun one process each")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--collective-timeout", flags.collective_timeout_s,
+                  "under mpirun: seconds a rank waits for the others within a step before the job is ended")
+      ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--device-lacks", flags.device_lacks,
                   "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
   cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
@@ -66,9 +70,10 @@ bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
 }
 
 bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
-                    const ir::PassObserver& observe, const ModelLoadOptions& load) {
+                    const ir::PassObserver& observe, const ModelLoadOptions& load, int only_rank) {
   ir::CompileOptions options;
   if (!ToCompileOptions(flags, options)) return false;
+  options.only_rank = only_rank;
   out.model = LoadModelWithProgress(path, load);
   if (!out.model) return false;
   const auto start = std::chrono::steady_clock::now();

@@ -23,6 +23,7 @@ struct CompileFlags {
   int tp = 1;
   std::string device_lacks;  // comma-separated op labels
   std::string trace;         // Chrome trace JSON output file, "" = off
+  double collective_timeout_s = 60;  // under mpirun: how long a rank waits for the others within a step
 };
 void AddCompileFlags(CLI::App* cmd, CompileFlags& flags);
 // The options the flags name; on a bad flag logs why and returns false.
@@ -37,8 +38,9 @@ struct CompiledModel {
 };
 
 // Loads `path` and compiles it; on failure logs the error and returns false. `observe` sees every pass.
+// `only_rank` >= 0 compiles just that rank's plan (then out.ranks holds only it).
 bool LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out,
-                    const ir::PassObserver& observe = {}, const ModelLoadOptions& load = {});
+                    const ir::PassObserver& observe = {}, const ModelLoadOptions& load = {}, int only_rank = -1);
 
 // Starts the profiler when --trace was given and writes the trace when it goes out of scope.
 class TraceSession {

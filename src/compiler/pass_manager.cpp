@@ -47,6 +47,7 @@ Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& opti
   if (observe) observe("build", 0, base);
   std::vector<Plan> ranks;
   for (int rank = 0; rank < options.tp; ++rank) {
+    if (options.only_rank >= 0 && rank != options.only_rank) continue;
     const PassContext ctx{.tp = options.tp, .rank = rank, .device_lacks = options.device_lacks};
     Plan plan = base;
     if (options.tp > 1) {

@@ -25,6 +25,7 @@ const std::vector<PassInfo>& FusionPasses();
 struct CompileOptions {
   std::vector<std::string> passes;  // fusion pass names in order; DefaultPasses() unless told otherwise
   int tp = 1;
+  int only_rank = -1;  // >= 0: compile only that rank's plan (a process of a multi-process job needs no other)
   std::vector<std::string> device_lacks;  // op labels the device backend lacks
 };
 std::vector<std::string> DefaultPasses();

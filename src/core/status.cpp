@@ -12,6 +12,7 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kUnsupported: return "unsupported";
     case Status::Code::kOutOfRange: return "out of range";
     case Status::Code::kInternal: return "internal error";
+    case Status::Code::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

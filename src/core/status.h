@@ -10,7 +10,8 @@ namespace strata {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kIoError, kCorrupt, kUnsupported, kOutOfRange, kInternal };
+  enum class Code { kOk, kInvalidArgument, kNotFound, kIoError, kCorrupt, kUnsupported, kOutOfRange, kInternal,
+                    kUnavailable };  // kUnavailable: a peer (another rank, a backend) is gone or does not answer
 
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -23,6 +24,7 @@ class Status {
   static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status OutOfRange(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -46,6 +46,8 @@ class AsyncEngine {
   EngineMetrics& metrics() { return engine_->metrics(); }
   int64_t max_model_len() const { return engine_->max_model_len(); }
   const Tokenizer& tokenizer() const { return engine_->tokenizer(); }
+  // Ok while the engine can run steps (thread-safe: executors keep their health behind a lock or atomic).
+  Status health() const { return engine_->health(); }
 
  private:
   void Loop();

@@ -36,19 +36,18 @@ const char* FinishReasonName(FinishReason r) {
   return "";
 }
 
-Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer,
-                                                    ThreadPool& pool, const EngineConfig& config) {
-  if (ranks.empty()) return Status::InvalidArgument("no plan to run");
-  const ir::Plan& plan = ranks[0];
+Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(ExecutorSource source, const Tokenizer& tokenizer,
+                                                    const EngineConfig& config) {
+  if (!source.make || source.kv_bytes_per_token <= 0) return Status::InvalidArgument("no executor to run");
   if (config.block_size <= 0) return Status::InvalidArgument("block size must be positive");
   if (config.scheduler.max_num_seqs <= 0 || config.scheduler.max_num_batched_tokens <= 0)
     return Status::InvalidArgument("max_num_seqs and max_num_batched_tokens must be positive");
-  const int64_t n_ctx = plan.kv.n_ctx;
+  const int64_t n_ctx = source.n_ctx;
   const int64_t max_len = config.max_model_len > 0 ? config.max_model_len : n_ctx;
   if (max_len > n_ctx)
     return Status::InvalidArgument("max model length " + std::to_string(max_len) +
                                    " exceeds the model's context length " + std::to_string(n_ctx));
-  const int64_t per_token = ModelRunner::KvBytesPerToken(ranks);
+  const int64_t per_token = source.kv_bytes_per_token;
   const int64_t per_block = per_token * config.block_size;
   int64_t bytes = config.kv_cache_bytes;
   if (bytes <= 0) bytes = std::min<int64_t>(int64_t{config.scheduler.max_num_seqs} * max_len * per_token, int64_t{4} << 30);
@@ -61,16 +60,16 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(std::span<const ir::Plan> r
                                    " bytes); raise --kv-cache-memory or lower --max-model-len");
   if (blocks > (int64_t{1} << 30)) return Status::InvalidArgument("KV cache too large");
   return std::unique_ptr<LlmEngine>(
-      new LlmEngine(ranks, tokenizer, pool, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
+      new LlmEngine(source, tokenizer, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
 }
 
-LlmEngine::LlmEngine(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer, ThreadPool& pool,
-                     const EngineConfig& config, int64_t max_model_len, int32_t num_blocks)
+LlmEngine::LlmEngine(const ExecutorSource& source, const Tokenizer& tokenizer, const EngineConfig& config,
+                     int64_t max_model_len, int32_t num_blocks)
     : tokenizer_(tokenizer), config_(config), max_model_len_(max_model_len),
-      runner_(ranks, pool, num_blocks, config.block_size),
+      runner_(source.make(num_blocks, config.block_size)),
       kv_(num_blocks, config.block_size, config.prefix_caching), scheduler_(config.scheduler, kv_) {
   spdlog::info("KV cache: {} blocks of {} tokens ({:.1f} MiB)", num_blocks, config.block_size,
-                  static_cast<double>(runner_.kv_cache_bytes()) / (1 << 20));
+                  static_cast<double>(runner_->kv_cache_bytes()) / (1 << 20));
 }
 
 LlmEngine::~LlmEngine() = default;
@@ -161,7 +160,7 @@ std::vector<GenerateOutput> LlmEngine::Step() {
   if (out.empty()) return outputs;
   NoteAdmissions(out);
   BuildBatch(out);
-  auto logits = runner_.Run(batch_);
+  auto logits = runner_->Run(batch_);
   if (!logits.ok()) {
     FailAll(out, logits.status(), outputs);
     return outputs;
@@ -175,7 +174,7 @@ std::vector<GenerateOutput> LlmEngine::Step() {
 }
 
 void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs) {
-  const auto n_vocab = static_cast<size_t>(runner_.n_vocab());
+  const auto n_vocab = static_cast<size_t>(runner_->n_vocab());
   const std::vector<uint8_t>* mask = nullptr;
   if (a.matcher) {
     // Tokens left: the document must close within them, so a cut at max_tokens still parses.

@@ -20,6 +20,7 @@
 #include "engine/scheduler.h"
 #include "model/tokenizer.h"
 #include "runtime/model_runner.h"
+#include "runtime/step_executor.h"
 
 namespace strata {
 
@@ -33,11 +34,26 @@ struct EngineConfig {
   SchedulerConfig scheduler;
 };
 
+// What the engine runs its steps on, before it has decided the KV cache size: the context length of the model,
+// the KV bytes one token takes over all ranks (what the memory budget divides by), and how to make the
+// executor once the number of blocks is known.
+struct ExecutorSource {
+  int64_t n_ctx = 0;
+  int64_t kv_bytes_per_token = 0;
+  StepExecutorFactory make;
+};
+
 class LlmEngine {
  public:
+  static Result<std::unique_ptr<LlmEngine>> Create(ExecutorSource source, const Tokenizer& tokenizer,
+                                                   const EngineConfig& config);
   // `plan` (or the plans of the tensor-parallel ranks), `tokenizer` and `pool` must outlive the engine.
   static Result<std::unique_ptr<LlmEngine>> Create(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer,
-                                                   ThreadPool& pool, const EngineConfig& config);
+                                                   ThreadPool& pool, const EngineConfig& config) {
+    if (ranks.empty()) return Status::InvalidArgument("no plan to run");
+    return Create({ranks[0].kv.n_ctx, ModelRunner::KvBytesPerToken(ranks), ModelRunner::Factory(ranks, pool)},
+                  tokenizer, config);
+  }
   static Result<std::unique_ptr<LlmEngine>> Create(const ir::Plan& plan, const Tokenizer& tokenizer,
                                                    ThreadPool& pool, const EngineConfig& config) {
     return Create(std::span<const ir::Plan>(&plan, 1), tokenizer, pool, config);
@@ -61,6 +77,8 @@ class LlmEngine {
   int32_t num_blocks() const { return kv_.pool().num_blocks(); }
   int64_t num_preemptions() const { return scheduler_.num_preemptions(); }
   int64_t max_model_len() const { return max_model_len_; }
+  // Ok while steps can run; a lost peer rank makes the engine fail every request (and the server unhealthy).
+  Status health() const { return runner_->health(); }
   EngineMetrics& metrics() { return metrics_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
 
@@ -68,8 +86,8 @@ class LlmEngine {
   struct Active;
   using Clock = std::chrono::steady_clock;
 
-  LlmEngine(std::span<const ir::Plan> ranks, const Tokenizer& tokenizer, ThreadPool& pool,
-            const EngineConfig& config, int64_t max_model_len, int32_t num_blocks);
+  LlmEngine(const ExecutorSource& source, const Tokenizer& tokenizer, const EngineConfig& config,
+            int64_t max_model_len, int32_t num_blocks);
   void BuildBatch(const SchedulerOutput& out);
   void NoteAdmissions(const SchedulerOutput& out);
   void ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs);
@@ -80,7 +98,7 @@ class LlmEngine {
   const Tokenizer& tokenizer_;
   EngineConfig config_;
   int64_t max_model_len_;
-  ModelRunner runner_;
+  std::unique_ptr<StepExecutor> runner_;
   KvCacheManager kv_;
   Scheduler scheduler_;
   EngineMetrics metrics_;

@@ -52,7 +52,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadPr
   if (!options.load_tokenizer) m->tokenizer_ = std::make_unique<IdsOnlyTokenizer>(m->config_.n_vocab);
   STRATA_RETURN_IF_ERROR(m->CheckVocab());
   for (const auto& [name, t] : m->weights_) m->weight_bytes_ += static_cast<uint64_t>(t.nbytes());
-  m->TouchWeights(progress);
+  if (options.touch_weights) m->TouchWeights(progress);
   return m;
 }
 

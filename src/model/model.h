@@ -24,6 +24,9 @@ struct ModelLoadOptions {
   // Without a tokenizer the model computes from token ids only: tokenizer() is a placeholder that encodes
   // nothing (for `strata convert`, which reads tokenizer.json itself, and tests of the weights alone).
   bool load_tokenizer = true;
+  // Read every weight page at load (with progress). Off for a rank of a multi-process job: it reads only the
+  // slices its plan uses, so its resident memory is its share of the model.
+  bool touch_weights = true;
 };
 
 class Model {

@@ -4,21 +4,28 @@
 
 namespace strata {
 
-InProcessCollectives::InProcessCollectives(int size)
-    : size_(size), inputs_(static_cast<size_t>(size), nullptr), sync_(size) {}
-
-// Each rank publishes its input, waits until all have, reads them all, then waits again so no rank reuses its
-// input buffer (the next op's output may alias it) while another is still reading.
-void InProcessCollectives::AllReduceSum(int rank, const float* in, float* out, int64_t n) {
-  inputs_[static_cast<size_t>(rank)] = in;
-  sync_.arrive_and_wait();
-  std::memcpy(out, inputs_[0], static_cast<size_t>(n) * sizeof(float));
-  for (size_t r = 1; r < inputs_.size(); ++r)
-    for (int64_t i = 0; i < n; ++i) out[i] += inputs_[r][i];
-  sync_.arrive_and_wait();
+// `out` must not alias any part: the parts are read while it is written.
+void SumInRankOrder(const float* const* parts, int count, int64_t n, float* out) {
+  std::memcpy(out, parts[0], static_cast<size_t>(n) * sizeof(float));
+  for (int r = 1; r < count; ++r)
+    for (int64_t i = 0; i < n; ++i) out[i] += parts[r][i];
 }
 
-void InProcessCollectives::AllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) {
+InProcessCollectives::InProcessCollectives(int size)
+    : size_(size), strings_(static_cast<size_t>(size), nullptr), inputs_(static_cast<size_t>(size), nullptr), sync_(size) {}
+
+// Each rank publishes its input, waits until all have, reads them all, then waits again so no rank reuses its
+// input buffer (the next op's output may alias it) while another is still reading. Threads of one process
+// cannot lose a peer, so these never fail.
+Status InProcessCollectives::AllReduceSum(int rank, const float* in, float* out, int64_t n) {
+  inputs_[static_cast<size_t>(rank)] = in;
+  sync_.arrive_and_wait();
+  SumInRankOrder(inputs_.data(), size_, n, out);
+  sync_.arrive_and_wait();
+  return Status::Ok();
+}
+
+Status InProcessCollectives::AllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) {
   inputs_[static_cast<size_t>(rank)] = in;
   sync_.arrive_and_wait();
   const int64_t out_width = width * size_;
@@ -27,6 +34,26 @@ void InProcessCollectives::AllGather(int rank, const float* in, int64_t rows, in
       std::memcpy(out + row * out_width + static_cast<int64_t>(r) * width, inputs_[r] + row * width,
                   static_cast<size_t>(width) * sizeof(float));
   sync_.arrive_and_wait();
+  return Status::Ok();
+}
+
+Status InProcessCollectives::Broadcast(int rank, void* data, int64_t bytes, int root, bool) {
+  if (rank == root) root_data_ = data;
+  sync_.arrive_and_wait();
+  if (rank != root) std::memcpy(data, root_data_, static_cast<size_t>(bytes));
+  sync_.arrive_and_wait();
+  return Status::Ok();
+}
+
+Status InProcessCollectives::Gather(int rank, const std::string& mine, std::vector<std::string>& all, int root) {
+  strings_[static_cast<size_t>(rank)] = &mine;
+  sync_.arrive_and_wait();
+  if (rank == root) {
+    all.clear();
+    for (const std::string* s : strings_) all.push_back(*s);
+  }
+  sync_.arrive_and_wait();
+  return Status::Ok();
 }
 
 }  // namespace strata

@@ -5,9 +5,9 @@
 
 namespace strata {
 
-CpuExecutor::CpuExecutor(std::span<const ir::Plan> ranks, ThreadPool& pool, int64_t n_ctx)
-    : n_ctx_(n_ctx > 0 ? n_ctx : ranks[0].kv.n_ctx),
-      runner_(ranks, pool, Blocks(n_ctx_), kBlockSize),
+CpuExecutor::CpuExecutor(const StepExecutorFactory& make, int64_t n_ctx)
+    : n_ctx_(n_ctx),
+      runner_(make(Blocks(n_ctx_), kBlockSize)),
       block_table_(static_cast<size_t>(Blocks(n_ctx_))) {
   std::iota(block_table_.begin(), block_table_.end(), 0);
   batch_.seqs.resize(1);
@@ -27,14 +27,14 @@ Status CpuExecutor::Prepare(std::span<const int32_t> tokens, bool all_logits) {
 
 Result<Logits> CpuExecutor::Forward(std::span<const int32_t> tokens, bool all_logits) {
   STRATA_RETURN_IF_ERROR(Prepare(tokens, all_logits));
-  STRATA_ASSIGN_OR_RETURN(Logits logits, runner_.Run(batch_));
+  STRATA_ASSIGN_OR_RETURN(Logits logits, runner_->Run(batch_));
   n_past_ += static_cast<int64_t>(tokens.size());
   return logits;
 }
 
 Status CpuExecutor::ForwardUntil(std::span<const int32_t> tokens, int node_id) {
   STRATA_RETURN_IF_ERROR(Prepare(tokens, true));
-  return runner_.Run(batch_, node_id).status();
+  return runner_->Run(batch_, node_id).status();
 }
 
 }  // namespace strata

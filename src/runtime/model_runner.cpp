@@ -34,6 +34,12 @@ int64_t ModelRunner::KvBytesPerToken(std::span<const ir::Plan> ranks) {
   return total;
 }
 
+StepExecutorFactory ModelRunner::Factory(std::span<const ir::Plan> ranks, ThreadPool& pool) {
+  return [ranks, &pool](int64_t num_blocks, int64_t block_size) {
+    return std::make_unique<ModelRunner>(ranks, pool, num_blocks, block_size);
+  };
+}
+
 Result<Logits> ModelRunner::Run(const Batch& batch, int stop_after) {
   if (ranks_.size() == 1) return ranks_[0].exec->Run(batch, *ranks_[0].kv, stop_after);
   // Every rank checks the same batch the same way, so either all fail before their first collective or none.

@@ -12,25 +12,28 @@
 #include "core/thread_pool.h"
 #include "runtime/collectives.h"
 #include "runtime/plan_executor.h"
+#include "runtime/step_executor.h"
 
 namespace strata {
 
-class ModelRunner {
+class ModelRunner final : public StepExecutor {
  public:
   // `ranks` and `pool` must outlive the runner. With one rank the plan runs on `pool`; with N, each rank gets
   // a pool of pool.size() / N threads (at least one).
   ModelRunner(std::span<const ir::Plan> ranks, ThreadPool& pool, int64_t num_blocks, int64_t block_size);
-  ~ModelRunner();
+  ~ModelRunner() override;
 
   // One step over every rank; the logits are rank 0's (after the all-gather every rank holds them all).
-  Result<Logits> Run(const Batch& batch, int stop_after = -1);
+  Result<Logits> Run(const Batch& batch, int stop_after = -1) override;
 
   int tp() const { return static_cast<int>(ranks_.size()); }
-  int64_t n_vocab() const { return ranks_[0].exec->n_vocab(); }
-  int64_t kv_cache_bytes() const;
+  int64_t n_vocab() const override { return ranks_[0].exec->n_vocab(); }
+  int64_t kv_cache_bytes() const override;
   PlanExecutor& executor(int rank) { return *ranks_[static_cast<size_t>(rank)].exec; }
   // KV bytes one token takes over every rank and layer: what a memory budget divides by.
   static int64_t KvBytesPerToken(std::span<const ir::Plan> ranks);
+  // A factory of runners over `ranks` on `pool` (both must outlive what it makes).
+  static StepExecutorFactory Factory(std::span<const ir::Plan> ranks, ThreadPool& pool);
 
  private:
   struct Rank {

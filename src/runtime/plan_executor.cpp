@@ -122,6 +122,10 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
   for (const ir::Node& n : plan_.nodes) {
     const int64_t begin = prof ? Profiler::NowUs() : 0;
     if (n.op != ir::Op::kTokens) (this->*Kernels()[static_cast<size_t>(n.op)])(n, kv);
+    if (!comm_.ok()) {  // a collective failed: the ranks no longer agree on anything, stop here
+      batch_ = nullptr;
+      return comm_.WithContext("rank " + std::to_string(plan_.parallel.rank) + ", " + n.name);
+    }
     if (prof) TraceNode(n, begin);
     if (n.id == stop_after) break;
   }
@@ -311,11 +315,11 @@ void PlanExecutor::RunCopy(const ir::Node& n, PagedKvCache&) {
 }
 
 void PlanExecutor::RunAllReduce(const ir::Node& n, PagedKvCache&) {
-  collectives_->AllReduceSum(plan_.parallel.rank, In(n, 0), Buf(n.id), Numel(n));
+  comm_ = collectives_->AllReduceSum(plan_.parallel.rank, In(n, 0), Buf(n.id), Numel(n));
 }
 
 void PlanExecutor::RunAllGather(const ir::Node& n, PagedKvCache&) {
-  collectives_->AllGather(plan_.parallel.rank, In(n, 0), Rows(n), plan_.node(n.inputs[0]).shape.back(), Buf(n.id));
+  comm_ = collectives_->AllGather(plan_.parallel.rank, In(n, 0), Rows(n), plan_.node(n.inputs[0]).shape.back(), Buf(n.id));
 }
 
 }  // namespace strata

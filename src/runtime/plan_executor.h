@@ -109,6 +109,7 @@ class PlanExecutor {
   std::map<int, std::vector<ExpertMatrices>> experts_;  // by node id
   std::vector<int64_t> tokens_per_expert_;               // of the last MoE node run (for the trace)
   Collectives* collectives_;
+  Status comm_;  // the first failed collective: the executor cannot run again (the group is broken)
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
   int64_t n_embd_rows_ = 0;   // valid token ids are below this
   // Memory plans by rounded binding: steps of similar size share one plan and the arena only grows.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "core/log.h"
 
@@ -65,43 +66,72 @@ void Profiler::RequestPhase(const std::string& request_id, const std::string& ph
   events_.push_back({300, phase, "\"request\":\"" + Escape(request_id) + "\"", request_id, begin_us, end_us});
 }
 
+// Ranks in other processes name the same tracks alike (tids are per rank), so merging is concatenation; on one
+// host their steady clocks agree, across hosts each host's slices keep its own clock.
+std::string Profiler::RenderEvents() {
+  // Equal begin times: the longer (enclosing) slice first, so viewers nest steps around their ops.
+  std::stable_sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
+    return a.begin_us != b.begin_us ? a.begin_us < b.begin_us : a.end_us > b.end_us;
+  });
+  std::vector<int> tids;
+  for (const Event& e : events_)
+    if (std::find(tids.begin(), tids.end(), e.tid) == tids.end()) tids.push_back(e.tid);
+  std::sort(tids.begin(), tids.end());
+  std::ostringstream out;
+  const char* sep = "";
+  for (int tid : tids) {
+    out << sep << "{\"ph\":\"M\",\"pid\":1,\"tid\":" << tid << R"(,"name":"thread_name","args":{"name":")"
+        << TrackName(tid) << "\"}}";
+    out << ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":" << tid << R"(,"name":"thread_sort_index","args":{"sort_index":)"
+        << tid << "}}";
+    sep = ",\n";
+  }
+  for (const Event& e : events_) {
+    const int64_t dur = std::max<int64_t>(0, e.end_us - e.begin_us);
+    if (!e.async_id.empty()) {
+      for (int edge = 0; edge < 2; ++edge)
+        out << sep << "{\"ph\":\"" << (edge ? 'e' : 'b') << R"(","cat":"request","pid":1,"tid":300,"id2":{"local":")"
+            << Escape(e.async_id) << "\"},\"name\":\"" << Escape(e.name) << "\",\"ts\":" << (edge ? e.end_us : e.begin_us)
+            << ",\"args\":{" << e.args << "}}";
+      sep = ",\n";
+      continue;
+    }
+    out << sep << "{\"ph\":\"X\",\"pid\":1,\"tid\":" << e.tid << ",\"name\":\"" << Escape(e.name) << "\",\"ts\":"
+        << e.begin_us << ",\"dur\":" << dur << ",\"args\":{" << e.args << "}}";
+    sep = ",\n";
+  }
+  return out.str();
+}
+
+std::string Profiler::StopToEvents() {
+  std::unique_ptr<Profiler> p(active_.exchange(nullptr));
+  if (!p) return "";
+  std::lock_guard lock(p->mu_);
+  return p->RenderEvents();
+}
+
 Status Profiler::Stop() {
   std::unique_ptr<Profiler> p(active_.exchange(nullptr));
   if (!p) return Status::Ok();
   std::lock_guard lock(p->mu_);
-  std::ofstream out(p->path_);
-  if (!out) return Status::IoError("cannot write trace file " + p->path_);
-  // Equal begin times: the longer (enclosing) slice first, so viewers nest steps around their ops.
-  std::stable_sort(p->events_.begin(), p->events_.end(), [](const Event& a, const Event& b) {
-    return a.begin_us != b.begin_us ? a.begin_us < b.begin_us : a.end_us > b.end_us;
-  });
-  std::vector<int> tids;
-  for (const Event& e : p->events_)
-    if (std::find(tids.begin(), tids.end(), e.tid) == tids.end()) tids.push_back(e.tid);
-  std::sort(tids.begin(), tids.end());
+  return WriteTrace(p->path_, {p->RenderEvents()});
+}
+
+Status Profiler::WriteTrace(const std::string& path, const std::vector<std::string>& parts) {
+  std::ofstream out(path);
+  if (!out) return Status::IoError("cannot write trace file " + path);
   out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
   out << R"({"ph":"M","pid":1,"name":"process_name","args":{"name":"strata"}})";
-  for (int tid : tids) {
-    out << ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":" << tid << R"(,"name":"thread_name","args":{"name":")"
-        << TrackName(tid) << "\"}}";
-    out << ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":" << tid << R"(,"name":"thread_sort_index","args":{"sort_index":)"
-        << tid << "}}";
-  }
-  for (const Event& e : p->events_) {
-    const int64_t dur = std::max<int64_t>(0, e.end_us - e.begin_us);
-    if (!e.async_id.empty()) {
-      for (int edge = 0; edge < 2; ++edge)
-        out << ",\n{\"ph\":\"" << (edge ? 'e' : 'b') << R"(","cat":"request","pid":1,"tid":300,"id2":{"local":")"
-            << Escape(e.async_id) << "\"},\"name\":\"" << Escape(e.name) << "\",\"ts\":" << (edge ? e.end_us : e.begin_us)
-            << ",\"args\":{" << e.args << "}}";
-      continue;
+  size_t lines = 0;
+  for (const std::string& part : parts)
+    if (!part.empty()) {
+      out << ",\n" << part;
+      lines += static_cast<size_t>(std::count(part.begin(), part.end(), '\n')) + 1;
     }
-    out << ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":" << e.tid << ",\"name\":\"" << Escape(e.name) << "\",\"ts\":"
-        << e.begin_us << ",\"dur\":" << dur << ",\"args\":{" << e.args << "}}";
-  }
   out << "\n]}\n";
-  if (!out) return Status::IoError("writing trace file " + p->path_ + " failed");
-  spdlog::info("trace: {} events written to {}", p->events_.size(), p->path_);
+  if (!out) return Status::IoError("writing trace file " + path + " failed");
+  spdlog::info("trace: {} events{} written to {}", lines,
+               parts.size() > 1 ? " of " + std::to_string(parts.size()) + " ranks" : "", path);
   return Status::Ok();
 }
 

@@ -24,6 +24,11 @@ class Profiler {
   static void Start(const std::string& path);
   // Stops collecting and writes the Chrome trace JSON.
   static Status Stop();
+  // Stops collecting and returns this process's events (track names included) as trace-event JSON objects
+  // joined by ",\n"; "" when not collecting. A multi-process job gathers these at rank 0 ...
+  static std::string StopToEvents();
+  // ... which writes them as one trace: one timeline, a track per rank.
+  static Status WriteTrace(const std::string& path, const std::vector<std::string>& parts);
 
   static int64_t NowUs();
   // A finished slice on `track` of `rank`; args_json is "" or the inside of a JSON object ("\"bytes\":12").
@@ -40,6 +45,7 @@ class Profiler {
     int64_t begin_us, end_us;
   };
   static int Tid(Track track, int rank);
+  std::string RenderEvents();  // sorted; under mu_
 
   static std::atomic<Profiler*> active_;
   std::string path_;

@@ -136,7 +136,11 @@ void HttpServer::Impl::Setup() {
     if (IsCompletionPath(req.path) && res.status == 200) return;  // logged with token counts by the handler
     spdlog::info("{} {} {} {:.1f} ms", req.method, req.path, res.status, MsSince(request_start));
   });
-  svr.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  // Unhealthy (503) for good once the engine lost a peer rank: a router or an orchestrator takes it out.
+  svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    if (Status st = engine.health(); !st.ok()) return SendError(res, {503, st.message(), "server_error", ""});
+    res.status = 200;
+  });
   svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(engine.metrics().RenderPrometheus(cfg.model_name), "text/plain; version=0.0.4; charset=utf-8");
   });

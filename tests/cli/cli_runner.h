@@ -30,11 +30,11 @@ inline std::string Quote(const std::string& s) {
   return q + "'";
 }
 
-// `strata <args>`; args are pasted into a shell command line, so quote what needs it.
-inline CommandResult Strata(const std::string& args) {
+// A shell command line (`mpirun … strata …`, say) with its output captured.
+inline CommandResult Shell(const std::string& command) {
   static int counter = 0;
   const std::string base = ScratchDir() + "/cmd" + std::to_string(counter++);
-  const std::string cmd = Quote(StrataBinary()) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  const std::string cmd = command + " >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -42,6 +42,9 @@ inline CommandResult Strata(const std::string& args) {
   r.err = ReadFile(base + ".err");
   return r;
 }
+
+// `strata <args>`; args are pasted into a shell command line, so quote what needs it.
+inline CommandResult Strata(const std::string& args) { return Shell(Quote(StrataBinary()) + " " + args); }
 
 // A shared model file by its dtype ("q8_0").
 inline std::string Model(const std::string& dtype) {

@@ -1,0 +1,43 @@
+// Collectives between processes over MPI. Every operation is a non-blocking MPI call polled to completion
+// under a deadline: a rank that died or a link that broke makes the call fail (kUnavailable) within the
+// timeout instead of hanging, and the group is unusable after. The all-reduce gathers every rank's part and
+// sums in rank order (SumInRankOrder), so all ranks hold the same bits as each other and as the in-process
+// collectives; MPI's own reductions leave the order to the algorithm.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/collectives.h"
+
+namespace strata {
+
+class MpiCollectives final : public Collectives {
+ public:
+  // Takes ownership of `comm` (freed on destruction); errors are returned, not fatal.
+  MpiCollectives(MPI_Comm comm, double timeout_s);
+  ~MpiCollectives() override;
+
+  int size() const override { return size_; }
+  int rank() const { return rank_; }
+  Status AllReduceSum(int rank, const float* in, float* out, int64_t n) override;
+  Status AllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) override;
+  Status Broadcast(int rank, void* data, int64_t bytes, int root, bool idle = false) override;
+  Status Gather(int rank, const std::string& mine, std::vector<std::string>& all, int root) override;
+
+ private:
+  // Polls `req` until done; after `timeout_s` (unless idle) the group is declared broken.
+  Status Wait(MPI_Request& req, const char* what, bool idle);
+  Status Gather(const float* in, int64_t n, const char* what);  // every rank's n floats into gathered_
+  Status Broken(const std::string& why);
+
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+  double timeout_s_;
+  std::vector<float> gathered_;
+  Status broken_;
+};
+
+}  // namespace strata

@@ -1,0 +1,167 @@
+// Tensor parallelism across processes: `mpirun -np 2 strata run|serve|bench --tp 2` against --tp 1 in one
+// process (greedy tokens identical, logprobs within 1e-5), and a rank killed mid-step, which must end the job
+// with a clear error on rank 0 within seconds instead of hanging. Skipped where mpirun is not installed.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <future>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/child_process.h"
+#include "cli/cli_runner.h"
+
+namespace strata::testing {
+namespace {
+
+using nlohmann::json;
+
+bool HaveMpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
+
+// mpirun's own flags: as many ranks as asked on a 2-core machine, and root allowed (CI runs as root).
+std::vector<std::string> Mpirun(int np) {
+  std::vector<std::string> argv = {"mpirun", "--oversubscribe", "-np", std::to_string(np)};
+  if (geteuid() == 0) argv.push_back("--allow-run-as-root");
+  return argv;
+}
+
+std::string MpirunLine(int np) {
+  std::string line;
+  for (const std::string& a : Mpirun(np)) line += a + " ";
+  return line;
+}
+
+#define REQUIRE_MPI()                                                          \
+  do {                                                                         \
+    STRATA_REQUIRE_TESTDATA();                                                 \
+    if (!HaveMpirun()) GTEST_SKIP() << "mpirun not installed (openmpi-bin)"; \
+  } while (0)
+
+TEST(MpiRun, TwoProcessesGenerateWhatOneProcessDoes) {
+  REQUIRE_MPI();
+  for (const std::string dtype : {"f32", "q8_0"}) {
+    const std::string args = "run -m " + Model(dtype) + " -p 'Once upon a time' -n 24 -t 1";
+    const CommandResult one = Strata(args + " --tp 1");
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    const std::string cmd = MpirunLine(2) + Quote(StrataBinary()) + " " + args + " --tp 2";
+    const CommandResult two = Shell(cmd);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_EQ(two.out, one.out) << dtype;
+    EXPECT_NE(two.err.find("rank 1 of 2"), std::string::npos) << two.err;
+  }
+}
+
+TEST(MpiRun, MismatchedRankCountIsAClearError) {
+  REQUIRE_MPI();
+  const CommandResult r = Shell(MpirunLine(2) + Quote(StrataBinary()) + " run -m " +
+                                 Model("q8_0") + " -p hi -n 2 --tp 3");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("mpirun started 2 processes but --tp is 3"), std::string::npos) << r.err;
+}
+
+TEST(MpiBench, BenchmarksTwoRanks) {
+  REQUIRE_MPI();
+  const CommandResult r = Shell(MpirunLine(2) + Quote(StrataBinary()) + " bench -m " +
+                                 Model("q8_0") + " -p 32 -n 8 -t 1 --tp 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["tp"], 2);
+  EXPECT_GT(j["tg_tps"].get<double>(), 0) << r.out;
+  EXPECT_EQ(j["processes"], 2);
+}
+
+// `strata serve` under mpirun (or alone), with its port read from rank 0's log.
+struct Server {
+  explicit Server(std::vector<std::string> argv) : proc(argv) {
+    const std::string p = proc.WaitForLog(R"( on http://[^:]*:(\d+) )", 120);
+    port = p.empty() ? -1 : std::stoi(p);
+  }
+  ChildProcess proc;
+  int port = -1;
+};
+
+std::vector<std::string> ServeArgs(int tp, const std::string& dtype) {
+  return {StrataBinary(), "serve", "-m", Model(dtype), "--port", "0", "-t", "1", "--max-model-len", "256",
+          "--tp", std::to_string(tp), "--collective-timeout", "3"};
+}
+
+json Complete(int port, const std::string& prompt, int max_tokens) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(60);
+  const json body = {{"prompt", prompt}, {"max_tokens", max_tokens}, {"temperature", 0}, {"logprobs", 3}};
+  auto res = c.Post("/v1/completions", body.dump(), "application/json");
+  if (!res) return {{"transport_error", httplib::to_string(res.error())}};
+  json j = json::parse(res->body, nullptr, false);
+  j["http_status"] = res->status;
+  return j;
+}
+
+TEST(MpiServe, ConcurrentRequestsMatchOneProcess) {
+  REQUIRE_MPI();
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "She said", "In the park there was"};
+  auto serve_all = [&](int port) {
+    std::vector<std::future<json>> futures;
+    for (const std::string& p : prompts) futures.push_back(std::async(std::launch::async, Complete, port, p, 16));
+    std::vector<json> out;
+    for (auto& f : futures) out.push_back(f.get());
+    return out;
+  };
+  std::vector<json> one, two;
+  {
+    Server s(ServeArgs(1, "f32"));
+    ASSERT_GT(s.port, 0) << s.proc.Log();
+    one = serve_all(s.port);
+  }
+  {
+    std::vector<std::string> argv = Mpirun(2);
+    for (const std::string& a : ServeArgs(2, "f32")) argv.push_back(a);
+    Server s(argv);
+    ASSERT_GT(s.port, 0) << s.proc.Log();
+    two = serve_all(s.port);
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_EQ(two[i]["http_status"], 200) << two[i].dump();
+    ASSERT_EQ(one[i]["http_status"], 200) << one[i].dump();
+    EXPECT_EQ(two[i]["choices"][0]["text"], one[i]["choices"][0]["text"]) << prompts[i];
+    const json& a = one[i]["choices"][0]["logprobs"]["token_logprobs"];
+    const json& b = two[i]["choices"][0]["logprobs"]["token_logprobs"];
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t t = 0; t < a.size(); ++t) EXPECT_NEAR(a[t].get<double>(), b[t].get<double>(), 1e-5) << prompts[i] << " token " << t;
+  }
+}
+
+TEST(MpiServe, AKilledRankEndsTheJobWithAClearErrorOnRankZero) {
+  REQUIRE_MPI();
+  std::vector<std::string> argv = Mpirun(2);
+  for (const std::string& a : ServeArgs(2, "f32")) argv.push_back(a);
+  Server s(argv);
+  ASSERT_GT(s.port, 0) << s.proc.Log();
+  const std::string pid = s.proc.WaitForLog(R"(rank 1 of 2 on \S+ \(pid (\d+)\))", 10);
+  ASSERT_FALSE(pid.empty()) << s.proc.Log();
+  ASSERT_EQ(Complete(s.port, "Once upon a time", 4)["http_status"], 200);
+  // A long generation is in flight when rank 1 dies.
+  auto pending = std::async(std::launch::async, Complete, s.port, "Once upon a time", 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kill(std::stoi(pid), SIGKILL), 0);
+  const json r = pending.get();
+  EXPECT_NE(r.value("http_status", 0), 200) << "the request cannot complete without rank 1: " << r.dump();
+  // Either mpirun ends the whole job, or rank 0 stays up and reports itself unhealthy; both within seconds.
+  bool unhealthy = false;
+  for (int i = 0; i < 100 && !s.proc.Exited() && !unhealthy; ++i) {
+    httplib::Client c("127.0.0.1", s.port);
+    auto h = c.Get("/health");
+    unhealthy = !h || h->status == 503;
+    if (!unhealthy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(unhealthy || s.proc.Exited()) << s.proc.Log();
+  EXPECT_TRUE(s.proc.WaitExit(20) || unhealthy) << s.proc.Log();
+  const std::string log = s.proc.Log();
+  EXPECT_TRUE(log.find("rank 0 of 2") != std::string::npos && log.find("a rank died or the link to it broke") != std::string::npos)
+      << log;
+}
+
+}  // namespace
+}  // namespace strata::testing
