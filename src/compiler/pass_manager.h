@@ -26,15 +26,19 @@ struct CompileOptions {
   std::vector<std::string> passes;  // fusion pass names in order; DefaultPasses() unless told otherwise
   int tp = 1;
   std::vector<std::string> device_lacks;  // op labels the device backend lacks
+  int pp = 1;           // pipeline stages (SplitPipeline), each of tp ranks
+  int only_rank = -1;   // >= 0: compile only this global rank's plan (stage * tp + tensor-parallel rank)
 };
 std::vector<std::string> DefaultPasses();
 // "default", "none", or a comma-separated list of pass names.
 Result<std::vector<std::string>> ParsePassList(const std::string& spec);
 
-// Called after each step with its name ("build", "tp_split", a pass name, "placement"), the rank and the plan.
+// Called after each step with its name ("build", "tp_split", "pp_split", a pass name, "placement"), the global
+// rank and the plan.
 using PassObserver = std::function<void(const std::string& step, int rank, const Plan& plan)>;
 
-// One plan per tensor-parallel rank (a single plan when tp = 1).
+// One plan per global rank, in global-rank order (stage * tp + tensor-parallel rank: stage 0's tp ranks first);
+// a single plan when tp = pp = 1, or when only_rank picks one.
 Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe = {});
 
 }  // namespace strata::ir

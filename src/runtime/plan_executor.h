@@ -41,6 +41,8 @@ class PlanExecutor {
   // Runs every sequence's new tokens; returns one logits row per sequence with want_logits, in batch order.
   // Bad token ids or an inconsistent batch give an error before anything is written to the cache.
   // `stop_after` >= 0 stops after that node: its output is then what Output() returns.
+  // A pipeline stage before the last returns its outgoing residual stream instead: one row per batch token,
+  // n_vocab() = dim wide, the next stage's Batch::stage_input (valid until the next Run).
   Result<Logits> Run(const Batch& batch, PagedKvCache& kv, int stop_after = -1);
   // A node's output of the last Run (valid if the node ran and its buffer was not reused since).
   const float* Output(int node_id) const { return Buf(node_id); }
@@ -48,7 +50,7 @@ class PlanExecutor {
   // Whether this backend has a kernel for `op` (every op: the registration table is complete).
   static bool HasKernel(ir::Op op) { return Kernels()[static_cast<size_t>(op)] != nullptr; }
 
-  int64_t n_vocab() const { return n_vocab_; }
+  int64_t n_vocab() const { return n_vocab_; }  // the output's width (a stage before the last: dim)
   const ir::Plan& plan() const { return plan_; }
   const ir::MemoryPlan& memory_plan() const { return *mp_; }
   // A KV cache of `num_blocks` blocks shaped for this plan.
@@ -80,6 +82,7 @@ class PlanExecutor {
   void RunAllReduce(const ir::Node& n, PagedKvCache& kv);
   void RunAllGather(const ir::Node& n, PagedKvCache& kv);
   void RunCopy(const ir::Node& n, PagedKvCache& kv);
+  void RunStageInput(const ir::Node& n, PagedKvCache& kv);
   void RunNothing(const ir::Node&, PagedKvCache&) {}
   void PackWeights();
   void PackExperts(const ir::Node& n);
@@ -110,7 +113,8 @@ class PlanExecutor {
   std::vector<int64_t> tokens_per_expert_;               // of the last MoE node run (for the trace)
   Collectives* collectives_;
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
-  int64_t n_embd_rows_ = 0;   // valid token ids are below this
+  int64_t n_embd_rows_ = -1;  // valid token ids are below this (-1: no embedding, ids are not read)
+  bool has_stage_input_ = false;
   // Memory plans by rounded binding: steps of similar size share one plan and the arena only grows.
   std::map<std::tuple<int64_t, int64_t, int64_t>, ir::MemoryPlan> plans_;
   const ir::MemoryPlan* mp_ = nullptr;
