@@ -89,8 +89,8 @@ bool LoadAndCompile(const std::string& path, const CompileFlags& flags, Compiled
   }
   out.ranks = std::move(ranks).value();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}", ms, out.plan().nodes.size(), flags.passes,
-               options.tp);
+  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}, pp {}", ms, out.plan().nodes.size(), flags.passes,
+               options.tp, options.pp);
   return true;
 }
 

@@ -34,7 +34,7 @@ PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* 
   n_vocab_ = plan.node(plan.output).shape.back();
   for (const ir::Node& n : plan.nodes) {
     if (n.op == ir::Op::kEmbedding) n_embd_rows_ = plan.weight(n.weight).dim(0);
-    has_stage_input_ |= n.op == ir::Op::kStageInput;
+    if (n.op == ir::Op::kStageInput) stage_input_width_ = n.shape.back();
   }
   PackWeights();
 }
@@ -105,8 +105,8 @@ void PlanExecutor::Bind(const ir::Binding& b) {
 Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_after) {
   if (kv.n_layers() != plan_.kv.n_layers || kv.kv_dim() != plan_.kv.kv_dim)
     return Status::InvalidArgument("KV cache shape does not match the plan");
-  if ((batch.stage_input != nullptr) != has_stage_input_)
-    return Status::InvalidArgument(has_stage_input_ ? "pipeline stage " + std::to_string(plan_.parallel.stage) +
+  if ((batch.stage_input != nullptr) != (stage_input_width_ > 0))
+    return Status::InvalidArgument(stage_input_width_ > 0 ? "pipeline stage " + std::to_string(plan_.parallel.stage) +
                                                           " needs the previous stage's activations (Batch::stage_input)"
                                                     : std::string("stage input given to a plan that starts from tokens"));
   // A collective over a different number of ranks than the plan was split for would wait forever (or, for
@@ -128,7 +128,7 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
   batch_ = &batch;
   block_size_ = kv.block_size();
   Bind({T, static_cast<int64_t>(layout_.logit_rows.size()), context});
-  TraceScope step(Track::kCompute, plan_.parallel.rank, "step");
+  TraceScope step(Track::kCompute, plan_.parallel.global_rank(), "step");
   if (step.on())
     step.set_args("\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
                   ",\"context\":" + std::to_string(context));
@@ -156,7 +156,7 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
     for (size_t e = 0; e < tokens_per_expert_.size(); ++e) args += (e ? "," : "") + std::to_string(tokens_per_expert_[e]);
     args += "]";
   }
-  Profiler::active()->Slice(TrackOf(n), plan_.parallel.rank, name, begin_us, Profiler::NowUs(), args);
+  Profiler::active()->Slice(TrackOf(n), plan_.parallel.global_rank(), name, begin_us, Profiler::NowUs(), args);
 }
 
 const std::array<PlanExecutor::Kernel, ir::kNumOps>& PlanExecutor::Kernels() {

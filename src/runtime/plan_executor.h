@@ -51,6 +51,10 @@ class PlanExecutor {
   static bool HasKernel(ir::Op op) { return Kernels()[static_cast<size_t>(op)] != nullptr; }
 
   int64_t n_vocab() const { return n_vocab_; }  // the output's width (a stage before the last: dim)
+  // Pipeline stages: the width of each Batch::stage_input row this plan reads (0: it starts from tokens), and
+  // whether its output is the residual stream for the next stage rather than logits.
+  int64_t stage_input_width() const { return stage_input_width_; }
+  bool outputs_stage() const { return !plan_.parallel.last_stage(); }
   const ir::Plan& plan() const { return plan_; }
   const ir::MemoryPlan& memory_plan() const { return *mp_; }
   // A KV cache of `num_blocks` blocks shaped for this plan.
@@ -114,7 +118,7 @@ class PlanExecutor {
   Collectives* collectives_;
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
   int64_t n_embd_rows_ = -1;  // valid token ids are below this (-1: no embedding, ids are not read)
-  bool has_stage_input_ = false;
+  int64_t stage_input_width_ = 0;  // > 0: the plan starts at a stage_input node this wide
   // Memory plans by rounded binding: steps of similar size share one plan and the arena only grows.
   std::map<std::tuple<int64_t, int64_t, int64_t>, ir::MemoryPlan> plans_;
   const ir::MemoryPlan* mp_ = nullptr;

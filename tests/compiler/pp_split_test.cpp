@@ -164,6 +164,19 @@ TEST(PipelineSplit, OnlyRankCompilesThatGlobalRank) {
   EXPECT_NE(too_many.status().message().find("layers"), std::string::npos) << too_many.status().message();
 }
 
+// Placement runs on the stage plans like on any other: the stage input is a device tensor, host ops get copies.
+TEST(PipelineSplit, PlacementOnStagePlans) {
+  STRATA_REQUIRE_TESTDATA();
+  const auto model = TinyModel(kArchs[0]);
+  ASSERT_NE(model, nullptr);
+  auto plans = Compile(*model, {.passes = DefaultPasses(), .tp = 2, .device_lacks = {"rope", "attention"}, .pp = 2});
+  ASSERT_TRUE(plans.ok()) << plans.status().ToString();
+  for (const Plan& p : *plans) {
+    EXPECT_TRUE(p.Validate().ok()) << p.Validate().ToString();
+    EXPECT_GT(Count(p, Op::kCopy), 0);
+  }
+}
+
 TEST(PipelineSplit, PrinterShowsTheStage) {
   STRATA_REQUIRE_TESTDATA();
   const auto model = TinyModel(kArchs[0]);

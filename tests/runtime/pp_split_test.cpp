@@ -171,11 +171,16 @@ TEST(PipelineStages, MisuseIsAnError) {
   b.tokens = {1, 2, 3};
   b.seqs = {{.first_row = 0, .num_rows = 3, .start_pos = 0, .block_table = table, .want_logits = true}};
   PlanExecutor second((*plans)[1], pool);
+  EXPECT_EQ(second.stage_input_width(), (*model)->config().dim);
+  EXPECT_FALSE(second.outputs_stage());
   PagedKvCache kv = second.MakeKvCache(4, kBlockSize);
   const auto missing = second.Run(b, kv);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("stage_input"), std::string::npos) << missing.status().message();
   PlanExecutor first((*plans)[0], pool);
+  EXPECT_EQ(first.stage_input_width(), 0);
+  EXPECT_TRUE(first.outputs_stage());
+  EXPECT_EQ(first.n_vocab(), (*model)->config().dim);
   PagedKvCache kv0 = first.MakeKvCache(4, kBlockSize);
   const std::vector<float> junk(3 * 1024, 0.0f);
   b.stage_input = junk.data();
