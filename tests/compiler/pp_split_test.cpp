@@ -215,5 +215,56 @@ TEST(PipelineSplit, FusionDoesNotCrossTheCut) {
   for (const Node& n : (*fused)[1].nodes) EXPECT_GE(NameLayer(n.name) < 0 ? 3 : NameLayer(n.name), 3) << n.name;
 }
 
+// A hand-built 3-layer residual plan: tokens -> emb -> per layer: blk.L.scale(x) + x -> rows -> head. With
+// `skip`, layer 2 also reads layer 0's output (a connection across any cut), which the split must refuse; with
+// `between`, a node outside the layers sits between layers 1 and 2.
+Plan ResidualPlan(bool skip, bool between) {
+  Plan p;
+  p.kv = {3, 4, 8};
+  const int w = p.AddWeight("emb", Tensor::Empty(DType::kF32, {10, 8}));
+  p.input = p.AddNode({.op = Op::kTokens, .name = "tokens", .shape = {kSymTokens}, .dtype = DType::kI32});
+  int x = p.AddNode({.op = Op::kEmbedding, .name = "emb", .inputs = {p.input}, .shape = {kSymTokens, 8}, .weight = w});
+  int layer0 = -1;
+  for (int l = 0; l < 3; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    if (between && l == 2) x = p.AddNode({.op = Op::kScale, .name = "between", .inputs = {x}, .shape = {kSymTokens, 8}, .scale = 1});
+    const int h = p.AddNode({.op = Op::kScale, .name = b + "scale", .inputs = {x}, .shape = {kSymTokens, 8}, .scale = 0.5f});
+    const int other = skip && l == 2 ? layer0 : x;
+    x = p.AddNode({.op = Op::kAdd, .name = b + "residual", .inputs = {other, h}, .shape = {kSymTokens, 8}});
+    if (l == 0) layer0 = x;
+  }
+  const int r = p.AddNode({.op = Op::kGatherRows, .name = "rows", .inputs = {x}, .shape = {kSymOutRows, 8}});
+  p.output = p.AddNode({.op = Op::kMatMul, .name = "head", .inputs = {r}, .shape = {kSymOutRows, 10}, .weight = w});
+  return p;
+}
+
+TEST(PipelineSplit, CutsAHandBuiltPlanAtTheResidualStream) {
+  Plan base = ResidualPlan(false, false);
+  ASSERT_TRUE(base.Validate().ok());
+  Plan mid = base;
+  ASSERT_TRUE(SplitPipeline(mid, 1, 3).ok());
+  // tokens, stage_input (was blk.0.residual), blk.1.scale, blk.1.residual (the output).
+  ASSERT_EQ(mid.nodes.size(), 4u) << PrintPlan(mid);
+  EXPECT_EQ(mid.nodes[1].op, Op::kStageInput);
+  EXPECT_EQ(mid.node(mid.output).name, "blk.1.residual");
+  EXPECT_TRUE(mid.weights.empty());
+  Plan last = base;
+  ASSERT_TRUE(SplitPipeline(last, 2, 3).ok());
+  EXPECT_EQ(last.node(last.output).name, "head");
+  EXPECT_EQ(last.weights.size(), 1u);
+}
+
+TEST(PipelineSplit, RefusesAPlanWithoutAClearCut) {
+  for (bool skip : {false, true}) {
+    Plan p = ResidualPlan(skip, !skip);
+    const Status st = SplitPipeline(p, 1, 3);
+    ASSERT_FALSE(st.ok()) << (skip ? "skip connection" : "node between layers");
+    EXPECT_NE(st.message().find(skip ? "reads more than one earlier node" : "sits between"), std::string::npos)
+        << st.message();
+  }
+  Plan p = ResidualPlan(false, false);
+  EXPECT_FALSE(SplitPipeline(p, 0, 4).ok());  // more stages than layers
+}
+
 }  // namespace
 }  // namespace strata::ir
