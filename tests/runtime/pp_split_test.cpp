@@ -107,11 +107,12 @@ bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
 
 // Every pp up to max_pp, passes off and on: bit-identical to the unsplit plan; tp 2 x pp 2 bit-identical to tp 2
 // and within `tp_tolerance` of tp 1.
-void ExpectStagesChainExactly(const std::string& path, const std::string& what, int max_pp, float tp_tolerance) {
+void ExpectStagesChainExactly(const std::string& path, const std::string& what, int max_pp, float tp_tolerance,
+                              bool int8_activations = false) {
   auto model = Model::Load(path, nullptr, {.load_tokenizer = false});
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   ASSERT_GE((*model)->config().n_layers, max_pp);
-  kernels::SetQuantizedActivations(false);
+  kernels::SetQuantizedActivations(int8_activations);
   for (bool fused : {false, true}) {
     const std::vector<std::string> passes = fused ? ir::DefaultPasses() : std::vector<std::string>{};
     const char* label = fused ? "fused" : "unfused";
@@ -140,6 +141,12 @@ TEST(PipelineStages, LlamaGoldenModelChainsExactly) {
   ExpectStagesChainExactly(testing::TestDataPath("models/tiny-llama-f32.gguf"), "tiny-llama f32", 3, 1e-5f);
 }
 
+// Q8_0 weights on the integer path (activations quantized per block, as `strata run` computes by default).
+TEST(PipelineStages, LlamaQ8IntegerPathChainsExactly) {
+  STRATA_REQUIRE_TESTDATA();
+  ExpectStagesChainExactly(testing::TestDataPath("models/tiny-llama-q8_0.gguf"), "tiny-llama q8_0 int8", 3, 1e-4f, true);  // tp: 2.9e-6 measured
+}
+
 TEST(PipelineStages, Gemma2ChainsExactly) {
   STRATA_REQUIRE_TESTDATA();
   const std::string path = testing::GenArchFile({.arch = "gemma2", .std = 0.05f});
@@ -154,6 +161,19 @@ TEST(PipelineStages, Qwen2MoeChainsExactly) {
   // tp 2 alone differs from tp 1 by the same 3.6e-5 (measured; tp 2 x pp 2 is bit-identical to it): expert
   // parallelism sums each token's experts in another order. The tp equivalence tests allow 1e-4.
   ExpectStagesChainExactly(path, "qwen2moe tiny", 3, 1e-4f);
+}
+
+// The other architectures' layers (fused QKV, q/k norms, post-norms, per-layer rope bases, MoE without a
+// shared expert) at pp 2; their tp 2 tolerance is the tp equivalence tests' (arch_checks.h).
+TEST(PipelineStages, EveryOtherArchitectureChainsExactly) {
+  STRATA_REQUIRE_TESTDATA();
+  const testing::ArchFile files[] = {{.arch = "qwen2"}, {.arch = "qwen3"}, {.arch = "phi3"}, {.arch = "gemma3", .std = 0.05f},
+                                     {.arch = "qwen3moe"}, {.arch = "llama", .shape = "mixtral-tiny"}};
+  for (const testing::ArchFile& f : files) {
+    const std::string path = testing::GenArchFile(f);
+    ASSERT_FALSE(path.empty()) << f.arch;
+    ExpectStagesChainExactly(path, f.arch + " " + f.shape, 2, 1e-4f);
+  }
 }
 
 // Misuse fails with an error instead of computing nonsense or waiting forever in a collective: a later stage
