@@ -45,9 +45,10 @@ void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
   cmd->add_option("--passes", flags.passes, "Fusion passes in order: comma-separated names, 'default' or 'none'")
       ->capture_default_str();
   cmd->add_option("--tp", flags.tp, "Tensor-parallel ranks (in-process CPU devices)")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--pp", flags.pp, "Pipeline stages (layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--device-lacks", flags.device_lacks,
                   "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
+
+  cmd->add_option("--pp", flags.pp, "Pipeline stages (layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
 }
 

@@ -25,9 +25,12 @@ const std::vector<PassInfo>& FusionPasses();
 struct CompileOptions {
   std::vector<std::string> passes;  // fusion pass names in order; DefaultPasses() unless told otherwise
   int tp = 1;
+  int only_rank = -1;  // >= 0: compile only that rank's plan (a process of a multi-process job needs no other)
   std::vector<std::string> device_lacks;  // op labels the device backend lacks
-  int pp = 1;           // pipeline stages (SplitPipeline), each of tp ranks
-  int only_rank = -1;   // >= 0: compile only this global rank's plan (stage * tp + tensor-parallel rank)
+
+  // Pipeline stages (SplitPipeline), each of tp ranks. Ranks are global: stage * tp + tensor-parallel rank
+  // (only_rank too).
+  int pp = 1;
 };
 std::vector<std::string> DefaultPasses();
 // "default", "none", or a comma-separated list of pass names.

@@ -55,10 +55,10 @@ std::string ModelHash(const Model& model) {
 std::string OptionsKey(const CompileOptions& o) {
   std::string key = "passes=";
   for (size_t i = 0; i < o.passes.size(); ++i) key += (i ? "," : "") + o.passes[i];
-  key += ";tp=" + std::to_string(o.tp) + ";lacks=";
+  key += ";tp=" + std::to_string(o.tp) + ";only=" + std::to_string(o.only_rank) + ";lacks=";
   for (size_t i = 0; i < o.device_lacks.size(); ++i) key += (i ? "," : "") + o.device_lacks[i];
+
   if (o.pp > 1) key += ";pp=" + std::to_string(o.pp);
-  if (o.only_rank >= 0) key += ";rank=" + std::to_string(o.only_rank);
   return key;
 }
 

@@ -18,7 +18,7 @@ namespace strata::ir {
 // last 64 bytes of every weight (cheap even for many-GB files, which are memory-mapped). Independent of the
 // source format: a GGUF file and a Hugging Face folder of the same weights hash alike.
 std::string ModelHash(const Model& model);
-// "passes=fuse_rope,fuse_gated_ffn;tp=2;lacks=rope" (then ";pp=2;rank=3" when set).
+// "passes=fuse_rope,fuse_gated_ffn;tp=2;lacks=rope".
 std::string OptionsKey(const CompileOptions& options);
 
 class PlanCache {

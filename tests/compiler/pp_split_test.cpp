@@ -151,13 +151,13 @@ TEST(PipelineSplit, OnlyRankCompilesThatGlobalRank) {
   auto all = Compile(*model, {.passes = DefaultPasses(), .tp = 2, .pp = 2});
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   for (int g = 0; g < 4; ++g) {
-    auto one = Compile(*model, {.passes = DefaultPasses(), .tp = 2, .pp = 2, .only_rank = g});
+    auto one = Compile(*model, {.passes = DefaultPasses(), .tp = 2, .only_rank = g, .pp = 2});
     ASSERT_TRUE(one.ok()) << one.status().ToString();
     ASSERT_EQ(one->size(), 1u);
     EXPECT_EQ(PrintPlan(one->front()), PrintPlan((*all)[static_cast<size_t>(g)])) << "global rank " << g;
     EXPECT_EQ(one->front().parallel.global_rank(), g);
   }
-  EXPECT_FALSE(Compile(*model, {.tp = 2, .pp = 2, .only_rank = 4}).ok());
+  EXPECT_FALSE(Compile(*model, {.tp = 2, .only_rank = 4, .pp = 2}).ok());
   EXPECT_FALSE(Compile(*model, {.pp = 0}).ok());
   const auto too_many = Compile(*model, {.pp = kLayers + 1});
   ASSERT_FALSE(too_many.ok());
