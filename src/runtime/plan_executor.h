@@ -36,6 +36,8 @@ struct Logits {
 class PlanExecutor {
  public:
   // `plan`, `pool` and `collectives` (needed when the plan has collective ops) must outlive the executor.
+  // `collectives`, when given, join exactly the plan's tensor-parallel group (size() == plan.parallel.size: in a
+  // pipeline job, the stage's ranks, not the world); Run refuses others.
   PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives = nullptr);
 
   // Runs every sequence's new tokens; returns one logits row per sequence with want_logits, in batch order.
