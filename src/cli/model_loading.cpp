@@ -51,6 +51,8 @@ void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
       ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--device-lacks", flags.device_lacks,
                   "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
+
+  cmd->add_option("--pp", flags.pp, "Pipeline stages (layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
 }
 
@@ -62,6 +64,7 @@ bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
   }
   out.passes = std::move(passes).value();
   out.tp = flags.tp;
+  out.pp = flags.pp;
   out.device_lacks.clear();
   std::stringstream ss(flags.device_lacks);
   for (std::string op; std::getline(ss, op, ',');)
@@ -92,8 +95,8 @@ bool LoadAndCompile(const std::string& path, const CompileFlags& flags, Compiled
   }
   out.ranks = std::move(ranks).value();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}", ms, out.plan().nodes.size(), flags.passes,
-               options.tp);
+  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}, pp {}", ms, out.plan().nodes.size(), flags.passes,
+               options.tp, options.pp);
   return true;
 }
 

@@ -21,6 +21,7 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
 struct CompileFlags {
   std::string passes = "default";
   int tp = 1;
+  int pp = 1;                // pipeline stages (the in-process runner refuses plans of more than one)
   std::string device_lacks;  // comma-separated op labels
   std::string trace;         // Chrome trace JSON output file, "" = off
   double collective_timeout_s = 60;  // under mpirun: how long a rank waits for the others within a step

@@ -15,6 +15,8 @@ namespace strata::ir {
 
 enum class Op {
   kTokens,      // graph input: token ids of this step, [T] i32
+  kStageInput,  // graph input of a pipeline stage after the first: the residual stream [T, dim] f32 entering
+                // its first layer, received from the previous stage (Batch::stage_input); no weight
   kEmbedding,   // rows of a weight table by token id: [T] -> [T, dim]
   kRmsNorm,     // x / sqrt(mean(x²) + eps) * weight, per row, or per group of the weight's width (per-head norms)
   kMatMul,      // x[T, K] · W[N, K]ᵀ (+ bias) -> [T, N]
@@ -107,16 +109,26 @@ struct KvCacheSpec {
 };
 
 // Tensor parallelism: this plan is rank `rank` of `size` ranks that run together, joined by collective ops.
+// `rank` and `size` count only the tensor-parallel ranks of one pipeline stage (the collectives join those).
+// Pipeline parallelism: the plan is stage `stage` of `stages`, each stage a contiguous range of layers; a stage
+// after the first starts at a kStageInput node, a stage before the last outputs its residual stream [T, dim]
+// instead of logits. Across both, the plan's global rank is stage * size + rank.
 struct ParallelSpec {
   int rank = 0;
   int size = 1;
+  int stage = 0;
+  int stages = 1;
+  int first_layer = 0;  // the model layer this stage's layer 0 (its KV cache layer 0) is
+  int global_rank() const { return stage * size + rank; }
+  bool first_stage() const { return stage == 0; }
+  bool last_stage() const { return stage == stages - 1; }
 };
 
 struct Plan {
   std::vector<Node> nodes;
   std::vector<WeightRef> weights;
-  int input = -1;   // the kTokens node
-  int output = -1;  // the logits node
+  int input = -1;   // the kTokens node (in every stage: it sets T, the rows of the step)
+  int output = -1;  // the logits node (a stage before the last: its outgoing residual stream)
   KvCacheSpec kv;
   ParallelSpec parallel;
 

@@ -21,6 +21,11 @@ Result<Shape> SameAsInput(const Plan& p, const Node& n) { return In(p, n, 0).sha
 Result<Shape> NoOutput(const Plan&, const Node&) { return Shape{0}; }
 
 Result<Shape> TokensShape(const Plan&, const Node&) { return Shape{kSymTokens}; }
+// The received activations' width is the node's own attribute: there is no input to derive it from.
+Result<Shape> StageInputShape(const Plan&, const Node& n) {
+  if (n.shape.size() != 2 || n.shape[0] != kSymTokens || n.shape[1] <= 0) return NodeError(n, "expects [T, width > 0]");
+  return n.shape;
+}
 Result<Shape> EmbeddingShape(const Plan& p, const Node& n) { return Shape{In(p, n, 0).shape[0], W(p, n.weight).dim(1)}; }
 
 Result<Shape> RmsNormShape(const Plan& p, const Node& n) {
@@ -142,6 +147,7 @@ std::array<OpDef, kNumOps> MakeDefs() {
   auto set = [&](Op op, OpDef def) { d[static_cast<size_t>(op)] = def; };
   //                      name          arity weight fusable kv   shape            cost
   set(Op::kTokens,      {"tokens",      0, false, false, false, TokensShape,     NoCost});
+  set(Op::kStageInput,  {"stage_input", 0, false, false, false, StageInputShape, NoCost});
   set(Op::kEmbedding,   {"embedding",   1, true,  false, false, EmbeddingShape,  EmbeddingCost});
   set(Op::kRmsNorm,     {"rms_norm",    1, true,  false, false, RmsNormShape,    Elementwise<3>});
   set(Op::kMatMul,      {"matmul",      1, true,  true,  false, LinearShape,     LinearCost});

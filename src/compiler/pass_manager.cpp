@@ -41,29 +41,51 @@ Result<std::vector<std::string>> ParsePassList(const std::string& spec) {
   return names;
 }
 
+namespace {
+
+// One global rank's plan from the built one: its tensor-parallel share, its pipeline stage, then the fusions
+// (after the cut, so none crosses it) and placement.
+Result<Plan> CompileRank(const Plan& base, const CompileOptions& options, int global, const PassObserver& observe) {
+  const int stage = global / options.tp, rank = global % options.tp;
+  const PassContext ctx{.tp = options.tp, .rank = rank, .device_lacks = options.device_lacks};
+  Plan plan = base;
+  if (options.tp > 1) {
+    STRATA_RETURN_IF_ERROR(SplitTensorParallel(plan, ctx));
+    if (observe) observe("tp_split", global, plan);
+  }
+  STRATA_RETURN_IF_ERROR(SplitPipeline(plan, stage, options.pp));
+  if (options.pp > 1 && observe) observe("pp_split", global, plan);
+  for (const std::string& name : options.passes)
+    for (const PassInfo& p : FusionPasses())
+      if (name == p.name) {
+        STRATA_RETURN_IF_ERROR(p.run(plan, ctx));
+        if (observe) observe(name, global, plan);
+      }
+  if (!options.device_lacks.empty()) {
+    STRATA_RETURN_IF_ERROR(PlaceOps(plan, ctx));
+    if (observe) observe("placement", global, plan);
+  }
+  return plan;
+}
+
+}  // namespace
+
 Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe) {
   if (options.tp < 1) return Status::InvalidArgument("--tp must be at least 1");
+  if (options.pp < 1) return Status::InvalidArgument("--pp must be at least 1");
+  const int world = options.tp * options.pp;
+  if (options.only_rank >= world)
+    return Status::InvalidArgument("rank " + std::to_string(options.only_rank) + " of " + std::to_string(world) +
+                                   " (--tp " + std::to_string(options.tp) + " x --pp " + std::to_string(options.pp) + ")");
   STRATA_ASSIGN_OR_RETURN(Plan base, BuildPlan(model));
   if (observe) observe("build", 0, base);
+  if (options.pp > base.kv.n_layers)
+    return Status::InvalidArgument("--pp " + std::to_string(options.pp) + " exceeds the model's " +
+                                   std::to_string(base.kv.n_layers) + " layers");
   std::vector<Plan> ranks;
-  for (int rank = 0; rank < options.tp; ++rank) {
-    if (options.only_rank >= 0 && rank != options.only_rank) continue;
-    const PassContext ctx{.tp = options.tp, .rank = rank, .device_lacks = options.device_lacks};
-    Plan plan = base;
-    if (options.tp > 1) {
-      STRATA_RETURN_IF_ERROR(SplitTensorParallel(plan, ctx));
-      if (observe) observe("tp_split", rank, plan);
-    }
-    for (const std::string& name : options.passes)
-      for (const PassInfo& p : FusionPasses())
-        if (name == p.name) {
-          STRATA_RETURN_IF_ERROR(p.run(plan, ctx));
-          if (observe) observe(name, rank, plan);
-        }
-    if (!options.device_lacks.empty()) {
-      STRATA_RETURN_IF_ERROR(PlaceOps(plan, ctx));
-      if (observe) observe("placement", rank, plan);
-    }
+  for (int global = 0; global < world; ++global) {
+    if (options.only_rank >= 0 && global != options.only_rank) continue;
+    STRATA_ASSIGN_OR_RETURN(Plan plan, CompileRank(base, options, global, observe));
     ranks.push_back(std::move(plan));
   }
   return ranks;

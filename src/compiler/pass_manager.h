@@ -27,15 +27,21 @@ struct CompileOptions {
   int tp = 1;
   int only_rank = -1;  // >= 0: compile only that rank's plan (a process of a multi-process job needs no other)
   std::vector<std::string> device_lacks;  // op labels the device backend lacks
+
+  // Pipeline stages (SplitPipeline), each of tp ranks. Ranks are global: stage * tp + tensor-parallel rank
+  // (only_rank too).
+  int pp = 1;
 };
 std::vector<std::string> DefaultPasses();
 // "default", "none", or a comma-separated list of pass names.
 Result<std::vector<std::string>> ParsePassList(const std::string& spec);
 
-// Called after each step with its name ("build", "tp_split", a pass name, "placement"), the rank and the plan.
+// Called after each step with its name ("build", "tp_split", "pp_split", a pass name, "placement"), the global
+// rank and the plan.
 using PassObserver = std::function<void(const std::string& step, int rank, const Plan& plan)>;
 
-// One plan per tensor-parallel rank (a single plan when tp = 1).
+// One plan per global rank, in global-rank order (stage * tp + tensor-parallel rank: stage 0's tp ranks first);
+// a single plan when tp = pp = 1, or when only_rank picks one.
 Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe = {});
 
 }  // namespace strata::ir

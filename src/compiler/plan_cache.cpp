@@ -57,6 +57,8 @@ std::string OptionsKey(const CompileOptions& o) {
   for (size_t i = 0; i < o.passes.size(); ++i) key += (i ? "," : "") + o.passes[i];
   key += ";tp=" + std::to_string(o.tp) + ";only=" + std::to_string(o.only_rank) + ";lacks=";
   for (size_t i = 0; i < o.device_lacks.size(); ++i) key += (i ? "," : "") + o.device_lacks[i];
+
+  if (o.pp > 1) key += ";pp=" + std::to_string(o.pp);
   return key;
 }
 

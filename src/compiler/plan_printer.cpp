@@ -71,6 +71,11 @@ std::string PrintPlan(const Plan& plan) {
                     std::to_string(plan.kv.kv_dim);
   if (plan.parallel.size > 1)
     out += "; tensor-parallel rank " + std::to_string(plan.parallel.rank) + " of " + std::to_string(plan.parallel.size);
+  if (plan.parallel.stages > 1)
+    out += "; pipeline stage " + std::to_string(plan.parallel.stage) + " of " + std::to_string(plan.parallel.stages) +
+           " (layers " + std::to_string(plan.parallel.first_layer) + ".." +
+           std::to_string(plan.parallel.first_layer + plan.kv.n_layers - 1) + ", global rank " +
+           std::to_string(plan.parallel.global_rank()) + ")";
   out += "\n";
   for (const Node& n : plan.nodes) out += NodeLine(plan, n) + "\n";
   out += "output: %" + std::to_string(plan.output) + "\n";
@@ -110,7 +115,9 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
           {"input", plan.input},
           {"output", plan.output},
           {"kv_cache", {{"layers", plan.kv.n_layers}, {"positions", plan.kv.n_ctx}, {"kv_dim", plan.kv.kv_dim}}},
-          {"tensor_parallel", {{"rank", plan.parallel.rank}, {"size", plan.parallel.size}}}};
+          {"tensor_parallel", {{"rank", plan.parallel.rank}, {"size", plan.parallel.size}}},
+          {"pipeline", {{"stage", plan.parallel.stage}, {"stages", plan.parallel.stages},
+                        {"first_layer", plan.parallel.first_layer}, {"global_rank", plan.parallel.global_rank()}}}};
 }
 
 }  // namespace strata::ir

@@ -20,8 +20,11 @@ struct BatchSequence {
 };
 
 struct Batch {
-  std::vector<int32_t> tokens;
+  std::vector<int32_t> tokens;  // one per row; a pipeline stage after the first reads only their count
   std::vector<BatchSequence> seqs;
+  // A pipeline stage after the first: the residual stream entering its first layer, [tokens.size(), dim] rows
+  // in batch order (the previous stage's output). Set iff the plan has a stage_input node.
+  const float* stage_input = nullptr;
 };
 
 // Per-row data derived from a batch for the kernels: position, KV slot and owning sequence of every row, and

@@ -32,8 +32,10 @@ Track TrackOf(const ir::Node& n) {
 PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives)
     : plan_(plan), pool_(pool), collectives_(collectives) {
   n_vocab_ = plan.node(plan.output).shape.back();
-  for (const ir::Node& n : plan.nodes)
+  for (const ir::Node& n : plan.nodes) {
     if (n.op == ir::Op::kEmbedding) n_embd_rows_ = plan.weight(n.weight).dim(0);
+    if (n.op == ir::Op::kStageInput) stage_input_width_ = n.shape.back();
+  }
   PackWeights();
 }
 
@@ -74,6 +76,7 @@ PagedKvCache PlanExecutor::MakeKvCache(int64_t num_blocks, int64_t block_size) c
 }
 
 Status PlanExecutor::CheckTokens(const std::vector<int32_t>& tokens) const {
+  if (n_embd_rows_ < 0) return Status::Ok();
   for (int32_t id : tokens)
     if (id < 0 || id >= n_embd_rows_)
       return Status::InvalidArgument("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
@@ -102,6 +105,17 @@ void PlanExecutor::Bind(const ir::Binding& b) {
 Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_after) {
   if (kv.n_layers() != plan_.kv.n_layers || kv.kv_dim() != plan_.kv.kv_dim)
     return Status::InvalidArgument("KV cache shape does not match the plan");
+  if ((batch.stage_input != nullptr) != (stage_input_width_ > 0))
+    return Status::InvalidArgument(stage_input_width_ > 0 ? "pipeline stage " + std::to_string(plan_.parallel.stage) +
+                                                          " needs the previous stage's activations (Batch::stage_input)"
+                                                    : std::string("stage input given to a plan that starts from tokens"));
+  // A collective over a different number of ranks than the plan was split for would wait forever (or, for
+  // pipeline stages run as if they were tensor-parallel ranks, compute nonsense).
+  if (collectives_ && collectives_->size() != plan_.parallel.size)
+    return Status::InvalidArgument(
+        "plan of tensor-parallel size " + std::to_string(plan_.parallel.size) + " run with " +
+        std::to_string(collectives_->size()) + " ranks" +
+        (plan_.parallel.stages > 1 ? "; pipeline stages run one per process (--pp needs MPI)" : ""));
   STRATA_RETURN_IF_ERROR(CheckTokens(batch.tokens));
   STRATA_RETURN_IF_ERROR(LayoutBatch(batch, kv.block_size(), kv.num_blocks(), layout_));
   const auto T = static_cast<int64_t>(batch.tokens.size());
@@ -114,7 +128,7 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
   batch_ = &batch;
   block_size_ = kv.block_size();
   Bind({T, static_cast<int64_t>(layout_.logit_rows.size()), context});
-  TraceScope step(Track::kCompute, plan_.parallel.rank, "step");
+  TraceScope step(Track::kCompute, plan_.parallel.global_rank(), "step");
   if (step.on())
     step.set_args("\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
                   ",\"context\":" + std::to_string(context));
@@ -130,7 +144,8 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
     if (n.id == stop_after) break;
   }
   batch_ = nullptr;
-  return Logits{Buf(plan_.output), binding_.out_rows, n_vocab_};
+  // R logit rows, or (a stage before the last) every one of the T rows.
+  return Logits{Buf(plan_.output), binding_.Dim(plan_.node(plan_.output).shape[0]), n_vocab_};
 }
 
 void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
@@ -145,7 +160,7 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
     for (size_t e = 0; e < tokens_per_expert_.size(); ++e) args += (e ? "," : "") + std::to_string(tokens_per_expert_[e]);
     args += "]";
   }
-  Profiler::active()->Slice(TrackOf(n), plan_.parallel.rank, name, begin_us, Profiler::NowUs(), args);
+  Profiler::active()->Slice(TrackOf(n), plan_.parallel.global_rank(), name, begin_us, Profiler::NowUs(), args);
 }
 
 const std::array<PlanExecutor::Kernel, ir::kNumOps>& PlanExecutor::Kernels() {
@@ -153,6 +168,7 @@ const std::array<PlanExecutor::Kernel, ir::kNumOps>& PlanExecutor::Kernels() {
     std::array<Kernel, ir::kNumOps> t{};
     auto reg = [&](ir::Op op, Kernel k) { t[static_cast<size_t>(op)] = k; };
     reg(ir::Op::kTokens, &PlanExecutor::RunNothing);
+    reg(ir::Op::kStageInput, &PlanExecutor::RunStageInput);
     reg(ir::Op::kEmbedding, &PlanExecutor::RunEmbedding);
     reg(ir::Op::kRmsNorm, &PlanExecutor::RunRmsNorm);
     reg(ir::Op::kMatMul, &PlanExecutor::RunLinear);
@@ -217,6 +233,12 @@ void PlanExecutor::RunLinear(const ir::Node& n, PagedKvCache&) {
   }
   if (n.rope) kernels::Rope(out, rows, width, RopeOf(n), layout_.positions.data(), pool_);
   if (n.residual) kernels::Add(Buf(n.inputs.back()), out, out, rows * width, pool_);
+}
+
+// The received activations are copied into the arena so the memory plan may place and reuse their buffer like
+// any other; the copy is T * dim floats, small beside one layer's work.
+void PlanExecutor::RunStageInput(const ir::Node& n, PagedKvCache&) {
+  std::memcpy(Buf(n.id), batch_->stage_input, static_cast<size_t>(Numel(n)) * sizeof(float));
 }
 
 void PlanExecutor::RunEmbedding(const ir::Node& n, PagedKvCache&) {

@@ -36,11 +36,15 @@ struct Logits {
 class PlanExecutor {
  public:
   // `plan`, `pool` and `collectives` (needed when the plan has collective ops) must outlive the executor.
+  // `collectives`, when given, join exactly the plan's tensor-parallel group (size() == plan.parallel.size: in a
+  // pipeline job, the stage's ranks, not the world); Run refuses others.
   PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives = nullptr);
 
   // Runs every sequence's new tokens; returns one logits row per sequence with want_logits, in batch order.
   // Bad token ids or an inconsistent batch give an error before anything is written to the cache.
   // `stop_after` >= 0 stops after that node: its output is then what Output() returns.
+  // A pipeline stage before the last returns its outgoing residual stream instead: one row per batch token,
+  // n_vocab() = dim wide, the next stage's Batch::stage_input (valid until the next Run).
   Result<Logits> Run(const Batch& batch, PagedKvCache& kv, int stop_after = -1);
   // A node's output of the last Run (valid if the node ran and its buffer was not reused since).
   const float* Output(int node_id) const { return Buf(node_id); }
@@ -48,7 +52,11 @@ class PlanExecutor {
   // Whether this backend has a kernel for `op` (every op: the registration table is complete).
   static bool HasKernel(ir::Op op) { return Kernels()[static_cast<size_t>(op)] != nullptr; }
 
-  int64_t n_vocab() const { return n_vocab_; }
+  int64_t n_vocab() const { return n_vocab_; }  // the output's width (a stage before the last: dim)
+  // Pipeline stages: the width of each Batch::stage_input row this plan reads (0: it starts from tokens), and
+  // whether its output is the residual stream for the next stage rather than logits.
+  int64_t stage_input_width() const { return stage_input_width_; }
+  bool outputs_stage() const { return !plan_.parallel.last_stage(); }
   const ir::Plan& plan() const { return plan_; }
   const ir::MemoryPlan& memory_plan() const { return *mp_; }
   // A KV cache of `num_blocks` blocks shaped for this plan.
@@ -80,6 +88,7 @@ class PlanExecutor {
   void RunAllReduce(const ir::Node& n, PagedKvCache& kv);
   void RunAllGather(const ir::Node& n, PagedKvCache& kv);
   void RunCopy(const ir::Node& n, PagedKvCache& kv);
+  void RunStageInput(const ir::Node& n, PagedKvCache& kv);
   void RunNothing(const ir::Node&, PagedKvCache&) {}
   void PackWeights();
   void PackExperts(const ir::Node& n);
@@ -111,7 +120,8 @@ class PlanExecutor {
   Collectives* collectives_;
   Status comm_;  // the first failed collective: the executor cannot run again (the group is broken)
   int64_t n_vocab_ = 0;       // logits width (the full vocabulary, after any all-gather)
-  int64_t n_embd_rows_ = 0;   // valid token ids are below this
+  int64_t n_embd_rows_ = -1;  // valid token ids are below this (-1: no embedding, ids are not read)
+  int64_t stage_input_width_ = 0;  // > 0: the plan starts at a stage_input node this wide
   // Memory plans by rounded binding: steps of similar size share one plan and the arena only grows.
   std::map<std::tuple<int64_t, int64_t, int64_t>, ir::MemoryPlan> plans_;
   const ir::MemoryPlan* mp_ = nullptr;

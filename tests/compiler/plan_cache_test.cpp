@@ -51,7 +51,9 @@ TEST(PlanCache, SameModelAndOptionsHitOthersMiss) {
   EXPECT_NE(unfused->get(), first->get());
   EXPECT_EQ((*split)->size(), 2u);
   EXPECT_EQ(cache.misses(), 3);
-  EXPECT_EQ(OptionsKey({.passes = {"fuse_rope"}, .tp = 2, .device_lacks = {"rope"}}), "passes=fuse_rope;tp=2;lacks=rope");
+  EXPECT_EQ(OptionsKey({.passes = {"fuse_rope"}, .tp = 2, .device_lacks = {"rope"}}), "passes=fuse_rope;tp=2;only=-1;lacks=rope");
+  // Pipeline stages and a single rank's plan are other plans.
+  EXPECT_EQ(OptionsKey({.tp = 2, .only_rank = 3, .pp = 2}), "passes=;tp=2;only=3;lacks=;pp=2");
 }
 
 }  // namespace

@@ -17,7 +17,10 @@ Status FuseAttention(Plan& plan, const PassContext&) {
     const std::vector<int> qkv = {scores.inputs[0], store.inputs[0], store.inputs[1]};
     values.op = Op::kAttention;
     values.inputs = qkv;
-    values.name = "blk." + std::to_string(values.layer) + ".attn";
+    // "blk.L.attn_kv_store" -> "blk.L.attn": the model's layer number, which `layer` (a pipeline stage's
+    // local KV index) need not be.
+    const std::string& stem = store.name;
+    values.name = stem.ends_with("_kv_store") ? stem.substr(0, stem.size() - 9) : stem;
   }
   plan.RemoveDeadNodes();
   return plan.Validate();

@@ -33,6 +33,19 @@ Status FuseResidual(Plan& plan, const PassContext& ctx);
 // embedding and output head split by columns / vocabulary rows followed by all_gather; experts divided
 // among the ranks (expert parallelism) with the MoE output all-reduced.
 Status SplitTensorParallel(Plan& plan, const PassContext& ctx);
+// Pipeline stage `stage` of `stages` (run after SplitTensorParallel, before the fusion passes, so no fusion
+// crosses the cut): keeps only the nodes of the stage's contiguous range of layers (StageLayers). A stage after
+// the first reads the residual stream entering its first layer from a kStageInput node; a stage before the last
+// outputs the residual stream leaving its last layer ([T, dim], every row); the last stage keeps the output
+// head. The KV cache and each node's `layer` become the stage's own (layer 0 = model layer `first_layer`).
+// Layers are found by node name ("blk.L.*"), each a contiguous run; a plan cut any other way is refused.
+Status SplitPipeline(Plan& plan, int stage, int stages);
+// Layers [begin, end) of stage `stage` of `stages`: contiguous, sizes differing by at most one (earlier
+// stages take the extra layers).
+struct LayerRange {
+  int64_t begin = 0, end = 0;
+};
+LayerRange StageLayers(int64_t n_layers, int stage, int stages);
 // Ops the device lacks go to the host, with copy ops where data crosses between host and device.
 Status PlaceOps(Plan& plan, const PassContext& ctx);
 

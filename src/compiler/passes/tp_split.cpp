@@ -192,7 +192,8 @@ Status SplitTensorParallel(Plan& plan, const PassContext& ctx) {
   STRATA_ASSIGN_OR_RETURN(const HeadSplit heads, SplitHeads(attn->n_heads, attn->n_kv_heads, ctx.tp, ctx.rank));
   // Set first: the shape rules of the re-emitted nodes read the rank's KV width and the rank count.
   plan.kv.kv_dim = (heads.kv1 - heads.kv0) * head_dim;
-  plan.parallel = {ctx.rank, ctx.tp};
+  plan.parallel.rank = ctx.rank;  // the pipeline fields stay
+  plan.parallel.size = ctx.tp;
   Splitter s(plan, ctx, heads, head_dim);
   STRATA_RETURN_IF_ERROR(s.Run());
   return plan.Validate();
