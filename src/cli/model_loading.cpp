@@ -49,10 +49,13 @@ void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
   cmd->add_option("--collective-timeout", flags.collective_timeout_s,
                   "under mpirun: seconds a rank waits for the others within a step before the job is ended")
       ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--micro-batches", flags.micro_batches,
+                  "under mpirun with --pp: micro-batches a step is cut into, so stages work at once (0: one per stage)")
+      ->capture_default_str()->check(CLI::Range(0, 1024));
   cmd->add_option("--device-lacks", flags.device_lacks,
                   "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
 
-  cmd->add_option("--pp", flags.pp, "Pipeline stages (layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--pp", flags.pp, "Pipeline stages, one process each under mpirun (the layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
 }
 

@@ -24,7 +24,8 @@ struct CompileFlags {
   int pp = 1;                // pipeline stages (the in-process runner refuses plans of more than one)
   std::string device_lacks;  // comma-separated op labels
   std::string trace;         // Chrome trace JSON output file, "" = off
-  double collective_timeout_s = 60;  // under mpirun: how long a rank waits for the others within a step
+  double collective_timeout_s = 60;
+  int micro_batches = 0;             // under mpirun with --pp: micro-batches per step (0: one per stage)  // under mpirun: how long a rank waits for the others within a step
 };
 void AddCompileFlags(CLI::App* cmd, CompileFlags& flags);
 // The options the flags name; on a bad flag logs why and returns false.

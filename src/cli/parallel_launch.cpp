@@ -14,7 +14,6 @@ namespace strata::cli {
 
 std::unique_ptr<ParallelLaunch> ParallelLaunch::Start(const CompileFlags& flags) {
   auto launch = std::unique_ptr<ParallelLaunch>(new ParallelLaunch());
-  launch->tp_ = flags.tp;
   if (!LaunchedByMpi()) return launch;
   auto mpi = MpiSession::Init();
   if (!mpi.ok()) {
@@ -27,22 +26,36 @@ std::unique_ptr<ParallelLaunch> ParallelLaunch::Start(const CompileFlags& flags)
     launch->mpi_.reset();
     return launch;
   }
-  if (s.size() != flags.tp) {
-    spdlog::error("rank {}: mpirun started {} processes but --tp is {}: start one process per rank", s.rank(), s.size(), flags.tp);
-    return nullptr;  // every rank sees the same mismatch and stops
-  }
-  auto world = launch->mpi_->Group(0, s.rank(), flags.collective_timeout_s);
-  if (!world.ok()) {
-    spdlog::error("rank {}: {}", s.rank(), world.status().message());
+  if (s.size() != flags.tp * flags.pp) {  // every rank sees the same mismatch and stops
+    spdlog::error("rank {}: mpirun started {} processes but --tp {} x --pp {} is {}: start one process per rank", s.rank(),
+                  s.size(), flags.tp, flags.pp, flags.tp * flags.pp);
     return nullptr;
   }
-  launch->world_ = std::move(world).value();
-  spdlog::info("rank {} of {} on {} (pid {}): tensor-parallel rank {}", s.rank(), s.size(), s.host(), ::getpid(), s.rank());
+  if (Status st = launch->Connect(flags); !st.ok()) {
+    spdlog::error("rank {}: {}", s.rank(), st.message());
+    return nullptr;
+  }
+  spdlog::info("rank {} of {} on {} (pid {}): pipeline stage {} of {}, tensor-parallel rank {} of {}", s.rank(), s.size(),
+               s.host(), ::getpid(), s.rank() / flags.tp, flags.pp, s.rank() % flags.tp, flags.tp);
   return launch;
 }
 
+// The job's groups: all ranks (the step broadcast), each stage's tensor-parallel ranks (the plan's collectives,
+// global rank = stage * tp + tensor-parallel rank), and point-to-point links between stages.
+Status ParallelLaunch::Connect(const CompileFlags& flags) {
+  const int rank = mpi_->rank(), stage = rank / flags.tp;
+  STRATA_ASSIGN_OR_RETURN(world_, mpi_->Group(0, rank, flags.collective_timeout_s));
+  STRATA_ASSIGN_OR_RETURN(stage_group_, mpi_->Group(stage, rank % flags.tp, flags.collective_timeout_s));
+  STRATA_ASSIGN_OR_RETURN(p2p_, mpi_->Links(flags.collective_timeout_s));
+  links_ = {.world = world_.get(), .group = flags.tp > 1 ? stage_group_.get() : nullptr,
+            .p2p = flags.pp > 1 ? p2p_.get() : nullptr, .world_rank = rank, .micro_batches = flags.micro_batches};
+  return Status::Ok();
+}
+
 ParallelLaunch::~ParallelLaunch() {
-  world_.reset();  // its communicator is freed before MPI is finalised
+  p2p_.reset();  // their communicators are freed before MPI is finalised
+  stage_group_.reset();
+  world_.reset();
 }
 
 bool ParallelLaunch::LoadAndCompile(const std::string& path, const CompileFlags& flags, CompiledModel& out) {
@@ -58,7 +71,7 @@ int ParallelLaunch::Threads(int threads) const {
 
 int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
   const int rank = mpi_->rank();
-  if (Status st = strata::RunWorker(compiled.plan(), pool, *world_, world_.get(), rank); !st.ok()) {
+  if (Status st = strata::RunWorker(compiled.plan(), pool, links_); !st.ok()) {
     spdlog::error("rank {}: {}", rank, st.message());
     return 1;
   }
@@ -67,11 +80,12 @@ int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
 
 StepExecutorFactory ParallelLaunch::Factory(const CompiledModel& compiled, ThreadPool& pool) {
   if (!distributed()) return ModelRunner::Factory(compiled.ranks, pool);
-  return DistributedRunner::Factory(compiled.plan(), pool, *world_, world_.get());
+  return DistributedRunner::Factory(compiled.plan(), pool, links_, compiled.model->config().n_vocab);
 }
 
 int64_t ParallelLaunch::KvBytesPerToken(const CompiledModel& compiled) const {
-  // Under MPI this process holds one rank's share; the ranks split the KV heads evenly.
+  // Under MPI this process holds one rank's share; the ranks split the KV heads and the stages the layers
+  // (about) evenly.
   const int64_t mine = ModelRunner::KvBytesPerToken(compiled.ranks);
   return distributed() ? mine * mpi_->size() : mine;
 }
@@ -98,7 +112,6 @@ int ParallelLaunch::Finish(int exit_code) {
   tracing_ = false;
   if (distributed() && exit_code != 0) {
     spdlog::error("rank {}: ending the job", mpi_->rank());
-    world_.reset();
     mpi_->Abort(exit_code);
   }
   return exit_code;

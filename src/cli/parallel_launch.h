@@ -10,6 +10,7 @@
 
 #include "cli/model_loading.h"
 #include "core/thread_pool.h"
+#include "runtime/distributed_runner.h"
 #include "runtime/mpi/mpi_session.h"
 #include "runtime/step_executor.h"
 
@@ -17,7 +18,7 @@ namespace strata::cli {
 
 class ParallelLaunch {
  public:
-  // Joins the MPI job when launched by mpirun (checking that --tp covers its ranks); null after logging why
+  // Joins the MPI job when launched by mpirun (checking that --tp x --pp covers its ranks); null after logging why
   // when that fails.
   static std::unique_ptr<ParallelLaunch> Start(const CompileFlags& flags);
   ~ParallelLaunch();
@@ -42,9 +43,12 @@ class ParallelLaunch {
   int Finish(int exit_code);
 
  private:
+  Status Connect(const CompileFlags& flags);
+
   std::unique_ptr<MpiSession> mpi_;
-  std::unique_ptr<Collectives> world_;
-  int tp_ = 1;
+  std::unique_ptr<Collectives> world_, stage_group_;
+  std::unique_ptr<PointToPoint> p2p_;
+  RankLinks links_;
   bool tracing_ = false;
   std::string trace_path_;
 };

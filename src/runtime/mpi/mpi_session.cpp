@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "runtime/mpi/mpi_collectives.h"
+#include "runtime/mpi/mpi_point_to_point.h"
 
 namespace strata {
 
@@ -40,6 +41,12 @@ Result<std::unique_ptr<Collectives>> MpiSession::Group(int color, int key, doubl
   if (MPI_Comm_split(MPI_COMM_WORLD, color, key, &comm) != MPI_SUCCESS)
     return Status::Unavailable("MPI_Comm_split failed");
   return std::unique_ptr<Collectives>(std::make_unique<MpiCollectives>(comm, timeout_s));
+}
+
+Result<std::unique_ptr<PointToPoint>> MpiSession::Links(double timeout_s) {
+  MPI_Comm comm;
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) return Status::Unavailable("MPI_Comm_dup failed");
+  return std::unique_ptr<PointToPoint>(std::make_unique<MpiPointToPoint>(comm, timeout_s));
 }
 
 void MpiSession::Abort(int code) {

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "runtime/collectives.h"
+#include "runtime/point_to_point.h"
 
 namespace strata {
 
@@ -33,6 +34,8 @@ class MpiSession {
   // Collectives over the ranks whose `color` equals this rank's, ordered by `key` (MPI_Comm_split); every
   // rank must call it, in the same order. A wait longer than `timeout_s` for the others fails the call.
   [[nodiscard]] Result<std::unique_ptr<Collectives>> Group(int color, int key, double timeout_s);
+  // Point-to-point messages between any two ranks of the job, on a communicator of their own.
+  [[nodiscard]] Result<std::unique_ptr<PointToPoint>> Links(double timeout_s);
   // Ends every rank of the job now (after a peer was lost the survivors cannot finalise together).
   [[noreturn]] void Abort(int code);
 

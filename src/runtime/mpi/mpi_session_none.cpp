@@ -15,6 +15,8 @@ Result<std::unique_ptr<Collectives>> MpiSession::Group(int, int, double) {
   return Status::Unsupported("built without MPI");
 }
 
+Result<std::unique_ptr<PointToPoint>> MpiSession::Links(double) { return Status::Unsupported("built without MPI"); }
+
 void MpiSession::Abort(int code) { std::_Exit(code); }
 
 }  // namespace strata
