@@ -47,7 +47,9 @@ Status DistributedRunner::health() const {
 
 void DistributedRunner::Fail(const Status& st) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (broken_.ok()) broken_ = st;
+  if (!broken_.ok()) return;
+  broken_ = st;
+  spdlog::error("rank 0: {}", st.message());
 }
 
 Status DistributedRunner::Send(StepCommand command, const std::vector<int64_t>& words) {

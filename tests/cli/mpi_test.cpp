@@ -40,17 +40,19 @@ std::string MpirunLine(int np) {
     if (!HaveMpirun()) GTEST_SKIP() << "mpirun not installed (openmpi-bin)"; \
   } while (0)
 
-TEST(MpiRun, TwoProcessesGenerateWhatOneProcessDoes) {
+TEST(MpiRun, RanksInProcessesGenerateWhatOneProcessDoes) {
   REQUIRE_MPI();
+  struct Job { int np; std::string flags; };
   for (const std::string dtype : {"f32", "q8_0"}) {
     const std::string args = "run -m " + Model(dtype) + " -p 'Once upon a time' -n 24 -t 1";
-    const CommandResult one = Strata(args + " --tp 1");
+    const CommandResult one = Strata(args);
     ASSERT_EQ(one.exit_code, 0) << one.err;
-    const std::string cmd = MpirunLine(2) + Quote(StrataBinary()) + " " + args + " --tp 2";
-    const CommandResult two = Shell(cmd);
-    ASSERT_EQ(two.exit_code, 0) << two.err;
-    EXPECT_EQ(two.out, one.out) << dtype;
-    EXPECT_NE(two.err.find("rank 1 of 2"), std::string::npos) << two.err;
+    for (const Job& job : {Job{2, "--tp 2"}, Job{2, "--pp 2"}, Job{4, "--tp 2 --pp 2"}}) {
+      const CommandResult r = Shell(MpirunLine(job.np) + Quote(StrataBinary()) + " " + args + " " + job.flags);
+      ASSERT_EQ(r.exit_code, 0) << job.flags << "\n" << r.err;
+      EXPECT_EQ(r.out, one.out) << dtype << " " << job.flags;
+      EXPECT_NE(r.err.find("rank 1 of " + std::to_string(job.np)), std::string::npos) << r.err;
+    }
   }
 }
 
@@ -59,7 +61,7 @@ TEST(MpiRun, MismatchedRankCountIsAClearError) {
   const CommandResult r = Shell(MpirunLine(2) + Quote(StrataBinary()) + " run -m " +
                                  Model("q8_0") + " -p hi -n 2 --tp 3");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("mpirun started 2 processes but --tp is 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("mpirun started 2 processes but --tp 3 x --pp 1 is 3"), std::string::npos) << r.err;
 }
 
 TEST(MpiBench, BenchmarksTwoRanks) {
@@ -83,9 +85,11 @@ struct Server {
   int port = -1;
 };
 
-std::vector<std::string> ServeArgs(int tp, const std::string& dtype) {
-  return {StrataBinary(), "serve", "-m", Model(dtype), "--port", "0", "-t", "1", "--max-model-len", "256",
-          "--tp", std::to_string(tp), "--collective-timeout", "3"};
+std::vector<std::string> ServeArgs(const std::vector<std::string>& flags, const std::string& dtype) {
+  std::vector<std::string> argv = {StrataBinary(), "serve", "-m", Model(dtype), "--port", "0", "-t", "1",
+                                   "--max-model-len", "256", "--collective-timeout", "3"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return argv;
 }
 
 json Complete(int port, const std::string& prompt, int max_tokens) {
@@ -109,58 +113,84 @@ TEST(MpiServe, ConcurrentRequestsMatchOneProcess) {
     for (auto& f : futures) out.push_back(f.get());
     return out;
   };
-  std::vector<json> one, two;
+  std::vector<json> one;
   {
-    Server s(ServeArgs(1, "f32"));
+    Server s(ServeArgs({}, "f32"));
     ASSERT_GT(s.port, 0) << s.proc.Log();
     one = serve_all(s.port);
   }
-  {
+  for (const std::vector<std::string>& flags : {std::vector<std::string>{"--tp", "2"}, {"--pp", "2"}}) {
     std::vector<std::string> argv = Mpirun(2);
-    for (const std::string& a : ServeArgs(2, "f32")) argv.push_back(a);
+    for (const std::string& a : ServeArgs(flags, "f32")) argv.push_back(a);
     Server s(argv);
     ASSERT_GT(s.port, 0) << s.proc.Log();
-    two = serve_all(s.port);
-  }
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    ASSERT_EQ(two[i]["http_status"], 200) << two[i].dump();
-    ASSERT_EQ(one[i]["http_status"], 200) << one[i].dump();
-    EXPECT_EQ(two[i]["choices"][0]["text"], one[i]["choices"][0]["text"]) << prompts[i];
-    const json& a = one[i]["choices"][0]["logprobs"]["token_logprobs"];
-    const json& b = two[i]["choices"][0]["logprobs"]["token_logprobs"];
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t t = 0; t < a.size(); ++t) EXPECT_NEAR(a[t].get<double>(), b[t].get<double>(), 1e-5) << prompts[i] << " token " << t;
+    const std::vector<json> two = serve_all(s.port);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      ASSERT_EQ(two[i]["http_status"], 200) << flags[0] << two[i].dump();
+      ASSERT_EQ(one[i]["http_status"], 200) << one[i].dump();
+      EXPECT_EQ(two[i]["choices"][0]["text"], one[i]["choices"][0]["text"]) << flags[0] << " " << prompts[i];
+      const json& a = one[i]["choices"][0]["logprobs"]["token_logprobs"];
+      const json& b = two[i]["choices"][0]["logprobs"]["token_logprobs"];
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t t = 0; t < a.size(); ++t)
+        EXPECT_NEAR(a[t].get<double>(), b[t].get<double>(), 1e-5) << flags[0] << " " << prompts[i] << " token " << t;
+    }
   }
 }
 
-TEST(MpiServe, AKilledRankEndsTheJobWithAClearErrorOnRankZero) {
+// Starts a long streamed completion with curl and returns once its first chunk has arrived.
+std::unique_ptr<ChildProcess> StartStream(int port) {
+  const std::string body = R"({"prompt":"Once upon a time","max_tokens":240,"temperature":0,"stream":true})";
+  auto curl = std::make_unique<ChildProcess>(std::vector<std::string>{
+      "curl", "-sN", "-H", "Content-Type: application/json", "-d", body,
+      "http://127.0.0.1:" + std::to_string(port) + "/v1/completions"});
+  curl->WaitForLog("data: ", 30);
+  return curl;
+}
+
+// With --enable-recovery mpirun lets rank 0 live on: it must notice the lost rank within the collective
+// timeout, fail the request in flight, report itself unhealthy and answer later requests with the error.
+TEST(MpiServe, AKilledRankMakesRankZeroFailCleanlyAndReportUnhealthy) {
   REQUIRE_MPI();
+  if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "curl not installed";
   std::vector<std::string> argv = Mpirun(2);
-  for (const std::string& a : ServeArgs(2, "f32")) argv.push_back(a);
+  argv.push_back("--enable-recovery");
+  for (const std::string& a : ServeArgs({"--tp", "2"}, "f32")) argv.push_back(a);
   Server s(argv);
   ASSERT_GT(s.port, 0) << s.proc.Log();
   const std::string pid = s.proc.WaitForLog(R"(rank 1 of 2 on \S+ \(pid (\d+)\))", 10);
   ASSERT_FALSE(pid.empty()) << s.proc.Log();
-  ASSERT_EQ(Complete(s.port, "Once upon a time", 4)["http_status"], 200);
-  // A long generation is in flight when rank 1 dies.
-  auto pending = std::async(std::launch::async, Complete, s.port, "Once upon a time", 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::unique_ptr<ChildProcess> stream = StartStream(s.port);
+  ASSERT_EQ(kill(std::stoi(pid), SIGKILL), 0);  // mid-generation: rank 0 is in a step or about to start one
+  ASSERT_TRUE(stream->WaitExit(30)) << "the stream must end, not hang";
+  EXPECT_EQ(stream->Log().find("[DONE]\n\ndata"), std::string::npos);
+  EXPECT_NE(stream->Log().find("\"finish_reason\":\"error\""), std::string::npos) << stream->Log();
+  httplib::Client c("127.0.0.1", s.port);
+  auto health = c.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+  EXPECT_NE(health->body.find("a rank died or the link to it broke"), std::string::npos) << health->body;
+  const json later = Complete(s.port, "Hello", 4);
+  EXPECT_EQ(later.value("http_status", 0), 500) << later.dump();
+  EXPECT_NE(s.proc.Log().find("[error] rank 0: "), std::string::npos) << s.proc.Log();
+}
+
+// Without it (mpirun's default) a dead rank takes the whole job down at once, with mpirun's own message.
+TEST(MpiRun, AKilledRankEndsTheJobWithinSeconds) {
+  REQUIRE_MPI();
+  if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "curl not installed";
+  std::vector<std::string> argv = Mpirun(2);
+  for (const std::string& a : ServeArgs({"--pp", "2"}, "f32")) argv.push_back(a);
+  Server s(argv);
+  ASSERT_GT(s.port, 0) << s.proc.Log();
+  const std::string pid = s.proc.WaitForLog(R"(rank 1 of 2 on \S+ \(pid (\d+)\))", 10);
+  ASSERT_FALSE(pid.empty()) << s.proc.Log();
+  std::unique_ptr<ChildProcess> stream = StartStream(s.port);
   ASSERT_EQ(kill(std::stoi(pid), SIGKILL), 0);
-  const json r = pending.get();
-  EXPECT_NE(r.value("http_status", 0), 200) << "the request cannot complete without rank 1: " << r.dump();
-  // Either mpirun ends the whole job, or rank 0 stays up and reports itself unhealthy; both within seconds.
-  bool unhealthy = false;
-  for (int i = 0; i < 100 && !s.proc.Exited() && !unhealthy; ++i) {
-    httplib::Client c("127.0.0.1", s.port);
-    auto h = c.Get("/health");
-    unhealthy = !h || h->status == 503;
-    if (!unhealthy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_TRUE(unhealthy || s.proc.Exited()) << s.proc.Log();
-  EXPECT_TRUE(s.proc.WaitExit(20) || unhealthy) << s.proc.Log();
-  const std::string log = s.proc.Log();
-  EXPECT_TRUE(log.find("rank 0 of 2") != std::string::npos && log.find("a rank died or the link to it broke") != std::string::npos)
-      << log;
+  ASSERT_TRUE(s.proc.WaitExit(20)) << s.proc.Log();
+  EXPECT_NE(s.proc.exit_code(), 0);
+  EXPECT_NE(s.proc.Log().find("exited on signal 9"), std::string::npos) << s.proc.Log();
+  EXPECT_TRUE(stream->WaitExit(10));
 }
 
 }  // namespace
