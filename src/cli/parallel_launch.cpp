@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/log.h"
@@ -14,6 +16,10 @@ namespace strata::cli {
 
 std::unique_ptr<ParallelLaunch> ParallelLaunch::Start(const CompileFlags& flags) {
   auto launch = std::unique_ptr<ParallelLaunch>(new ParallelLaunch());
+  if (!LaunchedByMpi() && flags.pp > 1) {
+    spdlog::error("--pp {} runs one process per stage: start it with mpirun -np {}", flags.pp, flags.tp * flags.pp);
+    return nullptr;
+  }
   if (!LaunchedByMpi()) return launch;
   auto mpi = MpiSession::Init();
   if (!mpi.ok()) {
@@ -97,7 +103,27 @@ void ParallelLaunch::StartTrace(const std::string& path) {
   tracing_ = true;
 }
 
+namespace {
+
+// Peak resident memory of this process in MiB (VmHWM), -1 where /proc does not say.
+double PeakResidentMiB() {
+  std::ifstream status("/proc/self/status");
+  for (std::string key; status >> key;) {
+    if (key == "VmHWM:") {
+      double kb = -1;
+      status >> kb;
+      return kb / 1024;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return -1;
+}
+
+}  // namespace
+
 int ParallelLaunch::Finish(int exit_code) {
+  // What each rank holds: about its share of the weights plus the replicated parts and its KV share.
+  if (distributed()) spdlog::info("rank {}: peak resident memory {:.1f} MiB", mpi_->rank(), PeakResidentMiB());
   if (tracing_ && (!distributed() || exit_code != 0)) {
     if (Status st = Profiler::Stop(); !st.ok()) spdlog::error("{}", st.message());
   } else if (tracing_) {  // every rank's events to rank 0, which writes one timeline
@@ -115,6 +141,18 @@ int ParallelLaunch::Finish(int exit_code) {
     mpi_->Abort(exit_code);
   }
   return exit_code;
+}
+
+int RunAsRank(const std::string& model, const CompileFlags& flags, int threads,
+              const std::function<int(ParallelLaunch&, const CompiledModel&, ThreadPool&)>& main) {
+  auto launch = ParallelLaunch::Start(flags);
+  if (!launch) return 1;
+  CompiledModel compiled;
+  if (!launch->LoadAndCompile(model, flags, compiled)) return launch->Finish(1);
+  launch->StartTrace(flags.trace);
+  ThreadPool pool(launch->Threads(threads));
+  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
+  return launch->Finish(main(*launch, compiled, pool));
 }
 
 }  // namespace strata::cli
