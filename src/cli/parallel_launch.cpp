@@ -13,6 +13,23 @@
 #include "runtime/profiler.h"
 
 namespace strata::cli {
+namespace {
+
+// This process's resident memory in MiB (VmRSS, or VmHWM: the peak), -1 where /proc does not say.
+double ResidentMiB(const std::string& which) {
+  std::ifstream status("/proc/self/status");
+  for (std::string key; status >> key;) {
+    if (key == which + ":") {
+      double kb = -1;
+      status >> kb;
+      return kb / 1024;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return -1;
+}
+
+}  // namespace
 
 std::unique_ptr<ParallelLaunch> ParallelLaunch::Start(const CompileFlags& flags) {
   auto launch = std::unique_ptr<ParallelLaunch>(new ParallelLaunch());
@@ -75,8 +92,18 @@ int ParallelLaunch::Threads(int threads) const {
   return distributed() ? std::max(1, cores / LocalRanks()) : cores;
 }
 
+// The rank's executor holds its own copies (sliced, repacked) of what it uses: the file pages it read to make
+// them go back, and its resident memory becomes its share of the model.
+void ParallelLaunch::ReleaseWeightPages(const CompiledModel& compiled) const {
+  const double before = ResidentMiB("VmRSS");
+  compiled.model->ReleaseWeightPages();
+  spdlog::info("rank {}: weights ready, resident memory {:.1f} MiB ({:.1f} MiB before giving back the file pages)",
+               mpi_->rank(), ResidentMiB("VmRSS"), before);
+}
+
 int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
   const int rank = mpi_->rank();
+  links_.packed = [this, &compiled] { ReleaseWeightPages(compiled); };
   if (Status st = strata::RunWorker(compiled.plan(), pool, links_); !st.ok()) {
     spdlog::error("rank {}: {}", rank, st.message());
     return 1;
@@ -86,6 +113,7 @@ int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
 
 StepExecutorFactory ParallelLaunch::Factory(const CompiledModel& compiled, ThreadPool& pool) {
   if (!distributed()) return ModelRunner::Factory(compiled.ranks, pool);
+  links_.packed = [this, &compiled] { ReleaseWeightPages(compiled); };
   return DistributedRunner::Factory(compiled.plan(), pool, links_, compiled.model->config().n_vocab);
 }
 
@@ -103,27 +131,12 @@ void ParallelLaunch::StartTrace(const std::string& path) {
   tracing_ = true;
 }
 
-namespace {
-
-// Peak resident memory of this process in MiB (VmHWM), -1 where /proc does not say.
-double PeakResidentMiB() {
-  std::ifstream status("/proc/self/status");
-  for (std::string key; status >> key;) {
-    if (key == "VmHWM:") {
-      double kb = -1;
-      status >> kb;
-      return kb / 1024;
-    }
-    status.ignore(1 << 16, '\n');
-  }
-  return -1;
-}
-
-}  // namespace
 
 int ParallelLaunch::Finish(int exit_code) {
   // What each rank holds: about its share of the weights plus the replicated parts and its KV share.
-  if (distributed()) spdlog::info("rank {}: peak resident memory {:.1f} MiB", mpi_->rank(), PeakResidentMiB());
+  if (distributed())
+    spdlog::info("rank {}: resident memory {:.1f} MiB (peak {:.1f} MiB)", mpi_->rank(), ResidentMiB("VmRSS"),
+                 ResidentMiB("VmHWM"));
   if (tracing_ && (!distributed() || exit_code != 0)) {
     if (Status st = Profiler::Stop(); !st.ok()) spdlog::error("{}", st.message());
   } else if (tracing_) {  // every rank's events to rank 0, which writes one timeline

@@ -45,6 +45,7 @@ class ParallelLaunch {
 
  private:
   Status Connect(const CompileFlags& flags);
+  void ReleaseWeightPages(const CompiledModel& compiled) const;
 
   std::unique_ptr<MpiSession> mpi_;
   std::unique_ptr<Collectives> world_, stage_group_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -29,6 +30,7 @@ struct RankLinks {
   PointToPoint* p2p = nullptr;    // between pipeline stages (null with one stage)
   int world_rank = 0;             // stage * tp + tensor-parallel rank
   int micro_batches = 0;          // per step with several stages; 0: one per stage
+  std::function<void()> packed;   // called once the rank's executor holds its own copies of the weights
 };
 
 class DistributedRunner final : public StepExecutor {
