@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/log.h"
+#include "server/api_key.h"
 #include "server/completion_service.h"
 #include "server/connection_gate.h"
 #include "server/connection_stream.h"
@@ -32,18 +33,6 @@ void SendError(httplib::Response& res, const ApiError& e) { SendJson(res, e.stat
 
 bool IsCompletionPath(const std::string& path) {
   return path == "/v1/completions" || path == "/v1/chat/completions";
-}
-
-// Compares without an early exit, so the time taken does not reveal how much of a guessed key was right.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  const size_t n = std::max(a.size(), b.size());
-  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
-    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
-    diff = static_cast<unsigned char>(diff | (x ^ y));
-  }
-  return diff == 0;
 }
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -86,13 +75,13 @@ struct HttpServer::Impl {
   TokenizeService tokenize;
   GatedServer svr;
   ConnectionGate gate;
-  std::string expected_authorization;  // "Bearer <key>"
+  ApiKeyCheck api_key;
 
   Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
       : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
         prompt(chat_template.get(), std::move(terr), e.tokenizer()), service(e, prompt, cfg.model_name),
         tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), gate(GateConfigFor(cfg)),
-        expected_authorization("Bearer " + cfg.api_key) {}
+        api_key(cfg.api_key) {}
 
   void Setup();
   void ServeRequest(std::unique_ptr<GateConnection> c);
@@ -108,8 +97,7 @@ struct HttpServer::Impl {
 };
 
 bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
-  if (cfg.api_key.empty()) return true;
-  return ConstantTimeEquals(req.get_header_value("Authorization"), expected_authorization);
+  return api_key.Accepts(req.get_header_value("Authorization"));
 }
 
 void HttpServer::Impl::Setup() {
@@ -119,7 +107,7 @@ void HttpServer::Impl::Setup() {
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
     if (Protected(req.path) && !Authorized(req)) {
-      SendError(res, {401, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", "authentication_error", ""});
+      SendError(res, {401, kApiKeyMessage, "authentication_error", ""});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
