@@ -44,13 +44,13 @@ void HealthChecker::ReloadIfChanged() {
   const auto mtime = std::filesystem::last_write_time(cfg_.backends_file, ec);
   const auto size = ec ? 0 : std::filesystem::file_size(cfg_.backends_file, ec);
   if (ec || (mtime == file_mtime_ && size == file_size_)) return;
+  file_mtime_ = mtime;  // a broken file is reported once, not every round
+  file_size_ = size;
   auto list = ReadBackendsFile(cfg_.backends_file);
   if (!list.ok()) {
     spdlog::warn("{}: keeping the previous backends", list.status().message());
     return;
   }
-  file_mtime_ = mtime;
-  file_size_ = size;
   backends_.Replace(*list);
   spdlog::info("backends file {}: {} backends", cfg_.backends_file, list->size());
 }
