@@ -49,8 +49,9 @@ void CallUpstream(InFlight& flight, const UpstreamRequest& request, StreamPipe& 
   if (res && !got_body && !res->body.empty()) pipe.Push(res->body.data(), res->body.size());
   const bool cancelled = pipe.cancelled();
   const bool transport_error = !res && !cancelled;
-  pipe.Close(static_cast<bool>(res));
+  // Finished before the pipe closes, so a client that has its answer sees the backend's counters updated.
   flight.Finish(transport_error || (res && res->status >= 500));
+  pipe.Close(static_cast<bool>(res));
   if (transport_error) {
     spdlog::warn("backend {}: POST {} failed: {}", backend.url(), request.path, httplib::to_string(res.error()));
     if (backend.RecordFailure(eject_after)) spdlog::warn("backend {} ejected after failed requests", backend.url());
