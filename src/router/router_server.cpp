@@ -1,6 +1,7 @@
 #include "router/router_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <set>
@@ -29,6 +30,13 @@ std::chrono::milliseconds Millis(double seconds) {
 
 enum class Outcome { kDone, kRetry };
 
+// cpp-httplib listens with a backlog of 5: a burst of new client connections overflows it and the kernel drops
+// SYNs, which clients only retry after a second. Listening again on the bound socket raises the backlog.
+class RouterHttp : public httplib::Server {
+ public:
+  void RaiseBacklog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 }  // namespace
 
 struct RouterServer::Impl {
@@ -39,7 +47,7 @@ struct RouterServer::Impl {
   BackendPicker picker;
   ApiKeyCheck api_key;
   RouterCounters counters;
-  httplib::Server svr;
+  RouterHttp svr;
   httplib::ThreadPool pumps;  // runs CallUpstream; at most cfg.max_upstream jobs at once
   bool pumps_shut = false;
   std::atomic<int> upstream_active{0};
@@ -266,6 +274,7 @@ Status RouterServer::Bind() {
   } else {
     i.port = i.cfg.port;
   }
+  i.svr.RaiseBacklog();
   i.health.Start();
   return Status::Ok();
 }
