@@ -94,11 +94,7 @@ void RouterServer::Impl::Setup() {
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    if (res.status == 413) message = "the request body is larger than the router's limit";
-    if (res.status == 400) message = "malformed HTTP request";
-    SendError(res, {res.status, message, res.status == 404 ? "not_found_error" : "invalid_request_error", ""});
+    SendError(res, RoutingError(res.status, req.method, req.path, "router"));
   });
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     spdlog::log(res.status < 400 ? spdlog::level::debug : spdlog::level::info, "{} {} {}", req.method, req.path,

@@ -114,11 +114,7 @@ void HttpServer::Impl::Setup() {
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    if (res.status == 413) message = "the request body is larger than the server's limit";
-    if (res.status == 400) message = "malformed HTTP request";
-    SendError(res, {res.status, message, res.status == 404 ? "not_found_error" : "invalid_request_error", ""});
+    SendError(res, RoutingError(res.status, req.method, req.path, "server"));
   });
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     if (IsCompletionPath(req.path) && res.status == 200) return;  // logged with token counts by the handler

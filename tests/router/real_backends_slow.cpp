@@ -1,6 +1,6 @@
 // The router over real `strata serve` processes (the tiny model): a backend killed under load costs no
 // request and is re-admitted once restarted; prefix-affinity gets more prefix cache hits than round-robin.
-// A separate executable labelled "slow" (about 10-20 s on 2 cores): ctest -L router -LE slow skips it.
+// A separate executable labelled router_slow (a few seconds here): ctest -L router -LE slow skips it.
 #include <gtest/gtest.h>
 
 #include <atomic>
