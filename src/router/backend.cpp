@@ -41,6 +41,7 @@ bool Backend::RecordSuccess(int readmit_after) {
   std::lock_guard lock(mu_);
   consecutive_failures_ = 0;
   ++consecutive_successes_;
+  proven_ = true;
   if (!healthy_.load() && consecutive_successes_ >= readmit_after) {
     healthy_.store(true);
     return true;
@@ -52,7 +53,9 @@ bool Backend::RecordFailure(int eject_after) {
   std::lock_guard lock(mu_);
   consecutive_successes_ = 0;
   ++consecutive_failures_;
-  if (healthy_.load() && consecutive_failures_ >= eject_after) {
+  const bool first = !proven_;
+  proven_ = true;
+  if (healthy_.load() && (first || consecutive_failures_ >= eject_after)) {
     healthy_.store(false);
     return true;
   }

@@ -34,7 +34,9 @@ class Backend {
 
   // A health check or a proxied request went through / failed to connect or answer. `eject_after`
   // consecutive failures take the backend out of rotation; `readmit_after` consecutive health check
-  // successes bring it back. Returns true when the state changed.
+  // successes bring it back. A backend starts in rotation but unproven: its first outcome decides at once, so a
+  // backend that is down when the router starts (or joins through the backends file) gets no requests.
+  // Returns true when the state changed.
   bool RecordSuccess(int readmit_after);
   bool RecordFailure(int eject_after);
 
@@ -56,6 +58,7 @@ class Backend {
   std::atomic<int> outstanding_{0};
   std::atomic<uint64_t> requests_{0}, errors_{0};
   mutable std::mutex mu_;  // guards the counters below and the histogram
+  bool proven_ = false;  // has had an outcome
   int consecutive_failures_ = 0;
   int consecutive_successes_ = 0;
   Histogram latency_;

@@ -26,6 +26,8 @@ RouterConfig FastConfig() {
   c.health.eject_after = 1;
   c.health.readmit_after = 1;
   c.timeouts.read_s = 30;
+  c.http_threads = 16;
+  c.max_upstream = 16;
   return c;
 }
 

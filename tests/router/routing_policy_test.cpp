@@ -58,7 +58,7 @@ TEST(AffinityKey, SharedPrefixSameKeyDifferentPrefixDifferentKey) {
 
 TEST(BackendPicker, RoundRobinVisitsEveryHealthyBackend) {
   BackendList bs = MakeBackends(3);
-  bs[1]->RecordFailure(1);  // ejected
+  bs[1]->RecordFailure(2);  // ejected: its first outcome
   BackendPicker p(RoutingPolicy::kRoundRobin, 4);
   std::map<std::string, int> seen;
   for (int i = 0; i < 10; ++i) ++seen[p.Pick(bs, std::nullopt, {})->url()];
@@ -115,6 +115,7 @@ TEST(BackendPicker, AffinityIsStableSpreadsKeysAndFallsBackWhenImbalanced) {
 
 TEST(Backend, EjectsAfterFailuresAndReadmitsAfterSuccesses) {
   Backend b(*ParseBackendUrl("h:1"));
+  EXPECT_FALSE(b.RecordSuccess(2));  // proven
   EXPECT_FALSE(b.RecordFailure(2));
   EXPECT_TRUE(b.healthy());
   EXPECT_TRUE(b.RecordFailure(2));
@@ -123,6 +124,13 @@ TEST(Backend, EjectsAfterFailuresAndReadmitsAfterSuccesses) {
   EXPECT_FALSE(b.healthy());
   EXPECT_TRUE(b.RecordSuccess(2));
   EXPECT_TRUE(b.healthy());
+}
+
+TEST(Backend, AFirstFailureEjectsABackendThatNeverAnswered) {
+  Backend b(*ParseBackendUrl("h:1"));
+  EXPECT_TRUE(b.healthy());
+  EXPECT_TRUE(b.RecordFailure(3));
+  EXPECT_FALSE(b.healthy());
 }
 
 TEST(BackendSet, ReplaceKeepsTheStateOfBackendsThatStay) {
