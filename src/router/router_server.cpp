@@ -84,6 +84,7 @@ void RouterServer::Impl::Setup() {
   svr.set_payload_max_length(cfg.max_body_bytes);
   svr.set_read_timeout(60, 0);
   svr.set_keep_alive_timeout(5);
+  svr.set_tcp_nodelay(true);  // each SSE chunk goes out at once
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (Protected(req.path) && !api_key.Accepts(req.get_header_value("Authorization"))) {
       counters.rejected.fetch_add(1);

@@ -26,6 +26,7 @@ void CallUpstream(InFlight& flight, const UpstreamRequest& request, StreamPipe& 
   client.set_read_timeout(rs, ru);
   client.set_write_timeout(rs, ru);
   client.set_keep_alive(false);
+  client.set_tcp_nodelay(true);  // httplib writes the head and the body apart: Nagle would hold the body for an ACK
   pipe.Attach(&client);
 
   httplib::Request req;
