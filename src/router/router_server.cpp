@@ -258,6 +258,7 @@ Status RouterServer::Bind() {
     if (!from_file.ok()) return from_file.status();
     list = std::move(*from_file);
   }
+  if (list.size() > kMaxBackends) return Status::InvalidArgument("more than 1024 backends");
   if (list.empty() && i.cfg.health.backends_file.empty())
     return Status::InvalidArgument("no backends: give --backend URL (repeated) or --backends-file FILE");
   i.set.Replace(list);
