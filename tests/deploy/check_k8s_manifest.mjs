@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const modules = (process.env.NODE_PATH || "").split(":").filter(Boolean);
+const modules = (process.env.NODE_PATH || "").split(":").filter(Boolean).map((d) => path.resolve(d));
 // kubernetes-models exports ES modules by file ("kubernetes-models/apps/v1/StatefulSet.js"); yaml by its package.
 const resolve = (name) => {
   for (const dir of modules) {
