@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -32,9 +33,17 @@ enum class Outcome { kDone, kRetry };
 
 // cpp-httplib listens with a backlog of 5: a burst of new client connections overflows it and the kernel drops
 // SYNs, which clients only retry after a second. Listening again on the bound socket raises the backlog.
+// Shutdown() is httplib's stop() without its "is it running yet" check, so a stop that comes between Bind()
+// and the start of Serve() still ends Serve() at once instead of being lost.
 class RouterHttp : public httplib::Server {
  public:
   void RaiseBacklog() { ::listen(svr_sock_, SOMAXCONN); }
+  void Shutdown() {
+    const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
+    if (sock == INVALID_SOCKET) return;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+  }
 };
 
 }  // namespace
@@ -281,8 +290,7 @@ int RouterServer::port() const { return impl_->port; }
 
 void RouterServer::Serve() {
   Impl& i = *impl_;
-  if (!i.svr.is_valid() || i.stopping.load()) return;
-  i.svr.listen_after_bind();
+  i.svr.listen_after_bind();  // returns at once when Stop() came first
   i.health.Stop();
   i.pumps.shutdown();
   i.pumps_shut = true;
@@ -290,7 +298,7 @@ void RouterServer::Serve() {
 
 void RouterServer::Stop() {
   impl_->stopping.store(true);
-  impl_->svr.stop();
+  impl_->svr.Shutdown();
 }
 
 BackendList RouterServer::backends() const { return impl_->set.Snapshot(); }

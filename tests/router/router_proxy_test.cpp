@@ -263,5 +263,24 @@ TEST(RouterProxy, BackendsFileIsReReadWhenItChanges) {
   EXPECT_TRUE(router.Find(b.url()));
 }
 
+TEST(RouterLifecycle, AStopBeforeServeIsNotLost) {
+  FakeBackend f;
+  f.Start();
+  RouterConfig cfg = FastConfig();
+  cfg.port = 0;
+  RouterServer router(cfg, {*ParseBackendUrl(f.url())});
+  ASSERT_TRUE(router.Bind().ok());
+  router.Stop();  // as a signal arriving before the serving thread gets going
+  std::atomic<bool> returned{false};
+  std::thread serving([&] {
+    router.Serve();
+    returned = true;
+  });
+  const bool ended = WaitFor([&] { return returned.load(); });
+  EXPECT_TRUE(ended) << "Serve() kept running after Stop()";
+  if (ended) serving.join();
+  else serving.detach();  // cannot be joined: the failure is reported
+}
+
 }  // namespace
 }  // namespace strata
