@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "router/router_server.h"
+#include "http_post.h"
 #include "testdata.h"
 
 namespace strata::testing {
@@ -134,13 +135,10 @@ class LocalRouter {
     c.set_read_timeout(120, 0);
     return c;
   }
-  std::pair<int, nlohmann::json> Post(const std::string& path, const std::string& body, const std::string& key = "") const {
+  std::pair<int, nlohmann::json> Post(const std::string& path, const std::string& body,
+                                      const std::string& key = "") const {
     auto c = Client();
-    httplib::Headers h;
-    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
-    auto res = c.Post(path.c_str(), h, body, "application/json");
-    if (!res) return {-1, nullptr};
-    return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+    return PostJson(c, path, body, key);
   }
   // POSTs and hands the response body to `receive` as it arrives (returning false hangs up).
   httplib::Result PostStream(const std::string& path, const std::string& body,
