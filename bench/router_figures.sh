@@ -12,7 +12,7 @@ strata=$build/src/cli/strata
 REQUESTS=${REQUESTS:-64} CONCURRENCY=${CONCURRENCY:-8} MAX_TOKENS=${MAX_TOKENS:-16} THREADS=${THREADS:-1}
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-base=$((20000 + RANDOM % 20000))
+base=$((10000 + RANDOM % 20000))  # below the ephemeral ports (32768 and up) that clients get
 
 wait_health() { for _ in $(seq 1 300); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 for i in 0 1 2; do
