@@ -150,13 +150,18 @@ TEST(RouterProxy, RetriesA503AndPassesOtherErrorsThrough) {
 TEST(RouterProxy, ClearErrorsForBadInputAndNoBackend) {
   FakeBackend f;
   f.Start();
-  LocalRouter router(FastConfig(), {f.url()});
+  RouterConfig cfg = FastConfig();
+  cfg.max_body_bytes = 4096;
+  LocalRouter router(cfg, {f.url()});
   auto [s1, b1] = router.Post("/v1/completions", "not json");
   EXPECT_EQ(s1, 400);
   EXPECT_EQ(b1["error"]["type"], "invalid_request_error");
   auto [s2, b2] = router.Post("/v1/nothing", "{}");
   EXPECT_EQ(s2, 404);
   EXPECT_EQ(b2["error"]["type"], "not_found_error");
+  auto [s4, b4] = router.Post("/v1/completions", R"({"prompt":")" + std::string(5000, 'x') + R"("})");
+  EXPECT_EQ(s4, 413);
+  EXPECT_EQ(b4["error"]["message"], "the request body is larger than the router's limit");
   f.Stop();
   ASSERT_TRUE(WaitFor([&] { return !router.Find(f.url())->healthy(); }));
   auto [s3, b3] = router.Post("/v1/completions", R"({"prompt":"hi"})");
