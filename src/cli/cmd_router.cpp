@@ -134,6 +134,11 @@ void RegisterRouter(CLI::App& app, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--http-threads", r.http_threads, "client requests served at once")
       ->capture_default_str()->check(CLI::Range(1, 65536));
+  cmd->add_option("--max-connections", r.max_connections, "open client connections in all; more get 503")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-connections-per-client", r.max_connections_per_client,
+                  "open client connections per IP address; more get 429")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-upstream", r.max_upstream, "backend requests in flight at once (503 beyond)")
       ->capture_default_str()->check(CLI::Range(1, 65536));
   cmd->add_option("--max-request-bytes", r.max_body_bytes, "largest request body accepted (413 beyond)")

@@ -1,8 +1,6 @@
 #include "router/router_server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -11,6 +9,7 @@
 #include "router/router_metrics.h"
 #include "server/api_error.h"
 #include "server/api_key.h"
+#include "server/gated_http_server.h"
 
 namespace strata {
 
@@ -31,20 +30,13 @@ std::chrono::milliseconds Millis(double seconds) {
 
 enum class Outcome { kDone, kRetry };
 
-// cpp-httplib listens with a backlog of 5: a burst of new client connections overflows it and the kernel drops
-// SYNs, which clients only retry after a second. Listening again on the bound socket raises the backlog.
-// Shutdown() is httplib's stop() without its "is it running yet" check, so a stop that comes between Bind()
-// and the start of Serve() still ends Serve() at once instead of being lost.
-class RouterHttp : public httplib::Server {
- public:
-  void RaiseBacklog() { ::listen(svr_sock_, SOMAXCONN); }
-  void Shutdown() {
-    const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
-    if (sock == INVALID_SOCKET) return;
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-  }
-};
+GateConfig GateConfigFor(const RouterConfig& c) {
+  GateConfig g;
+  g.framing.max_body = c.max_body_bytes;
+  g.max_connections = std::max(1, c.max_connections);
+  g.max_connections_per_client = std::max(1, c.max_connections_per_client);
+  return g;
+}
 
 }  // namespace
 
@@ -56,17 +48,17 @@ struct RouterServer::Impl {
   BackendPicker picker;
   ApiKeyCheck api_key;
   RouterCounters counters;
-  RouterHttp svr;
+  GatedHttpServer http;  // serve's connection gate: idle and slow clients hold no thread
+  httplib::Server& svr;  // http.routes()
   httplib::ThreadPool pumps;  // runs CallUpstream; at most cfg.max_upstream jobs at once
   bool pumps_shut = false;
   std::atomic<int> upstream_active{0};
   std::atomic<bool> stopping{false};
-  int port = 0;
 
   Impl(RouterConfig c, std::vector<BackendAddress> b)
       : cfg(std::move(c)), initial(std::move(b)), health(set, cfg.health),
-        picker(cfg.policy, cfg.affinity_max_imbalance), api_key(cfg.api_key),
-        pumps(static_cast<size_t>(std::max(1, cfg.max_upstream))) {}
+        picker(cfg.policy, cfg.affinity_max_imbalance), api_key(cfg.api_key), http(GateConfigFor(cfg)),
+        svr(http.routes()), pumps(static_cast<size_t>(std::max(1, cfg.max_upstream))) {}
   ~Impl() {
     health.Stop();
     if (!pumps_shut) pumps.shutdown();
@@ -89,11 +81,6 @@ struct RouterServer::Impl {
 };
 
 void RouterServer::Impl::Setup() {
-  svr.new_task_queue = [n = std::max(1, cfg.http_threads)] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
-  svr.set_payload_max_length(cfg.max_body_bytes);
-  svr.set_read_timeout(60, 0);
-  svr.set_keep_alive_timeout(5);
-  svr.set_tcp_nodelay(true);  // each SSE chunk goes out at once
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (Protected(req.path) && !api_key.Accepts(req.get_header_value("Authorization"))) {
       counters.rejected.fetch_add(1);
@@ -273,24 +260,16 @@ Status RouterServer::Bind() {
   i.set.Replace(list);
   i.health.ReloadIfChanged();  // records the file's time, so the first round does not re-read it
   i.health.CheckAll();
-  if (i.cfg.port == 0) {
-    i.port = i.svr.bind_to_any_port(i.cfg.host);
-    if (i.port <= 0) return Status::IoError("cannot bind " + i.cfg.host + " (any port)");
-  } else if (!i.svr.bind_to_port(i.cfg.host, i.cfg.port)) {
-    return Status::IoError("cannot bind " + i.cfg.host + ":" + std::to_string(i.cfg.port));
-  } else {
-    i.port = i.cfg.port;
-  }
-  i.svr.RaiseBacklog();
+  if (Status st = i.http.Listen(i.cfg.host, i.cfg.port); !st.ok()) return st;
   i.health.Start();
   return Status::Ok();
 }
 
-int RouterServer::port() const { return impl_->port; }
+int RouterServer::port() const { return impl_->http.port(); }
 
 void RouterServer::Serve() {
   Impl& i = *impl_;
-  i.svr.listen_after_bind();  // returns at once when Stop() came first
+  i.http.Serve(i.cfg.http_threads);  // returns at once when Stop() came first
   i.health.Stop();
   i.pumps.shutdown();
   i.pumps_shut = true;
@@ -298,7 +277,7 @@ void RouterServer::Serve() {
 
 void RouterServer::Stop() {
   impl_->stopping.store(true);
-  impl_->svr.Shutdown();
+  impl_->http.Stop();
 }
 
 BackendList RouterServer::backends() const { return impl_->set.Snapshot(); }

@@ -28,7 +28,9 @@ struct RouterConfig {
   size_t affinity_prefix_chars = 256;  // prefix-affinity: characters of prompt text that form the key
   int affinity_max_imbalance = 4;      // ... and how many more requests in flight than the least busy it tolerates
   int max_attempts = 3;              // backends tried per request
-  int http_threads = 256;            // client requests served at once
+  int http_threads = 256;            // client requests served at once (a stream holds one throughout)
+  int max_connections = 4096;        // open client connections in all (503 beyond; see strata serve)
+  int max_connections_per_client = 1024;  // per client IP address (429 beyond): proxies in front hold many
   int max_upstream = 256;            // upstream requests in flight at once (503 beyond)
   size_t max_body_bytes = 4u << 20;  // larger request bodies get 413
   size_t max_response_bytes = 64u << 20;  // a non-streamed answer larger than this is cut off (502)

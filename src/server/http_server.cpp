@@ -9,8 +9,7 @@
 #include "core/log.h"
 #include "server/api_key.h"
 #include "server/completion_service.h"
-#include "server/connection_gate.h"
-#include "server/connection_stream.h"
+#include "server/gated_http_server.h"
 #include "server/tokenize_service.h"
 
 namespace strata {
@@ -51,19 +50,6 @@ GateConfig GateConfigFor(const ServerConfig& c) {
   return g;
 }
 
-// httplib's request processing, over connections that the gate accepts and frames.
-class GatedServer : public httplib::Server {
- public:
-  bool Process(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
-    return process_request(strm, close_connection, connection_closed, nullptr);
-  }
-  // httplib stops streaming responses once it sees its listening socket gone; it has none of its own here,
-  // so this stands for it. Async-signal-safe (a lock-free atomic store).
-  void MarkRunning(bool running) { svr_sock_ = running ? 0 : INVALID_SOCKET; }
-};
-
-constexpr unsigned kKeepAliveMaxRequests = 1000;
-
 }  // namespace
 
 struct HttpServer::Impl {
@@ -73,18 +59,17 @@ struct HttpServer::Impl {
   ChatPrompt prompt;
   CompletionService service;
   TokenizeService tokenize;
-  GatedServer svr;
-  ConnectionGate gate;
+  GatedHttpServer http;
+  httplib::Server& svr;  // http.routes()
   ApiKeyCheck api_key;
 
   Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
       : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
         prompt(chat_template.get(), std::move(terr), e.tokenizer()), service(e, prompt, cfg.model_name),
-        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), gate(GateConfigFor(cfg)),
+        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), http(GateConfigFor(cfg)), svr(http.routes()),
         api_key(cfg.api_key) {}
 
   void Setup();
-  void ServeRequest(std::unique_ptr<GateConnection> c);
   // vLLM leaves /tokenize and /detokenize open; here they need the key too, as they cost CPU like /v1 routes.
   bool Protected(const std::string& path) const {
     return path.starts_with("/v1/") || path == "/tokenize" || path == "/detokenize" ||
@@ -101,9 +86,6 @@ bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
 }
 
 void HttpServer::Impl::Setup() {
-  svr.set_payload_max_length(cfg.max_body_bytes);  // the gate refuses larger bodies first
-  svr.set_keep_alive_max_count(kKeepAliveMaxRequests);  // these two only feed the Keep-Alive response header
-  svr.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, cfg.keep_alive_timeout_s)));
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
     if (Protected(req.path) && !Authorized(req)) {
@@ -182,44 +164,14 @@ HttpServer::HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Bind() {
-  Impl& i = *impl_;
-  if (Status st = i.gate.Listen(i.cfg.host, i.cfg.port); !st.ok()) return st;
-  if (!i.gate.stopping()) i.svr.MarkRunning(true);
-  return Status::Ok();
-}
+Status HttpServer::Bind() { return impl_->http.Listen(impl_->cfg.host, impl_->cfg.port); }
 
-int HttpServer::port() const { return impl_->gate.port(); }
-int HttpServer::max_connections() const { return impl_->gate.max_connections(); }
+int HttpServer::port() const { return impl_->http.port(); }
+int HttpServer::max_connections() const { return impl_->http.max_connections(); }
 
-void HttpServer::Serve() {
-  Impl& i = *impl_;
-  if (i.gate.listen_fd() < 0) return;
-  httplib::ThreadPool workers(static_cast<size_t>(std::max(1, i.cfg.http_threads)));
-  i.gate.Run([&](std::unique_ptr<GateConnection> c) {
-    // The pool takes copyable functions only; the job owns the connection again as soon as it runs.
-    GateConnection* raw = c.release();
-    workers.enqueue([&i, raw] { i.ServeRequest(std::unique_ptr<GateConnection>(raw)); });
-  });
-  workers.shutdown();  // finishes the requests in progress (streams stop: MarkRunning(false))
-}
+void HttpServer::Serve() { impl_->http.Serve(impl_->cfg.http_threads); }
 
-void HttpServer::Impl::ServeRequest(std::unique_ptr<GateConnection> c) {
-  ConnectionStream stream(*c);
-  const bool close = ++c->served >= kKeepAliveMaxRequests || gate.stopping();
-  bool client_closes = false;
-  const bool ok = svr.Process(stream, close, client_closes);
-  c->buf.erase(0, c->request_size);  // what remains was pipelined after this request
-  c->request_size = 0;
-  // An idle keep-alive connection must not keep the capacity of its last (up to 4 MiB) body.
-  if (c->buf.capacity() > (64u << 10)) std::string(c->buf).swap(c->buf);
-  gate.Release(std::move(c), ok && !close && !client_closes && !gate.stopping());
-}
-
-// Async-signal-safe: an atomic store and an eventfd write.
-void HttpServer::Stop() {
-  impl_->svr.MarkRunning(false);
-  impl_->gate.Stop();
-}
+// Async-signal-safe.
+void HttpServer::Stop() { impl_->http.Stop(); }
 
 }  // namespace strata

@@ -109,7 +109,9 @@ TEST(BackendPicker, AffinityIsStableSpreadsKeysAndFallsBackWhenImbalanced) {
     if (b != home) without.push_back(b);
   for (uint64_t k = 0; k < 60; ++k) {
     auto before = p.Pick(bs, k, {});
-    if (before != home) EXPECT_EQ(p.Pick(without, k, {}), before);
+    if (before != home) {
+      EXPECT_EQ(p.Pick(without, k, {}), before);
+    }
   }
 }
 
