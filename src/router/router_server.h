@@ -4,7 +4,7 @@
 // backend. Streams (SSE) pass through chunk by chunk, and a client that goes away closes the upstream
 // connection, so the backend stops generating. GET /v1/models is the union of the backends' models,
 // /health is 200 while at least one backend is healthy, /metrics describes every backend. The API key
-// works as in `strata serve`.
+// works as in `strata serve`, and client connections pass through serve's connection gate (GatedHttpServer).
 #pragma once
 
 #include <memory>
