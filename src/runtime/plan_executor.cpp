@@ -155,9 +155,11 @@ Status PlanExecutor::Begin(const Batch& batch, PagedKvCache& kv, int stop_after)
   stop_after_ = stop_after;
   next_node_ = 0;
   Bind({T, static_cast<int64_t>(layout_.logit_rows.size()), context});
-  step_begin_us_ = Profiler::active() ? Profiler::NowUs() : 0;
-  step_args_ = "\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
-               ",\"context\":" + std::to_string(context);
+  if (Profiler::active()) {
+    step_begin_us_ = Profiler::NowUs();
+    step_args_ = "\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
+                 ",\"context\":" + std::to_string(context);
+  }
   return Status::Ok();
 }
 

@@ -16,6 +16,7 @@
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/step_message.h"
 #include "testdata.h"
+#include "tiny_llama_ranks.h"
 
 namespace strata {
 namespace {
@@ -101,23 +102,7 @@ class DyingCollectives final : public Collectives {
   int left_;
 };
 
-class DistributedRunnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    STRATA_REQUIRE_TESTDATA();
-    kernels::SetQuantizedActivations(false);
-    auto m = Model::Load(testing::TestDataPath("models/tiny-llama-f32.gguf"));
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    model_ = std::move(m).value();
-  }
-  void TearDown() override { kernels::SetQuantizedActivations(true); }
-
-  std::vector<ir::Plan> Plans(int tp, int pp = 1) {
-    auto ranks = ir::Compile(*model_, {.passes = ir::DefaultPasses(), .tp = tp, .pp = pp});
-    EXPECT_TRUE(ranks.ok()) << ranks.status().ToString();
-    return std::move(ranks).value();
-  }
-
+class DistributedRunnerTest : public testing::TinyLlamaRanksTest {
   // Prefill then greedy decode; every logits row in order.
  public:
   static std::vector<float> Generate(CpuExecutor& exec, int steps, std::vector<int32_t>* greedy = nullptr) {
@@ -137,8 +122,6 @@ class DistributedRunnerTest : public ::testing::Test {
     }
     return all;
   }
-
-  std::unique_ptr<Model> model_;
 };
 
 TEST_F(DistributedRunnerTest, WorkersFollowRankZeroAndMatchInProcessRanks) {

@@ -18,6 +18,7 @@
 #include "runtime/plan_executor.h"
 #include "runtime/profiler.h"
 #include "testdata.h"
+#include "tiny_llama_ranks.h"
 #include "trace_reader.h"
 
 namespace strata {
@@ -64,23 +65,8 @@ class CountingCollectives final : public Collectives {
   Handle next_ = 0;
 };
 
-class OverlapTest : public ::testing::Test {
+class OverlapTest : public testing::TinyLlamaRanksTest {
  protected:
-  void SetUp() override {
-    STRATA_REQUIRE_TESTDATA();
-    kernels::SetQuantizedActivations(false);
-    auto m = Model::Load(testing::TestDataPath("models/tiny-llama-f32.gguf"));
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    model_ = std::move(m).value();
-  }
-  void TearDown() override { kernels::SetQuantizedActivations(true); }
-
-  std::vector<ir::Plan> Plans(int tp) {
-    auto ranks = ir::Compile(*model_, {.passes = ir::DefaultPasses(), .tp = tp});
-    EXPECT_TRUE(ranks.ok()) << ranks.status().ToString();
-    return std::move(ranks).value();
-  }
-
   // Two sequences, the first cut between the halves: 11 prompt rows (every row's logits) then 5 rows.
   static Batch TwoSequences(const std::vector<int32_t>& t0, const std::vector<int32_t>& t1) {
     Batch b;
@@ -111,8 +97,6 @@ class OverlapTest : public ::testing::Test {
     if (most_in_flight) *most_in_flight = counting[0]->most_in_flight();
     return out[0];
   }
-
-  std::unique_ptr<Model> model_;
 };
 
 std::vector<float> Copy(const Logits& l) { return {l.data, l.data + l.rows * l.n_vocab}; }
