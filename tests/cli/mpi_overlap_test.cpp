@@ -27,7 +27,7 @@ int Spanned(const TraceReader& trace, const std::string& lane, const std::string
 
 TEST(MpiOverlap, HalvesGenerateWhatOneProcessDoesAndTheTraceShowsTheOverlap) {
   STRATA_REQUIRE_TESTDATA();
-  if (std::system("command -v mpirun >/dev/null 2>  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP()1") != 0) GTEST_SKIP() << "mpirun not installed (openmpi-bin)";
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun not installed (openmpi-bin)";
   const std::string args = "run -m " + Model("f32") + " -p 'Once upon a time' -n 16 -t 1";
   const CommandResult one = Strata(args);
   ASSERT_EQ(one.exit_code, 0) << one.err;
@@ -49,3 +49,4 @@ TEST(MpiOverlap, HalvesGenerateWhatOneProcessDoesAndTheTraceShowsTheOverlap) {
 
 }  // namespace
 }  // namespace strata::testing
+
