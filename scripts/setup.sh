@@ -12,8 +12,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           prometheus curl
           clang libclang-rt-14-dev llvm)  # .ci/run's sanitizer and fuzz builds (libFuzzer, TSan, llvm-symbolizer)
 
-# Node.js runs the official openai client in a test; the machine's own node is kept when there is one.
-command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+# Node.js runs the official openai client and the Kubernetes manifest check in tests; the machine's own node is
+# kept when there is one. SKIP_NPM=1 (the container build, deploy/Dockerfile) leaves Node.js out.
+[ -n "${SKIP_NPM:-}" ] || command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -31,6 +32,11 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} ${
 cmake --build "$BUILD_DIR"
 
 # The official OpenAI client for the server's end-to-end test, in a scratch folder inside the build dir.
-if command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/openai" ]; then
+if [ -z "${SKIP_NPM:-}" ] && command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/openai" ]; then
   npm install --prefix "$BUILD_DIR/js" --no-audit --no-fund --silent openai@4 || echo "npm install openai failed: its test will be skipped"
+fi
+# Kubernetes' own schemas (kubernetes-models, validated with ajv) and a YAML parser for the deploy/k8s check.
+if [ -z "${SKIP_NPM:-}" ] && command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/kubernetes-models" ]; then
+  npm install --prefix "$BUILD_DIR/js" --no-audit --no-fund --silent kubernetes-models@5 yaml@2 \
+    || echo "npm install kubernetes-models failed: the manifest check will be skipped"
 fi

@@ -108,19 +108,10 @@ int Generate(const RunOptions& o, const Tokenizer& tok, CpuExecutor& exec, int t
 
 // Alone, or as one rank of an mpirun job (rank 0 generates; the others run their shard of each step).
 int Run(const RunOptions& o) {
-  auto launch = ParallelLaunch::Start(o.compile);
-  if (!launch) return 1;
-  CompiledModel compiled;
-  if (!launch->LoadAndCompile(o.model, o.compile, compiled)) return launch->Finish(1);
-  launch->StartTrace(o.compile.trace);
-  ThreadPool pool(launch->Threads(o.threads));
-  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
-  int code = 0;
-  {
-    CpuExecutor exec(launch->Factory(compiled, pool), o.ctx > 0 ? o.ctx : compiled.plan().kv.n_ctx);
-    code = Generate(o, compiled.model->tokenizer(), exec, pool.size());
-  }  // the executor tells the other ranks to stop
-  return launch->Finish(code);
+  return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
+    CpuExecutor exec(launch.Factory(compiled, pool), o.ctx > 0 ? o.ctx : compiled.plan().kv.n_ctx);
+    return Generate(o, compiled.model->tokenizer(), exec, pool.size());
+  });  // the executor, gone before RunAsRank returns, has told the other ranks to stop
 }
 
 }  // namespace

@@ -84,15 +84,10 @@ int ServeOn(ServeOptions& o, const CompiledModel& compiled, ExecutorSource sourc
 
 // Alone, or as one rank of an mpirun job: rank 0 serves HTTP and schedules, the others run their shard.
 int Serve(ServeOptions o) {
-  auto launch = ParallelLaunch::Start(o.compile);
-  if (!launch) return 1;
-  CompiledModel compiled;
-  if (!launch->LoadAndCompile(o.model, o.compile, compiled)) return launch->Finish(1);
-  launch->StartTrace(o.compile.trace);
-  ThreadPool pool(launch->Threads(o.threads));
-  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
-  ExecutorSource source{compiled.plan().kv.n_ctx, launch->KvBytesPerToken(compiled), launch->Factory(compiled, pool)};
-  return launch->Finish(ServeOn(o, compiled, std::move(source), pool.size()));
+  return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
+    ExecutorSource source{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
+    return ServeOn(o, compiled, std::move(source), pool.size());
+  });
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ void RegisterTemplate(CLI::App& app, int& exit_code);
 void RegisterInfo(CLI::App& app, int& exit_code);
 void RegisterPlan(CLI::App& app, int& exit_code);
 void RegisterServe(CLI::App& app, int& exit_code);
+void RegisterRouter(CLI::App& app, int& exit_code);
 void RegisterBench(CLI::App& app, int& exit_code);
 void RegisterGenModel(CLI::App& app, int& exit_code);
 void RegisterConvert(CLI::App& app, int& exit_code);

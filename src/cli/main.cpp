@@ -1,4 +1,4 @@
-// The `strata` binary: subcommands run, tokenize, info, plan, serve, bench, gen-model and convert.
+// The `strata` binary: subcommands run, tokenize, info, plan, serve, router, bench, gen-model and convert.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterInfo(app, exit_code);
   strata::cli::RegisterPlan(app, exit_code);
   strata::cli::RegisterServe(app, exit_code);
+  strata::cli::RegisterRouter(app, exit_code);
   strata::cli::RegisterBench(app, exit_code);
   strata::cli::RegisterGenModel(app, exit_code);
   strata::cli::RegisterConvert(app, exit_code);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/log.h"
@@ -11,9 +13,30 @@
 #include "runtime/profiler.h"
 
 namespace strata::cli {
+namespace {
+
+// This process's resident memory in MiB (VmRSS, or VmHWM: the peak), -1 where /proc does not say.
+double ResidentMiB(const std::string& which) {
+  std::ifstream status("/proc/self/status");
+  for (std::string key; status >> key;) {
+    if (key == which + ":") {
+      double kb = -1;
+      status >> kb;
+      return kb / 1024;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return -1;
+}
+
+}  // namespace
 
 std::unique_ptr<ParallelLaunch> ParallelLaunch::Start(const CompileFlags& flags) {
   auto launch = std::unique_ptr<ParallelLaunch>(new ParallelLaunch());
+  if (!LaunchedByMpi() && flags.pp > 1) {
+    spdlog::error("--pp {} runs one process per stage: start it with mpirun -np {}", flags.pp, flags.tp * flags.pp);
+    return nullptr;
+  }
   if (!LaunchedByMpi()) return launch;
   auto mpi = MpiSession::Init();
   if (!mpi.ok()) {
@@ -70,8 +93,18 @@ int ParallelLaunch::Threads(int threads) const {
   return distributed() ? std::max(1, cores / LocalRanks()) : cores;
 }
 
+// The rank's executor holds its own copies (sliced, repacked) of what it uses: the file pages it read to make
+// them go back, and its resident memory becomes its share of the model.
+void ParallelLaunch::ReleaseWeightPages(const CompiledModel& compiled) const {
+  const double before = ResidentMiB("VmRSS");
+  compiled.model->ReleaseWeightPages();
+  spdlog::info("rank {}: weights ready, resident memory {:.1f} MiB ({:.1f} MiB before giving back the file pages)",
+               mpi_->rank(), ResidentMiB("VmRSS"), before);
+}
+
 int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
   const int rank = mpi_->rank();
+  links_.packed = [this, &compiled] { ReleaseWeightPages(compiled); };
   if (Status st = strata::RunWorker(compiled.plan(), pool, links_); !st.ok()) {
     spdlog::error("rank {}: {}", rank, st.message());
     return 1;
@@ -81,6 +114,7 @@ int ParallelLaunch::RunWorker(const CompiledModel& compiled, ThreadPool& pool) {
 
 StepExecutorFactory ParallelLaunch::Factory(const CompiledModel& compiled, ThreadPool& pool) {
   if (!distributed()) return ModelRunner::Factory(compiled.ranks, pool);
+  links_.packed = [this, &compiled] { ReleaseWeightPages(compiled); };
   return DistributedRunner::Factory(compiled.plan(), pool, links_, compiled.model->config().n_vocab);
 }
 
@@ -98,7 +132,12 @@ void ParallelLaunch::StartTrace(const std::string& path) {
   tracing_ = true;
 }
 
+
 int ParallelLaunch::Finish(int exit_code) {
+  // What each rank holds: about its share of the weights plus the replicated parts and its KV share.
+  if (distributed())
+    spdlog::info("rank {}: resident memory {:.1f} MiB (peak {:.1f} MiB)", mpi_->rank(), ResidentMiB("VmRSS"),
+                 ResidentMiB("VmHWM"));
   if (tracing_ && (!distributed() || exit_code != 0)) {
     if (Status st = Profiler::Stop(); !st.ok()) spdlog::error("{}", st.message());
   } else if (tracing_) {  // every rank's events to rank 0, which writes one timeline
@@ -116,6 +155,18 @@ int ParallelLaunch::Finish(int exit_code) {
     mpi_->Abort(exit_code);
   }
   return exit_code;
+}
+
+int RunAsRank(const std::string& model, const CompileFlags& flags, int threads,
+              const std::function<int(ParallelLaunch&, const CompiledModel&, ThreadPool&)>& main) {
+  auto launch = ParallelLaunch::Start(flags);
+  if (!launch) return 1;
+  CompiledModel compiled;
+  if (!launch->LoadAndCompile(model, flags, compiled)) return launch->Finish(1);
+  launch->StartTrace(flags.trace);
+  ThreadPool pool(launch->Threads(threads));
+  if (launch->worker()) return launch->Finish(launch->RunWorker(compiled, pool));
+  return launch->Finish(main(*launch, compiled, pool));
 }
 
 }  // namespace strata::cli

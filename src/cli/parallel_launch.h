@@ -5,6 +5,7 @@
 // until told to stop.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,7 @@ class ParallelLaunch {
 
  private:
   Status Connect(const CompileFlags& flags);
+  void ReleaseWeightPages(const CompiledModel& compiled) const;
 
   std::unique_ptr<MpiSession> mpi_;
   std::unique_ptr<Collectives> world_, stage_group_;
@@ -52,5 +54,10 @@ class ParallelLaunch {
   bool tracing_ = false;
   std::string trace_path_;
 };
+
+// A command's life in either role: joins the job, loads and compiles, starts the trace and the compute pool; a
+// worker rank then serves rank 0's steps, while rank 0 (or a process alone) runs `main`. Returns the exit code.
+int RunAsRank(const std::string& model, const CompileFlags& flags, int threads,
+              const std::function<int(ParallelLaunch&, const CompiledModel&, ThreadPool&)>& main);
 
 }  // namespace strata::cli

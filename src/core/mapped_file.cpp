@@ -33,7 +33,7 @@ void* LoadIntoHugePages(int fd, size_t size) {
 
 }  // namespace
 
-Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, Mode mode) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
@@ -50,7 +50,8 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   f->path_ = path;
   f->size_ = static_cast<size_t>(st.st_size);
   if (f->size_ > 0) {
-    void* p = LoadIntoHugePages(fd, f->size_);
+    void* p = mode == Mode::kReadAll ? LoadIntoHugePages(fd, f->size_) : nullptr;
+    f->lazy_ = p == nullptr;
     if (!p) p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       const int e = errno;
@@ -71,6 +72,10 @@ std::shared_ptr<MappedFile> MappedFile::FromBytes(const std::string& path, std::
   if (!bytes.empty()) std::memcpy(f->owned_.get(), bytes.data(), bytes.size());  // data() may be null
   f->data_ = f->owned_.get();
   return f;
+}
+
+void MappedFile::ReleasePages() const {
+  if (lazy_ && data_) ::madvise(const_cast<uint8_t*>(data_), size_, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

@@ -452,8 +452,8 @@ class GgufParser {
 
 // ---- GgufFile ----
 
-Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path, MappedFile::Mode mode) {
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, mode));
   return Parse(std::move(file));
 }
 

@@ -58,7 +58,8 @@ struct GgufTensorInfo {
 class GgufFile {
  public:
   // Opens, maps and validates `path`.
-  static Result<std::unique_ptr<GgufFile>> Open(const std::string& path);
+  static Result<std::unique_ptr<GgufFile>> Open(const std::string& path, MappedFile::Mode mode = MappedFile::Mode::kReadAll);
+  const MappedFile& file() const { return *file_; }
   // Parses GGUF bytes held in memory (a copy is kept); `name` stands for the path in messages.
   static Result<std::unique_ptr<GgufFile>> FromBytes(const std::string& name, std::string_view bytes);
 

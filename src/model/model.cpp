@@ -57,7 +57,9 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadPr
 }
 
 Status Model::LoadGguf(const ModelLoadOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(gguf_, GgufFile::Open(path_));
+  // Without the load-time read, map lazily: a rank then reads only the slices its plan uses.
+  STRATA_ASSIGN_OR_RETURN(gguf_, GgufFile::Open(path_, options.touch_weights ? MappedFile::Mode::kReadAll
+                                                                               : MappedFile::Mode::kLazy));
   STRATA_ASSIGN_OR_RETURN(config_, ReadModelConfig(*gguf_));
   STRATA_RETURN_IF_ERROR(ValidateWeights(*gguf_, config_));
   if (options.load_tokenizer) {
@@ -101,6 +103,10 @@ void Model::TouchWeights(const LoadProgress& progress) {
     if (progress) progress(done, weight_bytes_);
   }
   (void)checksum;
+}
+
+void Model::ReleaseWeightPages() const {
+  if (gguf_) gguf_->file().ReleasePages();
 }
 
 Result<ChatTemplateSource> Model::ChatTemplate() const {

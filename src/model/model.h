@@ -24,8 +24,9 @@ struct ModelLoadOptions {
   // Without a tokenizer the model computes from token ids only: tokenizer() is a placeholder that encodes
   // nothing (for `strata convert`, which reads tokenizer.json itself, and tests of the weights alone).
   bool load_tokenizer = true;
-  // Read every weight page at load (with progress). Off for a rank of a multi-process job: it reads only the
-  // slices its plan uses, so its resident memory is its share of the model.
+  // Read every weight page at load (with progress) into huge pages. Off for a rank of a multi-process job: the
+  // file is mapped lazily and the rank reads only the slices its plan uses, so its resident memory is its
+  // share of the model.
   bool touch_weights = true;
 };
 
@@ -39,6 +40,9 @@ class Model {
   const std::string& path() const { return path_; }
   // The GGUF file the model came from; null for a Hugging Face folder.
   const GgufFile* gguf_file() const { return gguf_.get(); }
+  // Loaded with touch_weights off: gives back the file pages read so far (once the plans' executors have
+  // copied what they use, the rest is read again only if touched).
+  void ReleaseWeightPages() const;
   // The chat template with the special tokens it renders with: GGUF tokenizer.chat_template and the vocabulary's
   // token texts, or a folder's tokenizer_config.json (as transformers loads it); kNotFound when there is none.
   Result<strata::ChatTemplateSource> ChatTemplate() const;

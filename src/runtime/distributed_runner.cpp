@@ -26,7 +26,9 @@ DistributedRunner::DistributedRunner(const ir::Plan& plan, ThreadPool& pool, con
                                      int64_t num_blocks, int64_t block_size)
     : links_(links), exec_(plan, pool, links.group), kv_(exec_.MakeKvCache(num_blocks, block_size)),
       step_(exec_, kv_, links.p2p, 0, n_vocab, links.micro_batches, links.overlap), n_vocab_(n_vocab), num_blocks_(num_blocks),
-      block_size_(block_size) {}
+      block_size_(block_size) {
+  if (links.packed) links.packed();
+}
 
 DistributedRunner::~DistributedRunner() {
   if (!health().ok()) return;  // the others are gone or stuck in a broken collective: nothing to tell
@@ -88,6 +90,7 @@ Result<Logits> DistributedRunner::Run(const Batch& batch, int stop_after) {
 Status RunWorker(const ir::Plan& plan, ThreadPool& pool, const RankLinks& links) {
   const int rank = links.world_rank;
   PlanExecutor exec(plan, pool, links.group);
+  if (links.packed) links.packed();
   std::unique_ptr<PagedKvCache> kv;
   std::unique_ptr<PipelineStep> step;
   Batch batch;

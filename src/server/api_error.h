@@ -16,4 +16,8 @@ struct ApiError {
   nlohmann::json ToJson() const;
 };
 
+// The error for a status that cpp-httplib set without a body (no route, body too large, unparsable request),
+// for its error handler. `server` names who refuses in the 413 message ("server", "router").
+ApiError RoutingError(int status, const std::string& method, const std::string& path, const std::string& server);
+
 }  // namespace strata

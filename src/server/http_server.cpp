@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "core/log.h"
+#include "server/api_key.h"
 #include "server/completion_service.h"
-#include "server/connection_gate.h"
-#include "server/connection_stream.h"
+#include "server/gated_http_server.h"
 #include "server/tokenize_service.h"
 
 namespace strata {
@@ -34,18 +34,6 @@ bool IsCompletionPath(const std::string& path) {
   return path == "/v1/completions" || path == "/v1/chat/completions";
 }
 
-// Compares without an early exit, so the time taken does not reveal how much of a guessed key was right.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  const size_t n = std::max(a.size(), b.size());
-  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
-    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
-    diff = static_cast<unsigned char>(diff | (x ^ y));
-  }
-  return diff == 0;
-}
-
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(std::clamp(seconds, 0.001, 1e6) * 1000));
 }
@@ -62,19 +50,6 @@ GateConfig GateConfigFor(const ServerConfig& c) {
   return g;
 }
 
-// httplib's request processing, over connections that the gate accepts and frames.
-class GatedServer : public httplib::Server {
- public:
-  bool Process(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
-    return process_request(strm, close_connection, connection_closed, nullptr);
-  }
-  // httplib stops streaming responses once it sees its listening socket gone; it has none of its own here,
-  // so this stands for it. Async-signal-safe (a lock-free atomic store).
-  void MarkRunning(bool running) { svr_sock_ = running ? 0 : INVALID_SOCKET; }
-};
-
-constexpr unsigned kKeepAliveMaxRequests = 1000;
-
 }  // namespace
 
 struct HttpServer::Impl {
@@ -84,18 +59,17 @@ struct HttpServer::Impl {
   ChatPrompt prompt;
   CompletionService service;
   TokenizeService tokenize;
-  GatedServer svr;
-  ConnectionGate gate;
-  std::string expected_authorization;  // "Bearer <key>"
+  GatedHttpServer http;
+  httplib::Server& svr;  // http.routes()
+  ApiKeyCheck api_key;
 
   Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
       : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
         prompt(chat_template.get(), std::move(terr), e.tokenizer()), service(e, prompt, cfg.model_name),
-        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), gate(GateConfigFor(cfg)),
-        expected_authorization("Bearer " + cfg.api_key) {}
+        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), http(GateConfigFor(cfg)), svr(http.routes()),
+        api_key(cfg.api_key) {}
 
   void Setup();
-  void ServeRequest(std::unique_ptr<GateConnection> c);
   // vLLM leaves /tokenize and /detokenize open; here they need the key too, as they cost CPU like /v1 routes.
   bool Protected(const std::string& path) const {
     return path.starts_with("/v1/") || path == "/tokenize" || path == "/detokenize" ||
@@ -108,29 +82,21 @@ struct HttpServer::Impl {
 };
 
 bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
-  if (cfg.api_key.empty()) return true;
-  return ConstantTimeEquals(req.get_header_value("Authorization"), expected_authorization);
+  return api_key.Accepts(req.get_header_value("Authorization"));
 }
 
 void HttpServer::Impl::Setup() {
-  svr.set_payload_max_length(cfg.max_body_bytes);  // the gate refuses larger bodies first
-  svr.set_keep_alive_max_count(kKeepAliveMaxRequests);  // these two only feed the Keep-Alive response header
-  svr.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, cfg.keep_alive_timeout_s)));
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_start = Clock::now();
     if (Protected(req.path) && !Authorized(req)) {
-      SendError(res, {401, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", "authentication_error", ""});
+      SendError(res, {401, kApiKeyMessage, "authentication_error", ""});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    if (res.status == 413) message = "the request body is larger than the server's limit";
-    if (res.status == 400) message = "malformed HTTP request";
-    SendError(res, {res.status, message, res.status == 404 ? "not_found_error" : "invalid_request_error", ""});
+    SendError(res, RoutingError(res.status, req.method, req.path, "server"));
   });
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     if (IsCompletionPath(req.path) && res.status == 200) return;  // logged with token counts by the handler
@@ -202,44 +168,14 @@ HttpServer::HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Bind() {
-  Impl& i = *impl_;
-  if (Status st = i.gate.Listen(i.cfg.host, i.cfg.port); !st.ok()) return st;
-  if (!i.gate.stopping()) i.svr.MarkRunning(true);
-  return Status::Ok();
-}
+Status HttpServer::Bind() { return impl_->http.Listen(impl_->cfg.host, impl_->cfg.port); }
 
-int HttpServer::port() const { return impl_->gate.port(); }
-int HttpServer::max_connections() const { return impl_->gate.max_connections(); }
+int HttpServer::port() const { return impl_->http.port(); }
+int HttpServer::max_connections() const { return impl_->http.max_connections(); }
 
-void HttpServer::Serve() {
-  Impl& i = *impl_;
-  if (i.gate.listen_fd() < 0) return;
-  httplib::ThreadPool workers(static_cast<size_t>(std::max(1, i.cfg.http_threads)));
-  i.gate.Run([&](std::unique_ptr<GateConnection> c) {
-    // The pool takes copyable functions only; the job owns the connection again as soon as it runs.
-    GateConnection* raw = c.release();
-    workers.enqueue([&i, raw] { i.ServeRequest(std::unique_ptr<GateConnection>(raw)); });
-  });
-  workers.shutdown();  // finishes the requests in progress (streams stop: MarkRunning(false))
-}
+void HttpServer::Serve() { impl_->http.Serve(impl_->cfg.http_threads); }
 
-void HttpServer::Impl::ServeRequest(std::unique_ptr<GateConnection> c) {
-  ConnectionStream stream(*c);
-  const bool close = ++c->served >= kKeepAliveMaxRequests || gate.stopping();
-  bool client_closes = false;
-  const bool ok = svr.Process(stream, close, client_closes);
-  c->buf.erase(0, c->request_size);  // what remains was pipelined after this request
-  c->request_size = 0;
-  // An idle keep-alive connection must not keep the capacity of its last (up to 4 MiB) body.
-  if (c->buf.capacity() > (64u << 10)) std::string(c->buf).swap(c->buf);
-  gate.Release(std::move(c), ok && !close && !client_closes && !gate.stopping());
-}
-
-// Async-signal-safe: an atomic store and an eventfd write.
-void HttpServer::Stop() {
-  impl_->svr.MarkRunning(false);
-  impl_->gate.Stop();
-}
+// Async-signal-safe.
+void HttpServer::Stop() { impl_->http.Stop(); }
 
 }  // namespace strata

@@ -31,11 +31,13 @@ TEST(PipelineCli, PlanShowsEachGlobalRanksStage) {
   EXPECT_NE(too_many.err.find("--pp 5 exceeds the model's 4 layers"), std::string::npos) << too_many.err;
 }
 
-TEST(PipelineCli, InProcessRunRefusesStages) {
+TEST(PipelineCli, StagesWithoutMpirunAreAClearError) {
   STRATA_REQUIRE_TESTDATA();
-  auto r = Strata("run -m " + Model("f32") + " --pp 2 -p hello -n 2");
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--pp needs MPI"), std::string::npos) << r.err;
+  for (const std::string cmd : {"run -p hello -n 2", "serve --port 0", "bench -p 8 -n 2"}) {
+    auto r = Strata(cmd.substr(0, cmd.find(' ')) + " -m " + Model("f32") + " --tp 2 --pp 2" + cmd.substr(cmd.find(' ')));
+    EXPECT_NE(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.err.find("--pp 2 runs one process per stage: start it with mpirun -np 4"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "engine/async_engine.h"
 #include "model/model.h"
 #include "server/http_server.h"
+#include "http_post.h"
 #include "testdata.h"
 
 namespace strata::testing {
@@ -72,11 +73,7 @@ class LocalServer {
   std::pair<int, nlohmann::json> Post(const std::string& path, const std::string& body,
                                       const std::string& key = "") const {
     auto c = Client();
-    httplib::Headers h;
-    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
-    auto res = c.Post(path.c_str(), h, body, "application/json");
-    if (!res) return {-1, nullptr};
-    return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+    return PostJson(c, path, body, key);
   }
   std::pair<int, nlohmann::json> Post(const std::string& path, const nlohmann::json& body) const {
     return Post(path, body.dump());
