@@ -52,6 +52,8 @@ void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
   cmd->add_option("--micro-batches", flags.micro_batches,
                   "under mpirun with --pp: micro-batches a step is cut into, so stages work at once (0: one per stage)")
       ->capture_default_str()->check(CLI::Range(0, 1024));
+  cmd->add_flag("--overlap", flags.overlap,
+                "under mpirun with --tp: split each step of 2+ rows into two halves whose all-reduces overlap the other's compute");
   cmd->add_option("--device-lacks", flags.device_lacks,
                   "Ops the device backend is to lack (comma-separated, e.g. rope): they fall back to the host");
 

@@ -26,6 +26,7 @@ struct CompileFlags {
   std::string trace;         // Chrome trace JSON output file, "" = off
   double collective_timeout_s = 60;
   int micro_batches = 0;             // under mpirun with --pp: micro-batches per step (0: one per stage)  // under mpirun: how long a rank waits for the others within a step
+  bool overlap = false;              // under mpirun with --tp: overlap each half's all-reduces with the other half's work
 };
 void AddCompileFlags(CLI::App* cmd, CompileFlags& flags);
 // The options the flags name; on a bad flag logs why and returns false.

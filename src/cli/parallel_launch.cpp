@@ -71,7 +71,8 @@ Status ParallelLaunch::Connect(const CompileFlags& flags) {
   STRATA_ASSIGN_OR_RETURN(stage_group_, mpi_->Group(stage, rank % flags.tp, flags.collective_timeout_s));
   STRATA_ASSIGN_OR_RETURN(p2p_, mpi_->Links(flags.collective_timeout_s));
   links_ = {.world = world_.get(), .group = flags.tp > 1 ? stage_group_.get() : nullptr,
-            .p2p = flags.pp > 1 ? p2p_.get() : nullptr, .world_rank = rank, .micro_batches = flags.micro_batches};
+            .p2p = flags.pp > 1 ? p2p_.get() : nullptr, .world_rank = rank, .micro_batches = flags.micro_batches,
+            .overlap = flags.overlap};
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/collectives.h"
 
 #include <cstring>
+#include <string>
 
 namespace strata {
 
@@ -9,6 +10,20 @@ void SumInRankOrder(const float* const* parts, int count, int64_t n, float* out)
   std::memcpy(out, parts[0], static_cast<size_t>(n) * sizeof(float));
   for (int r = 1; r < count; ++r)
     for (int64_t i = 0; i < n; ++i) out[i] += parts[r][i];
+}
+
+Result<Collectives::Handle> Collectives::StartAllReduceSum(int rank, const float* in, float* out, int64_t n) {
+  STRATA_RETURN_IF_ERROR(AllReduceSum(rank, in, out, n));
+  return kFinished;
+}
+
+Result<Collectives::Handle> Collectives::StartAllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) {
+  STRATA_RETURN_IF_ERROR(AllGather(rank, in, rows, width, out));
+  return kFinished;
+}
+
+Status Collectives::Finish(Handle h) {
+  return h == kFinished ? Status::Ok() : Status::InvalidArgument("unknown collective handle " + std::to_string(h));
 }
 
 InProcessCollectives::InProcessCollectives(int size)

@@ -27,6 +27,19 @@ class Collectives {
   // Every rank's `mine` arrives at `root` in `all` (by rank; left untouched elsewhere): a rare, bulky message
   // such as a rank's trace.
   [[nodiscard]] virtual Status Gather(int rank, const std::string& mine, std::vector<std::string>& all, int root) = 0;
+
+  // Non-blocking all-reduce and all-gather: Start posts the operation and returns a handle; Finish(handle)
+  // waits for it and writes `out`. Until then `in` must stay unchanged and `out` unread. Several may be in
+  // flight, posted in the same order on every rank (a rank's work between Start and Finish overlaps the
+  // transfer). Progress() lets a backend that only moves data inside its own calls advance what is in flight.
+  // The defaults run the blocking operation in Start (the handle is then already finished): backends without
+  // an asynchronous path, such as InProcessCollectives, are correct but overlap nothing.
+  using Handle = int64_t;
+  static constexpr Handle kFinished = -1;
+  [[nodiscard]] virtual Result<Handle> StartAllReduceSum(int rank, const float* in, float* out, int64_t n);
+  [[nodiscard]] virtual Result<Handle> StartAllGather(int rank, const float* in, int64_t rows, int64_t width, float* out);
+  [[nodiscard]] virtual Status Finish(Handle h);
+  virtual void Progress() {}
 };
 
 // Sums `parts` (size() buffers of n floats each) in rank order into out: the one reduction order every

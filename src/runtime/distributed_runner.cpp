@@ -25,7 +25,7 @@ Status ExchangeWords(Collectives& world, int rank, std::vector<int64_t>& words) 
 DistributedRunner::DistributedRunner(const ir::Plan& plan, ThreadPool& pool, const RankLinks& links, int64_t n_vocab,
                                      int64_t num_blocks, int64_t block_size)
     : links_(links), exec_(plan, pool, links.group), kv_(exec_.MakeKvCache(num_blocks, block_size)),
-      step_(exec_, kv_, links.p2p, 0, n_vocab, links.micro_batches), n_vocab_(n_vocab), num_blocks_(num_blocks),
+      step_(exec_, kv_, links.p2p, 0, n_vocab, links.micro_batches, links.overlap), n_vocab_(n_vocab), num_blocks_(num_blocks),
       block_size_(block_size) {
   if (links.packed) links.packed();
 }
@@ -110,7 +110,7 @@ Status RunWorker(const ir::Plan& plan, ThreadPool& pool, const RankLinks& links)
         int64_t num_blocks = 0, block_size = 0;
         STRATA_RETURN_IF_ERROR(DecodeInit(words, num_blocks, block_size));
         kv = std::make_unique<PagedKvCache>(exec.MakeKvCache(num_blocks, block_size));
-        step = std::make_unique<PipelineStep>(exec, *kv, links.p2p, rank, exec.n_vocab(), links.micro_batches);
+        step = std::make_unique<PipelineStep>(exec, *kv, links.p2p, rank, exec.n_vocab(), links.micro_batches, links.overlap);
         break;
       }
       case StepCommand::kStep: {

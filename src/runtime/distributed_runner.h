@@ -30,6 +30,7 @@ struct RankLinks {
   PointToPoint* p2p = nullptr;    // between pipeline stages (null with one stage)
   int world_rank = 0;             // stage * tp + tensor-parallel rank
   int micro_batches = 0;          // per step with several stages; 0: one per stage
+  bool overlap = false;           // one stage of several tensor-parallel ranks: overlap halves (pipeline_step.h)
   std::function<void()> packed;   // called once the rank's executor holds its own copies of the weights
 };
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/profiler.h"
+
 namespace strata {
 namespace {
 
@@ -40,10 +42,48 @@ std::vector<Batch> SplitMicroBatches(const Batch& batch, int m) {
 }
 
 PipelineStep::PipelineStep(PlanExecutor& exec, PagedKvCache& kv, PointToPoint* p2p, int world_rank, int64_t n_vocab,
-                           int micro_batches)
+                           int micro_batches, bool overlap)
     : exec_(exec), kv_(kv), p2p_(p2p), world_rank_(world_rank), tp_(exec.plan().parallel.size),
       tp_rank_(exec.plan().parallel.rank), stage_(exec.plan().parallel.stage), stages_(exec.plan().parallel.stages),
-      n_vocab_(n_vocab), micro_batches_(micro_batches > 0 ? micro_batches : stages_) {}
+      n_vocab_(n_vocab), micro_batches_(micro_batches > 0 ? micro_batches : stages_), overlap_(overlap) {}
+
+// Each round, each unfinished half waits for its collective in flight (if any), then runs to its next one and
+// posts it. Every rank posts in the same order (A1 B1 A2 B2 ...), and A always runs a layer before B does, so
+// a sequence cut between the halves finds its first piece's keys and values written.
+Status PipelineStep::RunHalves(PlanExecutor* const (&ex)[2]) {
+  while (!ex[0]->done() || !ex[1]->done())
+    for (PlanExecutor* e : ex) {
+      if (e->pending()) STRATA_RETURN_IF_ERROR(e->FinishCollective());
+      if (!e->done()) STRATA_RETURN_IF_ERROR(e->RunToCollective());
+    }
+  return Status::Ok();
+}
+
+// The halves' results are those of running the two micro-batches one after the other (same nodes, same
+// order within each); rank 0's logits are A's rows then B's.
+Result<Logits> PipelineStep::RunOverlapped(const Batch& batch) {
+  if (!twin_) twin_ = exec_.Twin();
+  halves_ = SplitMicroBatches(batch, 2);
+  PlanExecutor* const ex[2] = {&exec_, twin_.get()};
+  // One step slice around both halves' ops (named "(A)", "(B)"); their collectives are on two lanes.
+  TraceScope step(Track::kCompute, exec_.plan().parallel.global_rank(), "step");
+  if (step.on()) step.set_args("\"tokens\":" + std::to_string(batch.tokens.size()) + ",\"overlapped_halves\":2");
+  exec_.set_trace(" (A)", false, Track::kCollectives);
+  twin_->set_trace(" (B)", false, Track::kCollectivesB);
+  Status st = ex[0]->Begin(halves_[0], kv_);
+  if (st.ok()) st = ex[1]->Begin(halves_[1], kv_);
+  if (st.ok()) st = RunHalves(ex);
+  exec_.set_trace("", true, Track::kCollectives);
+  if (!st.ok()) {
+    for (PlanExecutor* e : ex) e->Abandon();
+    return st;
+  }
+  const Logits a = ex[0]->output(), b = ex[1]->output();
+  logits_.resize(static_cast<size_t>((a.rows + b.rows) * a.n_vocab));
+  std::copy(a.data, a.data + a.rows * a.n_vocab, logits_.begin());
+  std::copy(b.data, b.data + b.rows * b.n_vocab, logits_.begin() + a.rows * a.n_vocab);
+  return Logits{logits_.data(), a.rows + b.rows, a.n_vocab};
+}
 
 Result<Logits> PipelineStep::RunMicroBatch(Batch& mb, int index) {
   const auto i = static_cast<size_t>(index);
@@ -66,6 +106,7 @@ Result<Logits> PipelineStep::RunMicroBatch(Batch& mb, int index) {
 }
 
 Result<Logits> PipelineStep::Run(const Batch& batch, int stop_after) {
+  if (stages_ == 1 && overlap_ && tp_ > 1 && stop_after < 0 && batch.tokens.size() >= 2) return RunOverlapped(batch);
   if (stages_ == 1) return exec_.Run(batch, kv_, stop_after);
   if (stop_after >= 0) return Status::Unsupported("stopping after a node is not supported with pipeline stages");
   std::vector<Batch> mbs = SplitMicroBatches(batch, micro_batches_);

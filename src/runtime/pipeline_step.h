@@ -2,10 +2,13 @@
 // ranks): the batch is cut into micro-batches of contiguous rows; each stage runs them in order, receiving a
 // micro-batch's activations from the previous stage and sending its own to the next as soon as it is done,
 // so stage s works on micro-batch i while stage s+1 works on i-1. The last stage's tensor-parallel rank 0
-// sends the logits back to rank 0. With one stage it is just the plan's run.
+// sends the logits back to rank 0. With one stage it is the plan's run, or with `overlap` (tensor-parallel
+// ranks, a batch of at least two rows) two halves interleaved so that each half's all-reduce is in flight
+// while the other half computes (NanoFlow's nano-batches): see RunOverlapped.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "runtime/batch.h"
@@ -29,12 +32,14 @@ class PipelineStep {
   // `world_rank` is this rank's place in the job (stage * tp + tensor-parallel rank). `n_vocab`: the logits'
   // width, which a stage before the last does not compute itself.
   PipelineStep(PlanExecutor& exec, PagedKvCache& kv, PointToPoint* p2p, int world_rank, int64_t n_vocab,
-               int micro_batches);
+               int micro_batches, bool overlap = false);
   // This rank's part of one step; rank 0 gets the logits of the whole batch, other ranks their own output.
   [[nodiscard]] Result<Logits> Run(const Batch& batch, int stop_after = -1);
 
  private:
   Result<Logits> RunMicroBatch(Batch& mb, int index);
+  Result<Logits> RunOverlapped(const Batch& batch);
+  Status RunHalves(PlanExecutor* const (&ex)[2]);
   int Peer(int stage) const { return stage * tp_ + tp_rank_; }
 
   PlanExecutor& exec_;
@@ -43,6 +48,9 @@ class PipelineStep {
   int world_rank_, tp_, tp_rank_, stage_, stages_;
   int64_t n_vocab_;
   int micro_batches_;
+  bool overlap_;
+  std::unique_ptr<PlanExecutor> twin_;  // the second half's executor (shares exec_'s weights), made on first use
+  std::vector<Batch> halves_;
   std::vector<std::vector<float>> inbox_, outbox_;  // per micro-batch: activations in, activations/logits out
   std::vector<float> logits_;                       // rank 0: every micro-batch's logits, in batch order
 };

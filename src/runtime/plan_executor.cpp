@@ -30,43 +30,53 @@ Track TrackOf(const ir::Node& n) {
 }  // namespace
 
 PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives)
-    : plan_(plan), pool_(pool), collectives_(collectives) {
+    : PlanExecutor(plan, pool, collectives, PackWeights(plan)) {}
+
+PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives,
+                           std::shared_ptr<const Packed> packed)
+    : plan_(plan), pool_(pool), packed_(std::move(packed)), collectives_(collectives) {
   n_vocab_ = plan.node(plan.output).shape.back();
   for (const ir::Node& n : plan.nodes) {
     if (n.op == ir::Op::kEmbedding) n_embd_rows_ = plan.weight(n.weight).dim(0);
     if (n.op == ir::Op::kStageInput) stage_input_width_ = n.shape.back();
   }
-  PackWeights();
+}
+
+std::unique_ptr<PlanExecutor> PlanExecutor::Twin() const {
+  return std::unique_ptr<PlanExecutor>(new PlanExecutor(plan_, pool_, collectives_, packed_));
 }
 
 // Quantized projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
 // repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
 // are for MatMul.
-void PlanExecutor::PackWeights() {
-  packed_.resize(plan_.weights.size());
-  for (const ir::Node& n : plan_.nodes) {
-    if (n.op == ir::Op::kMoe) PackExperts(n);
+std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::Plan& plan) {
+  auto packed = std::make_shared<Packed>();
+  packed->weights.resize(plan.weights.size());
+  for (const ir::Node& n : plan.nodes) {
+    if (n.op == ir::Op::kMoe) PackExperts(plan, n, *packed);
     if (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn) continue;
     for (int w : {n.weight, n.weight2})
-      if (w >= 0 && !packed_[static_cast<size_t>(w)]) packed_[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan_.weight(w));
+      if (w >= 0 && !packed->weights[static_cast<size_t>(w)])
+        packed->weights[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan.weight(w));
   }
+  return packed;
 }
 
 // Each expert's matrices are views of the [experts, n, k] tensors, packed one by one like any projection.
-void PlanExecutor::PackExperts(const ir::Node& n) {
-  std::vector<ExpertMatrices>& experts = experts_[n.id];
-  const int64_t count = plan_.weight(n.expert_weights[0]).dim(0);
+void PlanExecutor::PackExperts(const ir::Plan& plan, const ir::Node& n, Packed& out) {
+  std::vector<ExpertMatrices>& experts = out.experts[n.id];
+  const int64_t count = plan.weight(n.expert_weights[0]).dim(0);
   experts.resize(static_cast<size_t>(count));
   for (int64_t e = 0; e < count; ++e)
     for (size_t which = 0; which < 3; ++which) {
       ExpertMatrices& m = experts[static_cast<size_t>(e)];
-      m.views[which] = plan_.weight(n.expert_weights[which]).Index(e);
+      m.views[which] = plan.weight(n.expert_weights[which]).Index(e);
       m.packed[which] = kernels::PackedWeight::Pack(m.views[which]);
     }
 }
 
 void PlanExecutor::MatMul(int weight, const float* x, float* y, int64_t rows) {
-  if (const kernels::PackedWeight* p = packed_[static_cast<size_t>(weight)].get())
+  if (const kernels::PackedWeight* p = packed_->weights[static_cast<size_t>(weight)].get())
     return kernels::QuantMatMul(*p, x, y, rows, pool_);
   kernels::MatMul(plan_.weight(weight), x, y, rows, pool_);
 }
@@ -102,7 +112,7 @@ void PlanExecutor::Bind(const ir::Binding& b) {
   }
 }
 
-Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_after) {
+Status PlanExecutor::CheckBatch(const Batch& batch, const PagedKvCache& kv) const {
   if (kv.n_layers() != plan_.kv.n_layers || kv.kv_dim() != plan_.kv.kv_dim)
     return Status::InvalidArgument("KV cache shape does not match the plan");
   if ((batch.stage_input != nullptr) != (stage_input_width_ > 0))
@@ -116,7 +126,21 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
         "plan of tensor-parallel size " + std::to_string(plan_.parallel.size) + " run with " +
         std::to_string(collectives_->size()) + " ranks" +
         (plan_.parallel.stages > 1 ? "; pipeline stages run one per process (--pp needs MPI)" : ""));
-  STRATA_RETURN_IF_ERROR(CheckTokens(batch.tokens));
+  return CheckTokens(batch.tokens);
+}
+
+Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_after) {
+  STRATA_RETURN_IF_ERROR(Begin(batch, kv, stop_after));
+  while (!done()) {
+    STRATA_RETURN_IF_ERROR(RunToCollective());
+    if (pending()) STRATA_RETURN_IF_ERROR(FinishCollective());
+  }
+  return output();
+}
+
+Status PlanExecutor::Begin(const Batch& batch, PagedKvCache& kv, int stop_after) {
+  if (!done()) return Status::Internal("a step is already in progress on this executor");
+  STRATA_RETURN_IF_ERROR(CheckBatch(batch, kv));
   STRATA_RETURN_IF_ERROR(LayoutBatch(batch, kv.block_size(), kv.num_blocks(), layout_));
   const auto T = static_cast<int64_t>(batch.tokens.size());
   row_tables_.resize(static_cast<size_t>(T));
@@ -126,25 +150,69 @@ Result<Logits> PlanExecutor::Run(const Batch& batch, PagedKvCache& kv, int stop_
     context = std::max<int64_t>(context, layout_.positions[static_cast<size_t>(t)] + 1);
   }
   batch_ = &batch;
+  kv_ = &kv;
   block_size_ = kv.block_size();
+  stop_after_ = stop_after;
+  next_node_ = 0;
   Bind({T, static_cast<int64_t>(layout_.logit_rows.size()), context});
-  TraceScope step(Track::kCompute, plan_.parallel.global_rank(), "step");
-  if (step.on())
-    step.set_args("\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
-                  ",\"context\":" + std::to_string(context));
+  if (Profiler::active()) {
+    step_begin_us_ = Profiler::NowUs();
+    step_args_ = "\"tokens\":" + std::to_string(T) + ",\"sequences\":" + std::to_string(batch.seqs.size()) +
+                 ",\"context\":" + std::to_string(context);
+  }
+  return Status::Ok();
+}
+
+void PlanExecutor::Abandon() {
+  if (pending()) (void)collectives_->Finish(pending_);  // a broken group answers at once
+  batch_ = nullptr, pending_node_ = -1, pending_ = Collectives::kFinished;
+}
+
+// A failed collective: the ranks no longer agree on anything, the step ends here.
+Status PlanExecutor::Failed(const ir::Node& n) {
+  batch_ = nullptr, pending_node_ = -1;
+  return comm_.WithContext("rank " + std::to_string(plan_.parallel.rank) + ", " + n.name);
+}
+
+void PlanExecutor::EndStep() {
+  if (Profiler* prof = Profiler::active(); prof && step_slice_)
+    prof->Slice(Track::kCompute, plan_.parallel.global_rank(), "step" + trace_tag_, step_begin_us_, Profiler::NowUs(), step_args_);
+  batch_ = nullptr;
+}
+
+Status PlanExecutor::RunToCollective() {
+  if (done() || pending()) return Status::Internal("RunToCollective without a step ready to run");
   Profiler* prof = Profiler::active();
-  for (const ir::Node& n : plan_.nodes) {
+  while (next_node_ < plan_.nodes.size()) {
+    const ir::Node& n = plan_.nodes[next_node_++];
     const int64_t begin = prof ? Profiler::NowUs() : 0;
-    if (n.op != ir::Op::kTokens) (this->*Kernels()[static_cast<size_t>(n.op)])(n, kv);
-    if (!comm_.ok()) {  // a collective failed: the ranks no longer agree on anything, stop here
-      batch_ = nullptr;
-      return comm_.WithContext("rank " + std::to_string(plan_.parallel.rank) + ", " + n.name);
+    if (n.op != ir::Op::kTokens) (this->*Kernels()[static_cast<size_t>(n.op)])(n, *kv_);
+    if (!comm_.ok()) return Failed(n);
+    if (pending()) {  // posted: the slice ends when FinishCollective completes it
+      pending_begin_us_ = begin;
+      return Status::Ok();
     }
     if (prof) TraceNode(n, begin);
-    if (n.id == stop_after) break;
+    if (collectives_) collectives_->Progress();  // the other half's collective, if one is in flight
+    if (n.id == stop_after_) break;
   }
-  batch_ = nullptr;
-  // R logit rows, or (a stage before the last) every one of the T rows.
+  EndStep();
+  return Status::Ok();
+}
+
+Status PlanExecutor::FinishCollective() {
+  if (!pending()) return Status::Internal("FinishCollective without a collective in flight");
+  const ir::Node& n = plan_.node(pending_node_);
+  comm_ = collectives_->Finish(pending_);
+  pending_node_ = -1, pending_ = Collectives::kFinished;
+  if (!comm_.ok()) return Failed(n);
+  if (Profiler::active()) TraceNode(n, pending_begin_us_);
+  if (n.id == stop_after_ || next_node_ == plan_.nodes.size()) EndStep();
+  return Status::Ok();
+}
+
+// R logit rows, or (a stage before the last) every one of the T rows.
+Logits PlanExecutor::output() const {
   return Logits{Buf(plan_.output), binding_.Dim(plan_.node(plan_.output).shape[0]), n_vocab_};
 }
 
@@ -153,6 +221,7 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
   const ir::OpCost c = ir::EstimateOpCost(plan_, n, binding_);
   std::string name = ir::NodeLabel(n);
   if (n.placement == ir::Placement::kHost && n.op != ir::Op::kCopy) name += " (host fallback)";
+  name += trace_tag_;
   std::string args = "\"node\":\"" + n.name + "\",\"bytes\":" + std::to_string(c.bytes()) +
                      ",\"flops\":" + std::to_string(c.flops);
   if (n.op == ir::Op::kMoe) {  // how the step's tokens spread over this rank's experts
@@ -160,7 +229,9 @@ void PlanExecutor::TraceNode(const ir::Node& n, int64_t begin_us) {
     for (size_t e = 0; e < tokens_per_expert_.size(); ++e) args += (e ? "," : "") + std::to_string(tokens_per_expert_[e]);
     args += "]";
   }
-  Profiler::active()->Slice(TrackOf(n), plan_.parallel.global_rank(), name, begin_us, Profiler::NowUs(), args);
+  Track track = TrackOf(n);
+  if (track == Track::kCollectives) track = collectives_track_;
+  Profiler::active()->Slice(track, plan_.parallel.global_rank(), name, begin_us, Profiler::NowUs(), args);
 }
 
 const std::array<PlanExecutor::Kernel, ir::kNumOps>& PlanExecutor::Kernels() {
@@ -314,7 +385,7 @@ void PlanExecutor::RunMoe(const ir::Node& n, PagedKvCache&) {
   float* scratch = weights + rows * k;
   MatMul(n.weight, In(n, 0), logits, rows);
   kernels::MoeRoute(logits, rows, n_experts, k, n.moe_renormalize, experts, weights);
-  const std::vector<ExpertMatrices>& local = experts_.at(n.id);
+  const std::vector<ExpertMatrices>& local = packed_->experts.at(n.id);
   const kernels::MoeExpertMatMul mm{[&](int64_t e, int which, const float* x, float* y, int64_t m) {
     const ExpertMatrices& em = local[static_cast<size_t>(e - n.expert_begin)];
     if (em.packed[static_cast<size_t>(which)]) return kernels::QuantMatMul(*em.packed[static_cast<size_t>(which)], x, y, m, pool_);
@@ -336,12 +407,22 @@ void PlanExecutor::RunCopy(const ir::Node& n, PagedKvCache&) {
   std::memcpy(Buf(n.id), In(n, 0), static_cast<size_t>(Numel(n)) * sizeof(float));
 }
 
+// Collectives are posted, not waited for: RunToCollective returns with the node pending.
+void PlanExecutor::Post(const ir::Node& n, Result<Collectives::Handle> h) {
+  if (!h.ok()) {
+    comm_ = h.status();
+    return;
+  }
+  pending_ = h.value();
+  pending_node_ = n.id;
+}
+
 void PlanExecutor::RunAllReduce(const ir::Node& n, PagedKvCache&) {
-  comm_ = collectives_->AllReduceSum(plan_.parallel.rank, In(n, 0), Buf(n.id), Numel(n));
+  Post(n, collectives_->StartAllReduceSum(plan_.parallel.rank, In(n, 0), Buf(n.id), Numel(n)));
 }
 
 void PlanExecutor::RunAllGather(const ir::Node& n, PagedKvCache&) {
-  comm_ = collectives_->AllGather(plan_.parallel.rank, In(n, 0), Rows(n), plan_.node(n.inputs[0]).shape.back(), Buf(n.id));
+  Post(n, collectives_->StartAllGather(plan_.parallel.rank, In(n, 0), Rows(n), plan_.node(n.inputs[0]).shape.back(), Buf(n.id)));
 }
 
 }  // namespace strata

@@ -8,6 +8,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "runtime/batch.h"
 #include "runtime/collectives.h"
 #include "runtime/paged_kv_cache.h"
+#include "runtime/profiler.h"
 
 namespace strata {
 
@@ -46,6 +48,27 @@ class PlanExecutor {
   // A pipeline stage before the last returns its outgoing residual stream instead: one row per batch token,
   // n_vocab() = dim wide, the next stage's Batch::stage_input (valid until the next Run).
   Result<Logits> Run(const Batch& batch, PagedKvCache& kv, int stop_after = -1);
+
+  // Run in pieces, so that two executors can interleave at collective boundaries (pipeline_step.h): Begin
+  // checks and lays out the step; RunToCollective runs nodes until it has posted a collective (pending()) or
+  // the plan is done (done()); FinishCollective waits for the posted one. Run is exactly this loop.
+  // `batch` and `kv` must stay alive until done().
+  [[nodiscard]] Status Begin(const Batch& batch, PagedKvCache& kv, int stop_after = -1);
+  [[nodiscard]] Status RunToCollective();
+  [[nodiscard]] Status FinishCollective();
+  // Drops the step in progress (after another executor's error); a collective in flight is waited for.
+  void Abandon();
+  bool pending() const { return pending_node_ >= 0; }
+  bool done() const { return batch_ == nullptr; }
+  Logits output() const;  // once done(): what Run returns
+  // Another executor of the same plan, pool and collectives that shares this one's packed weights (no second
+  // copy) and has its own arena: the second half of an overlapped step.
+  std::unique_ptr<PlanExecutor> Twin() const;
+  // Trace: slices' names end with `tag`; `step_slice` false leaves the enclosing step slice to the caller;
+  // collectives go to `collectives` (a second lane, so two halves' in-flight collectives do not cross on one).
+  void set_trace(std::string tag, bool step_slice, Track collectives) {
+    trace_tag_ = std::move(tag), step_slice_ = step_slice, collectives_track_ = collectives;
+  }
   // A node's output of the last Run (valid if the node ran and its buffer was not reused since).
   const float* Output(int node_id) const { return Buf(node_id); }
 
@@ -90,8 +113,14 @@ class PlanExecutor {
   void RunCopy(const ir::Node& n, PagedKvCache& kv);
   void RunStageInput(const ir::Node& n, PagedKvCache& kv);
   void RunNothing(const ir::Node&, PagedKvCache&) {}
-  void PackWeights();
-  void PackExperts(const ir::Node& n);
+  struct Packed;
+  PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives, std::shared_ptr<const Packed> packed);
+  static std::shared_ptr<const Packed> PackWeights(const ir::Plan& plan);
+  static void PackExperts(const ir::Plan& plan, const ir::Node& n, Packed& out);
+  Status CheckBatch(const Batch& batch, const PagedKvCache& kv) const;
+  void Post(const ir::Node& n, Result<Collectives::Handle> h);
+  Status Failed(const ir::Node& n);
+  void EndStep();
   void MatMul(int weight, const float* x, float* y, int64_t rows);
   void StoreKv(const ir::Node& n, PagedKvCache& kv, const float* k, const float* v);
   kernels::PagedKvView KvView(const ir::Node& n, PagedKvCache& kv) const;
@@ -109,13 +138,16 @@ class PlanExecutor {
 
   const ir::Plan& plan_;
   ThreadPool& pool_;
-  std::vector<std::unique_ptr<kernels::PackedWeight>> packed_;  // by weight index; null: MatMul reads it as is
   // A MoE node's experts: each expert's gate/up/down matrix (a view) and its packed copy (or null).
   struct ExpertMatrices {
     std::array<Tensor, 3> views;
     std::array<std::unique_ptr<kernels::PackedWeight>, 3> packed;
   };
-  std::map<int, std::vector<ExpertMatrices>> experts_;  // by node id
+  struct Packed {
+    std::vector<std::unique_ptr<kernels::PackedWeight>> weights;  // by weight index; null: MatMul reads it as is
+    std::map<int, std::vector<ExpertMatrices>> experts;           // by node id
+  };
+  std::shared_ptr<const Packed> packed_;  // shared with a Twin
   std::vector<int64_t> tokens_per_expert_;               // of the last MoE node run (for the trace)
   Collectives* collectives_;
   Status comm_;  // the first failed collective: the executor cannot run again (the group is broken)
@@ -132,6 +164,16 @@ class PlanExecutor {
   BatchLayout layout_;
   std::vector<const int32_t*> row_tables_;
   int64_t block_size_ = 0;
+  // The step in progress (Begin .. done): the next node to run, the node whose collective is in flight.
+  PagedKvCache* kv_ = nullptr;
+  int stop_after_ = -1;
+  size_t next_node_ = 0;
+  int pending_node_ = -1;
+  Collectives::Handle pending_ = Collectives::kFinished;
+  int64_t pending_begin_us_ = 0, step_begin_us_ = 0;
+  std::string step_args_, trace_tag_;
+  bool step_slice_ = true;
+  Track collectives_track_ = Track::kCollectives;
 };
 
 }  // namespace strata

@@ -26,6 +26,7 @@ std::string TrackName(int tid) {
   if (tid >= 50 && tid < 100) return "copies host<->device rank " + std::to_string(tid - 50);
   if (tid >= 100 && tid < 200) return "compute rank " + std::to_string(tid - 100);
   if (tid >= 200 && tid < 300) return "collectives rank " + std::to_string(tid - 200);
+  if (tid >= 400 && tid < 500) return "collectives rank " + std::to_string(tid - 400) + " (B)";
   return "requests";
 }
 
@@ -51,6 +52,7 @@ int Profiler::Tid(Track track, int rank) {
     case Track::kCopies: return rank == 0 ? 2 : 50 + rank;
     case Track::kCompute: return 100 + rank;
     case Track::kCollectives: return 200 + rank;
+    case Track::kCollectivesB: return 400 + rank;
   }
   return 1;
 }

@@ -14,7 +14,9 @@
 
 namespace strata {
 
-enum class Track { kHost, kCopies, kCompute, kCollectives };
+// kCollectivesB: a second collectives lane per rank, for the second half of an overlapped step (its collectives
+// are in flight while the first half's are, so one lane would have crossing slices).
+enum class Track { kHost, kCopies, kCompute, kCollectives, kCollectivesB };
 
 class Profiler {
  public:

@@ -16,6 +16,7 @@
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/step_message.h"
 #include "testdata.h"
+#include "tiny_llama_ranks.h"
 
 namespace strata {
 namespace {
@@ -101,23 +102,7 @@ class DyingCollectives final : public Collectives {
   int left_;
 };
 
-class DistributedRunnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    STRATA_REQUIRE_TESTDATA();
-    kernels::SetQuantizedActivations(false);
-    auto m = Model::Load(testing::TestDataPath("models/tiny-llama-f32.gguf"));
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    model_ = std::move(m).value();
-  }
-  void TearDown() override { kernels::SetQuantizedActivations(true); }
-
-  std::vector<ir::Plan> Plans(int tp, int pp = 1) {
-    auto ranks = ir::Compile(*model_, {.passes = ir::DefaultPasses(), .tp = tp, .pp = pp});
-    EXPECT_TRUE(ranks.ok()) << ranks.status().ToString();
-    return std::move(ranks).value();
-  }
-
+class DistributedRunnerTest : public testing::TinyLlamaRanksTest {
   // Prefill then greedy decode; every logits row in order.
  public:
   static std::vector<float> Generate(CpuExecutor& exec, int steps, std::vector<int32_t>* greedy = nullptr) {
@@ -137,8 +122,6 @@ class DistributedRunnerTest : public ::testing::Test {
     }
     return all;
   }
-
-  std::unique_ptr<Model> model_;
 };
 
 TEST_F(DistributedRunnerTest, WorkersFollowRankZeroAndMatchInProcessRanks) {
@@ -175,7 +158,7 @@ TEST_F(DistributedRunnerTest, WorkersFollowRankZeroAndMatchInProcessRanks) {
 // tp x pp ranks as threads: rank 0 in the calling thread, the others workers; each stage's ranks share a
 // group, the stages pass activations and logits through one mailbox.
 std::vector<float> RunJob(const std::vector<ir::Plan>& plans, int tp, int pp, int micro_batches, int steps,
-                          std::vector<int32_t>& greedy) {
+                          std::vector<int32_t>& greedy, bool overlap = false) {
   const int n = tp * pp;
   InProcessCollectives world(n);
   std::vector<std::unique_ptr<InProcessCollectives>> groups;
@@ -183,7 +166,7 @@ std::vector<float> RunJob(const std::vector<ir::Plan>& plans, int tp, int pp, in
   InProcessPointToPoint p2p(30);
   auto links = [&](int r) {
     return RankLinks{.world = &world, .group = tp > 1 ? groups[static_cast<size_t>(r / tp)].get() : nullptr,
-                     .p2p = &p2p, .world_rank = r, .micro_batches = micro_batches};
+                     .p2p = &p2p, .world_rank = r, .micro_batches = micro_batches, .overlap = overlap};
   };
   std::vector<std::unique_ptr<ThreadPool>> pools;
   for (int r = 0; r < n; ++r) pools.push_back(std::make_unique<ThreadPool>(1));
@@ -222,6 +205,23 @@ TEST_F(DistributedRunnerTest, PipelineStagesWithMicroBatchesMatchOneRank) {
     EXPECT_EQ(greedy, ref_greedy) << what;
     std::printf("%s: max |logit diff| %.2e\n", what.c_str(), static_cast<double>(worst));
   }
+}
+
+// --overlap through the step protocol: the prompt step runs as two interleaved halves on both ranks (decode
+// steps of one row run whole); the text is tp 1's.
+TEST_F(DistributedRunnerTest, OverlappedHalvesMatchOneRank) {
+  constexpr int kSteps = 6;
+  std::vector<int32_t> ref_greedy, greedy;
+  ThreadPool pool(1);
+  const std::vector<ir::Plan> one = Plans(1);
+  CpuExecutor single(one, pool, 64);
+  const std::vector<float> reference = Generate(single, kSteps, &ref_greedy);
+  const std::vector<float> got = RunJob(Plans(2), 2, 1, 0, kSteps, greedy, /*overlap=*/true);
+  ASSERT_EQ(got.size(), reference.size());
+  float worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - reference[i]));
+  EXPECT_LE(worst, 1e-5f);
+  EXPECT_EQ(greedy, ref_greedy);
 }
 
 TEST(MicroBatches, SplitRowsKeepPositionsAndLogitRows) {

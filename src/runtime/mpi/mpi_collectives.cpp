@@ -52,34 +52,74 @@ Status MpiCollectives::Wait(MPI_Request& req, const char* what, bool idle) {
   }
 }
 
-Status MpiCollectives::Gather(const float* in, int64_t n, const char* what) {
+Result<Collectives::Handle> MpiCollectives::Post(const float* in, int64_t n, const char* what, float* out, int64_t rows,
+                                                 int64_t width) {
   if (!broken_.ok()) return broken_;
   if (n > INT_MAX) return Status::OutOfRange(std::string(what) + " of " + std::to_string(n) + " floats is too large for one MPI call");
-  gathered_.resize(static_cast<size_t>(n) * static_cast<size_t>(size_));
-  MPI_Request req;
-  if (const int rc = MPI_Iallgather(in, static_cast<int>(n), MPI_FLOAT, gathered_.data(), static_cast<int>(n), MPI_FLOAT,
-                                    comm_, &req);
+  Request r{.what = what, .out = out, .rows = rows, .width = width};
+  if (!spare_.empty()) {
+    r.gathered = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  r.gathered.resize(static_cast<size_t>(n) * static_cast<size_t>(size_));
+  if (const int rc = MPI_Iallgather(in, static_cast<int>(n), MPI_FLOAT, r.gathered.data(), static_cast<int>(n), MPI_FLOAT,
+                                    comm_, &r.req);
       rc != MPI_SUCCESS)
     return Broken(std::string(what) + " failed: " + MpiError(rc));
-  return Wait(req, what, false);
+  const Handle h = next_++;
+  inflight_.emplace(h, std::move(r));
+  return h;
 }
 
-Status MpiCollectives::AllReduceSum(int, const float* in, float* out, int64_t n) {
-  STRATA_RETURN_IF_ERROR(Gather(in, n, "all-reduce"));
-  std::vector<const float*> parts(static_cast<size_t>(size_));
-  for (int r = 0; r < size_; ++r) parts[static_cast<size_t>(r)] = gathered_.data() + static_cast<int64_t>(r) * n;
-  SumInRankOrder(parts.data(), size_, n, out);
-  return Status::Ok();
+Result<Collectives::Handle> MpiCollectives::StartAllReduceSum(int, const float* in, float* out, int64_t n) {
+  return Post(in, n, "all-reduce", out, 0, n);
 }
 
-Status MpiCollectives::AllGather(int, const float* in, int64_t rows, int64_t width, float* out) {
-  STRATA_RETURN_IF_ERROR(Gather(in, rows * width, "all-gather"));
-  const int64_t out_width = width * size_;
-  for (int r = 0; r < size_; ++r)
-    for (int64_t row = 0; row < rows; ++row)
-      std::memcpy(out + row * out_width + r * width, gathered_.data() + (r * rows + row) * width,
-                  static_cast<size_t>(width) * sizeof(float));
-  return Status::Ok();
+Result<Collectives::Handle> MpiCollectives::StartAllGather(int, const float* in, int64_t rows, int64_t width, float* out) {
+  return Post(in, rows * width, "all-gather", out, rows, width);
+}
+
+void MpiCollectives::Progress() {
+  for (auto& entry : inflight_) {
+    Request& r = entry.second;
+    if (r.done || !broken_.ok()) continue;
+    int done = 0;
+    if (const int rc = MPI_Test(&r.req, &done, MPI_STATUS_IGNORE); rc != MPI_SUCCESS)
+      Broken(std::string(r.what) + " failed: " + MpiError(rc));
+    r.done = done != 0;
+  }
+}
+
+// Sums in rank order (an all-reduce) or puts each rank's columns in place (an all-gather).
+Status MpiCollectives::Finish(Handle h) {
+  auto it = inflight_.find(h);
+  if (it == inflight_.end()) return Status::InvalidArgument("unknown collective handle " + std::to_string(h));
+  Request& r = it->second;
+  Status st = broken_.ok() && !r.done ? Wait(r.req, r.what, false) : broken_;
+  if (st.ok() && r.rows == 0) {
+    std::vector<const float*> parts(static_cast<size_t>(size_));
+    for (int q = 0; q < size_; ++q) parts[static_cast<size_t>(q)] = r.gathered.data() + static_cast<int64_t>(q) * r.width;
+    SumInRankOrder(parts.data(), size_, r.width, r.out);
+  } else if (st.ok()) {
+    const int64_t out_width = r.width * size_;
+    for (int q = 0; q < size_; ++q)
+      for (int64_t row = 0; row < r.rows; ++row)
+        std::memcpy(r.out + row * out_width + q * r.width, r.gathered.data() + (q * r.rows + row) * r.width,
+                    static_cast<size_t>(r.width) * sizeof(float));
+  }
+  spare_.push_back(std::move(r.gathered));
+  inflight_.erase(it);
+  return st;
+}
+
+Status MpiCollectives::AllReduceSum(int rank, const float* in, float* out, int64_t n) {
+  STRATA_ASSIGN_OR_RETURN(const Handle h, StartAllReduceSum(rank, in, out, n));
+  return Finish(h);
+}
+
+Status MpiCollectives::AllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) {
+  STRATA_ASSIGN_OR_RETURN(const Handle h, StartAllGather(rank, in, rows, width, out));
+  return Finish(h);
 }
 
 Status MpiCollectives::Broadcast(int, void* data, int64_t bytes, int root, bool idle) {

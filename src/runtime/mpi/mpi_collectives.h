@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,17 +27,34 @@ class MpiCollectives final : public Collectives {
   Status AllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) override;
   Status Broadcast(int rank, void* data, int64_t bytes, int root, bool idle = false) override;
   Status Gather(int rank, const std::string& mine, std::vector<std::string>& all, int root) override;
+  // Each in-flight operation gathers into its own buffer; Progress tests them all (Open MPI moves a
+  // non-blocking collective's later rounds only inside MPI calls).
+  Result<Handle> StartAllReduceSum(int rank, const float* in, float* out, int64_t n) override;
+  Result<Handle> StartAllGather(int rank, const float* in, int64_t rows, int64_t width, float* out) override;
+  Status Finish(Handle h) override;
+  void Progress() override;
 
  private:
+  struct Request {
+    MPI_Request req = MPI_REQUEST_NULL;
+    bool done = false;
+    const char* what = "";
+    float* out = nullptr;
+    int64_t rows = 0, width = 0;  // an all-reduce: rows 0, width n
+    std::vector<float> gathered;  // every rank's part, by rank
+  };
   // Polls `req` until done; after `timeout_s` (unless idle) the group is declared broken.
   Status Wait(MPI_Request& req, const char* what, bool idle);
-  Status Gather(const float* in, int64_t n, const char* what);  // every rank's n floats into gathered_
+  // Posts the gather of every rank's n floats into a new request's buffer.
+  Result<Handle> Post(const float* in, int64_t n, const char* what, float* out, int64_t rows, int64_t width);
   Status Broken(const std::string& why);
 
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   double timeout_s_;
-  std::vector<float> gathered_;
+  std::map<Handle, Request> inflight_;
+  Handle next_ = 0;
+  std::vector<std::vector<float>> spare_;  // buffers of finished requests, reused
   Status broken_;
 };
 
