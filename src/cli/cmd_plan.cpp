@@ -134,7 +134,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
   AddCompileFlags(cmd, o->compile);
   cmd->add_flag("--print-after-all", o->print_after_all, "print the plan after every pass");
   cmd->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->add_option("--rank", o->rank, "which tensor-parallel rank's plan to show")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rank", o->rank, "which rank's plan to show (global rank: stage * tp + tensor-parallel rank)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokens", o->tokens, "tokens per step for the memory report (default: the context length)");
   cmd->add_flag("--cost", o->cost, "estimate each op's time from its bytes and FLOPs and this machine's measured rates");
   cmd->add_option("--dump-at", o->dump_at, "run the plan on --prompt up to this node (%ID or name) and print its tensor");
