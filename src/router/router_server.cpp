@@ -258,6 +258,9 @@ Status RouterServer::Bind() {
   if (list.empty() && i.cfg.health.backends_file.empty())
     return Status::InvalidArgument("no backends: give --backend URL (repeated) or --backends-file FILE");
   i.set.Replace(list);
+  // spdlog builds its registry on first use behind a guard inside the (uninstrumented) library; doing it here,
+  // before the checker and the HTTP threads exist, keeps their first log lines from racing to build it.
+  spdlog::default_logger_raw();
   i.health.ReloadIfChanged();  // records the file's time, so the first round does not re-read it
   i.health.CheckAll();
   if (Status st = i.http.Listen(i.cfg.host, i.cfg.port); !st.ok()) return st;
