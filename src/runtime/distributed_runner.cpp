@@ -54,11 +54,10 @@ void DistributedRunner::Fail(const Status& st) {
   spdlog::error("rank 0: {}", st.message());
 }
 
-Status DistributedRunner::Send(StepCommand command, const std::vector<int64_t>& words) {
+Status DistributedRunner::Send(StepCommand command, std::vector<int64_t> words) {
   StepHeader h{.command = static_cast<int64_t>(command), .words = static_cast<int64_t>(words.size()), .serial = serial_++};
   STRATA_RETURN_IF_ERROR(ExchangeHeader(*links_.world, 0, h, false));
-  std::vector<int64_t> copy = words;  // the broadcast writes into its buffer on the receiving side only
-  return ExchangeWords(*links_.world, 0, copy);
+  return ExchangeWords(*links_.world, 0, words);
 }
 
 // A batch that some stage would refuse must be refused before it is sent: a later stage waiting for activations

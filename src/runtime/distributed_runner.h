@@ -50,7 +50,7 @@ class DistributedRunner final : public StepExecutor {
   static StepExecutorFactory Factory(const ir::Plan& plan, ThreadPool& pool, const RankLinks& links, int64_t n_vocab);
 
  private:
-  Status Send(StepCommand command, const std::vector<int64_t>& words);
+  Status Send(StepCommand command, std::vector<int64_t> words);  // by value: the broadcast takes a mutable buffer
   Status Check(const Batch& batch);
   void Fail(const Status& st);
 

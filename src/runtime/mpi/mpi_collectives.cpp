@@ -35,21 +35,24 @@ Status MpiCollectives::Broken(const std::string& why) {
   return broken_;
 }
 
-// Spins briefly (a collective inside a step usually completes within microseconds of the last rank arriving),
-// then sleeps between polls so a waiting rank leaves its core to the compute threads.
-Status MpiCollectives::Wait(MPI_Request& req, const char* what, bool idle) {
+Status PollRequest(MPI_Request& req, const std::string& what, double timeout_s, bool idle) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   for (int polls = 0;; ++polls) {
     int done = 0;
     if (const int rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE); rc != MPI_SUCCESS)
-      return Broken(std::string(what) + " failed: " + MpiError(rc));
+      return Status::Unavailable(what + " failed: " + MpiError(rc));
     if (done) return Status::Ok();
     if (polls < 2000) continue;
-    if (!idle && std::chrono::duration<double>(Clock::now() - start).count() > timeout_s_)
-      return Broken(std::string(what) + ": no answer within " + std::to_string(static_cast<int>(timeout_s_)) + " s");
+    if (!idle && std::chrono::duration<double>(Clock::now() - start).count() > timeout_s)
+      return Status::Unavailable(what + ": no answer within " + std::to_string(static_cast<int>(timeout_s)) + " s");
     std::this_thread::sleep_for(std::chrono::microseconds(idle ? 500 : 20));
   }
+}
+
+Status MpiCollectives::Wait(MPI_Request& req, const char* what, bool idle) {
+  if (Status st = PollRequest(req, what, timeout_s_, idle); !st.ok()) return Broken(st.message());
+  return Status::Ok();
 }
 
 Result<Collectives::Handle> MpiCollectives::Post(const float* in, int64_t n, const char* what, float* out, int64_t rows,

@@ -15,6 +15,12 @@
 
 namespace strata {
 
+// Polls `req` to completion: spins briefly (a collective inside a step usually completes within microseconds
+// of the last rank arriving), then sleeps between tests so a waiting rank leaves its core to the compute
+// threads. Unavailable ("WHAT failed: …" or "WHAT: no answer within N s") on an MPI error, or past
+// `timeout_s` unless `idle`. Shared by every MPI wait, collective or point to point.
+[[nodiscard]] Status PollRequest(MPI_Request& req, const std::string& what, double timeout_s, bool idle);
+
 class MpiCollectives final : public Collectives {
  public:
   // Takes ownership of `comm` (freed on destruction); errors are returned, not fatal.

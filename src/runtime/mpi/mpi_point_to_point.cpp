@@ -1,9 +1,9 @@
 #include "runtime/mpi/mpi_point_to_point.h"
 
-#include <chrono>
+#include "runtime/mpi/mpi_collectives.h"
+
 #include <climits>
 #include <string>
-#include <thread>
 
 namespace strata {
 
@@ -15,25 +15,10 @@ MpiPointToPoint::~MpiPointToPoint() {
   if (broken_.ok()) MPI_Comm_free(&comm_);
 }
 
-// As MpiCollectives::Wait: spin briefly, then poll with short sleeps, until done or the deadline.
 Status MpiPointToPoint::Wait(MPI_Request& req, const char* what) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point start = Clock::now();
-  for (int polls = 0;; ++polls) {
-    int done = 0;
-    if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
-      broken_ = Status::Unavailable(std::string(what) + " failed: a rank died or the link to it broke");
-      return broken_;
-    }
-    if (done) return Status::Ok();
-    if (polls < 2000) continue;
-    if (std::chrono::duration<double>(Clock::now() - start).count() > timeout_s_) {
-      broken_ = Status::Unavailable(std::string(what) + ": no answer within " + std::to_string(static_cast<int>(timeout_s_)) +
-                                    " s: a rank died or the link to it broke; the job cannot go on");
-      return broken_;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
+  if (Status st = PollRequest(req, what, timeout_s_, false); !st.ok())
+    broken_ = Status::Unavailable(st.message() + ": a rank died or the link to it broke; the job cannot go on");
+  return broken_;
 }
 
 Status MpiPointToPoint::Send(int, int dest, const float* data, int64_t n, int tag) {
