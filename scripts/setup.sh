@@ -8,6 +8,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           googletest libgtest-dev libgmock-dev
           libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
           libpcre2-dev libicu-dev  # BPE pre-tokenizer regexes, tokenizer.json normalizers
+          libyaml-cpp-dev  # strata serve --coe: the Composition of Experts config
           libopenmpi-dev openmpi-bin  # multi-process tensor and pipeline parallelism (mpirun)
           prometheus curl
           clang libclang-rt-14-dev llvm)  # .ci/run's sanitizer and fuzz builds (libFuzzer, TSan, llvm-symbolizer)

@@ -1,4 +1,4 @@
-// `strata serve`: the OpenAI-compatible server over one model.
+// `strata serve`: the OpenAI-compatible server over one model (or, with --coe, a Composition of Experts).
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/model_loading.h"
 #include "cli/parallel_launch.h"
+#include "cli/serve_coe.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
 #include "server/connection_gate.h"
@@ -16,6 +17,7 @@ namespace {
 
 struct ServeOptions {
   std::string model;
+  std::string coe;  // a Composition of Experts config instead of one model
   std::string served_name;
   ServerConfig server;
   EngineConfig engine;
@@ -84,6 +86,14 @@ int ServeOn(ServeOptions& o, const CompiledModel& compiled, ExecutorSource sourc
 
 // Alone, or as one rank of an mpirun job: rank 0 serves HTTP and schedules, the others run their shard.
 int Serve(ServeOptions o) {
+  if (o.model.empty() == o.coe.empty()) {
+    spdlog::error("give one model (-m) or one Composition of Experts config (--coe)");
+    return 2;
+  }
+  if (!o.coe.empty()) {
+    o.engine.prefix_caching = !o.no_prefix_caching;
+    return ServeCoe(o.coe, o.server, o.engine, o.compile, o.threads);
+  }
   return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
     ExecutorSource source{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
     return ServeOn(o, compiled, std::move(source), pool.size());
@@ -95,7 +105,10 @@ int Serve(ServeOptions o) {
 void RegisterServe(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
-  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model folder")->required()->check(CLI::ExistingPath);
+  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model folder")->check(CLI::ExistingPath);
+  cmd->add_option("--coe", o->coe,
+                  "serve a Composition of Experts: a YAML (or JSON) config of experts, RAM budget and router")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port to listen on (0: any free port)")->capture_default_str();
   cmd->add_option("--api-key", o->server.api_key,

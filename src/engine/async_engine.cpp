@@ -2,22 +2,6 @@
 
 namespace strata {
 
-std::optional<GenerateOutput> OutputStream::Next(std::chrono::milliseconds timeout) {
-  std::unique_lock l(mu_);
-  if (!cv_.wait_for(l, timeout, [&] { return !queue_.empty(); })) return std::nullopt;
-  GenerateOutput out = std::move(queue_.front());
-  queue_.pop_front();
-  return out;
-}
-
-void OutputStream::Push(GenerateOutput out) {
-  {
-    std::lock_guard l(mu_);
-    queue_.push_back(std::move(out));
-  }
-  cv_.notify_one();
-}
-
 AsyncEngine::AsyncEngine(std::unique_ptr<LlmEngine> engine)
     : engine_(std::move(engine)), thread_([this] { Loop(); }) {}
 

@@ -1,5 +1,6 @@
-// Runs an LlmEngine on its own thread so HTTP handlers can submit requests and read their deltas
-// concurrently: one OutputStream per request, an inbox for new requests and aborts, gauges after every step.
+// Runs an LlmEngine on its own thread, the GenerateService of one model: HTTP handlers submit requests and
+// read their deltas concurrently, one OutputStream per request; an inbox for new requests and aborts, gauges
+// after every step.
 #pragma once
 
 #include <atomic>
@@ -14,38 +15,26 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/generate_service.h"
 #include "engine/llm_engine.h"
 
 namespace strata {
 
-// The deltas of one request, produced by the engine thread and consumed by one reader.
-class OutputStream {
- public:
-  // Waits up to `timeout` for the next delta; nullopt if none came.
-  std::optional<GenerateOutput> Next(std::chrono::milliseconds timeout);
-  void Push(GenerateOutput out);
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<GenerateOutput> queue_;
-};
-
-class AsyncEngine {
+class AsyncEngine final : public GenerateService {
  public:
   explicit AsyncEngine(std::unique_ptr<LlmEngine> engine);
   ~AsyncEngine();  // stops the loop; unfinished requests are dropped
 
   // Validates (synchronously, so the caller can answer 400 at once) and queues the request.
-  Result<std::shared_ptr<OutputStream>> Submit(GenerateRequest r);
+  Result<std::shared_ptr<OutputStream>> Submit(GenerateRequest r) override;
   // Cancels a request (client gone); its blocks are freed at the next step.
-  void Abort(const std::string& id);
+  void Abort(const std::string& id) override;
   // A fresh request id ("cmpl-<n>").
-  std::string NextId(const char* prefix);
+  std::string NextId(const char* prefix) override;
 
   EngineMetrics& metrics() { return engine_->metrics(); }
-  int64_t max_model_len() const { return engine_->max_model_len(); }
-  const Tokenizer& tokenizer() const { return engine_->tokenizer(); }
+  int64_t max_model_len() const override { return engine_->max_model_len(); }
+  const Tokenizer& tokenizer() const override { return engine_->tokenizer(); }
   // Ok while the engine can run steps (thread-safe: executors keep their health behind a lock or atomic).
   Status health() const { return engine_->health(); }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "engine/generate_service.h"
 #include "engine/json_grammar.h"
 #include "engine/request_trace.h"
 #include "engine/stop_checker.h"
@@ -75,29 +76,7 @@ LlmEngine::LlmEngine(const ExecutorSource& source, const Tokenizer& tokenizer, c
 LlmEngine::~LlmEngine() = default;
 
 Status LlmEngine::Validate(const GenerateRequest& r) const {
-  if (r.prompt.empty()) return Status::InvalidArgument("the prompt is empty");
-  for (int32_t id : r.prompt)
-    if (id < 0 || id >= tokenizer_.n_vocab())
-      return Status::InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary");
-  if (r.max_tokens < 1) return Status::InvalidArgument("max_tokens must be at least 1");
-  for (auto [t, bias] : r.sampling.logit_bias)
-    if (t < 0 || t >= tokenizer_.n_vocab())
-      return Status::InvalidArgument("logit_bias token id " + std::to_string(t) + " is outside the vocabulary");
-  for (int32_t t : r.stop_token_ids)
-    if (t < 0 || t >= tokenizer_.n_vocab())
-      return Status::InvalidArgument("stop token id " + std::to_string(t) + " is outside the vocabulary");
-  const auto prompt = static_cast<int64_t>(r.prompt.size());
-  // Compared as max_tokens > room left, so that a max_tokens near INT64_MAX cannot overflow the sum.
-  if (r.max_tokens > max_model_len_ - prompt) {
-    // Both are at most INT64_MAX here (max_tokens >= 1 was checked), so their sum fits in uint64_t.
-    const uint64_t total = static_cast<uint64_t>(prompt) + static_cast<uint64_t>(r.max_tokens);
-    return Status::OutOfRange("This model's maximum context length is " + std::to_string(max_model_len_) +
-                              " tokens. However, you requested " + std::to_string(total) +
-                              " tokens (" + std::to_string(prompt) + " in the prompt, " +
-                              std::to_string(r.max_tokens) + " in the completion). Please reduce the length of "
-                              "the prompt or max_tokens.");
-  }
-  return ValidateSamplingParams(r.sampling);
+  return ValidateRequestShape(r, tokenizer_.n_vocab(), max_model_len_);
 }
 
 Status LlmEngine::Add(GenerateRequest r) {

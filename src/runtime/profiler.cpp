@@ -22,6 +22,7 @@ std::string Escape(const std::string& s) {
 std::string TrackName(int tid) {
   if (tid == 1) return "host";
   if (tid == 2) return "copies host<->device";
+  if (tid == 3) return "copies disk->RAM (expert loads)";
   if (tid >= 10 && tid < 50) return "host rank " + std::to_string(tid - 10);
   if (tid >= 50 && tid < 100) return "copies host<->device rank " + std::to_string(tid - 50);
   if (tid >= 100 && tid < 200) return "compute rank " + std::to_string(tid - 100);
@@ -53,6 +54,7 @@ int Profiler::Tid(Track track, int rank) {
     case Track::kCompute: return 100 + rank;
     case Track::kCollectives: return 200 + rank;
     case Track::kCollectivesB: return 400 + rank;
+    case Track::kExpertLoads: return 3;
   }
   return 1;
 }

@@ -16,7 +16,8 @@ namespace strata {
 
 // kCollectivesB: a second collectives lane per rank, for the second half of an overlapped step (its collectives
 // are in flight while the first half's are, so one lane would have crossing slices).
-enum class Track { kHost, kCopies, kCompute, kCollectives, kCollectivesB };
+// kExpertLoads: a Composition of Experts' disk -> RAM copies (one loader thread, so one track).
+enum class Track { kHost, kCopies, kCompute, kCollectives, kCollectivesB, kExpertLoads };
 
 class Profiler {
  public:

@@ -1,5 +1,6 @@
 #include "server/completion_service.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/json_grammar.h"
@@ -30,8 +31,9 @@ std::string Event(const json& j) { return "data: " + Dump(j) + "\n\n"; }
 
 }  // namespace
 
-CompletionService::CompletionService(AsyncEngine& engine, const ChatPrompt& prompt, std::string model_name)
-    : engine_(engine), prompt_(prompt), model_name_(std::move(model_name)) {
+CompletionService::CompletionService(GenerateService& engine, const ChatPrompt& prompt, std::string model_name,
+                                     std::vector<std::string> aliases)
+    : engine_(engine), prompt_(prompt), model_name_(std::move(model_name)), aliases_(std::move(aliases)) {
   const Tokenizer& tok = engine_.tokenizer();
   for (int32_t id = 0; id < tok.n_vocab(); ++id)
     longest_token_bytes_ = std::max<int64_t>(longest_token_bytes_, static_cast<int64_t>(tok.TokenBytes(id).size()));
@@ -106,11 +108,12 @@ std::optional<ApiError> CompletionService::BuildGrammar(ParsedRequest& p) {
   return std::nullopt;
 }
 
-std::variant<StartedRequest, ApiError> CompletionService::Start(const std::string& body, bool chat) {
+std::variant<StartedRequest, ApiError> CompletionService::Start(const std::string& body, bool chat,
+                                                                nlohmann::json extension) {
   StartedRequest r;
   if (auto err = ParseCompletionRequest(body, chat, engine_.tokenizer().n_vocab(), r.parsed)) return *err;
   ParsedRequest& p = r.parsed;
-  if (!p.model.empty() && p.model != model_name_)
+  if (!p.model.empty() && p.model != model_name_ && std::ranges::find(aliases_, p.model) == aliases_.end())
     return ApiError{404, "The model `" + p.model + "` does not exist.", "not_found_error", "model"};
   if (auto err = BuildPrompt(p)) return *err;
   if (auto err = BuildGrammar(p)) return *err;
@@ -119,7 +122,8 @@ std::variant<StartedRequest, ApiError> CompletionService::Start(const std::strin
   if (auto err = CheckContext(p)) return *err;
   if (auto err = CheckGrammarFits(p)) return *err;
   p.gen.id = engine_.NextId(chat ? "chatcmpl" : "cmpl");
-  r.ctx = {p.gen.id, model_name_, UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer(), p.tokens_as_ids};
+  r.ctx = {p.gen.id,          model_name_,   UnixNow(), chat, p.gen.sampling.logprobs, &engine_.tokenizer(),
+           p.tokens_as_ids, std::move(extension)};
   r.prompt_tokens = prompt_len;
   auto stream = engine_.Submit(p.gen);
   if (!stream.ok()) return FromStatus(stream.status());

@@ -8,10 +8,11 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/async_engine.h"
+#include "engine/generate_service.h"
 #include "server/chat_prompt.h"
 #include "server/openai_protocol.h"
 #include "server/openai_responses.h"
@@ -35,11 +36,15 @@ struct RequestSummary {
 
 class CompletionService {
  public:
-  // `prompt` (the chat template and tokenizer) must outlive the service.
-  CompletionService(AsyncEngine& engine, const ChatPrompt& prompt, std::string model_name);
+  // `engine` and `prompt` (the chat template and tokenizer) must outlive the service. Requests name
+  // `model_name` (what responses say) or one of `aliases` (a Composition of Experts' own name) as "model".
+  CompletionService(GenerateService& engine, const ChatPrompt& prompt, std::string model_name,
+                    std::vector<std::string> aliases = {});
 
-  // Validates, renders and tokenizes the prompt, and submits it.
-  std::variant<StartedRequest, ApiError> Start(const std::string& body, bool chat);
+  // Validates, renders and tokenizes the prompt, and submits it. `extension` (an object, or null) is added to
+  // every response object of the request.
+  std::variant<StartedRequest, ApiError> Start(const std::string& body, bool chat,
+                                               nlohmann::json extension = nullptr);
   // Waits for the whole answer. Returns the HTTP status and body.
   std::pair<int, nlohmann::json> Collect(StartedRequest& r, RequestSummary& summary);
   // Writes the SSE events (each "data: {...}\n\n", then "data: [DONE]\n\n"). When `write` fails the client
@@ -54,9 +59,10 @@ class CompletionService {
   std::optional<ApiError> CheckContext(const ParsedRequest& p) const;
   std::optional<ApiError> CheckGrammarFits(const ParsedRequest& p) const;
 
-  AsyncEngine& engine_;
+  GenerateService& engine_;
   const ChatPrompt& prompt_;
   std::string model_name_;
+  std::vector<std::string> aliases_;
   std::shared_ptr<const JsonGrammar> any_object_;
   int64_t longest_token_bytes_ = 1;
 };

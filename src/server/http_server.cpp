@@ -10,6 +10,7 @@
 #include "server/api_key.h"
 #include "server/completion_service.h"
 #include "server/gated_http_server.h"
+#include "server/single_model_directory.h"
 #include "server/tokenize_service.h"
 
 namespace strata {
@@ -54,20 +55,13 @@ GateConfig GateConfigFor(const ServerConfig& c) {
 
 struct HttpServer::Impl {
   ServerConfig cfg;
-  AsyncEngine& engine;
-  std::unique_ptr<ChatTemplate> chat_template;
-  ChatPrompt prompt;
-  CompletionService service;
-  TokenizeService tokenize;
+  std::unique_ptr<ModelDirectory> models;
   GatedHttpServer http;
   httplib::Server& svr;  // http.routes()
   ApiKeyCheck api_key;
 
-  Impl(ServerConfig c, AsyncEngine& e, std::unique_ptr<ChatTemplate> t, std::string terr)
-      : cfg(std::move(c)), engine(e), chat_template(std::move(t)),
-        prompt(chat_template.get(), std::move(terr), e.tokenizer()), service(e, prompt, cfg.model_name),
-        tokenize(prompt, e.tokenizer(), e.max_model_len(), cfg.model_name), http(GateConfigFor(cfg)), svr(http.routes()),
-        api_key(cfg.api_key) {}
+  Impl(ServerConfig c, std::unique_ptr<ModelDirectory> m)
+      : cfg(std::move(c)), models(std::move(m)), http(GateConfigFor(cfg)), svr(http.routes()), api_key(cfg.api_key) {}
 
   void Setup();
   // vLLM leaves /tokenize and /detokenize open; here they need the key too, as they cost CPU like /v1 routes.
@@ -77,7 +71,6 @@ struct HttpServer::Impl {
   }
   bool Authorized(const httplib::Request& req) const;
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool chat);
-  void HandleModels(httplib::Response& res) const;
   void HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const;
 };
 
@@ -104,13 +97,15 @@ void HttpServer::Impl::Setup() {
   });
   // Unhealthy (503) for good once the engine lost a peer rank: a router or an orchestrator takes it out.
   svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    if (Status st = engine.health(); !st.ok()) return SendError(res, {503, st.message(), "server_error", ""});
+    if (Status st = models->health(); !st.ok()) return SendError(res, {503, st.message(), "server_error", ""});
     res.status = 200;
   });
   svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(engine.metrics().RenderPrometheus(cfg.model_name), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(models->RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  svr.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) { HandleModels(res); });
+  svr.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, {{"object", "list"}, {"data", models->Models()}});
+  });
   svr.Post("/v1/completions",
            [this](const httplib::Request& req, httplib::Response& res) { HandleCompletion(req, res, false); });
   svr.Post("/v1/chat/completions",
@@ -121,19 +116,22 @@ void HttpServer::Impl::Setup() {
 }
 
 void HttpServer::Impl::HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const {
+  auto route = models->Resolve(QueryOf(req.body));
+  if (auto* err = std::get_if<ApiError>(&route)) return SendError(res, *err);
+  const TokenizeService& tokenize = *std::get<ServedRoute>(route).tokenize;
   auto out = detokenize ? tokenize.Detokenize(req.body) : tokenize.Tokenize(req.body);
   if (auto* err = std::get_if<ApiError>(&out)) return SendError(res, *err);
   SendJson(res, 200, std::get<json>(out));
 }
 
-void HttpServer::Impl::HandleModels(httplib::Response& res) const {
-  json model = {{"id", cfg.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "strata"},
-                {"max_model_len", engine.max_model_len()}};
-  SendJson(res, 200, {{"object", "list"}, {"data", json::array({model})}});
-}
-
 void HttpServer::Impl::HandleCompletion(const httplib::Request& req, httplib::Response& res, bool chat) {
-  auto started = service.Start(req.body, chat);
+  auto route = models->Resolve(QueryOf(req.body));
+  if (auto* err = std::get_if<ApiError>(&route)) {
+    spdlog::info("{} {} {} {}", req.method, req.path, err->status, err->message);
+    return SendError(res, *err);
+  }
+  CompletionService& service = *std::get<ServedRoute>(route).completion;
+  auto started = service.Start(req.body, chat, std::move(std::get<ServedRoute>(route).extension));
   if (auto* err = std::get_if<ApiError>(&started)) {
     spdlog::info("{} {} {} {}", req.method, req.path, err->status, err->message);
     return SendError(res, *err);
@@ -151,7 +149,7 @@ void HttpServer::Impl::HandleCompletion(const httplib::Request& req, httplib::Re
     return SendJson(res, status, body);
   }
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [this, r, log](size_t, httplib::DataSink& sink) {
+  res.set_chunked_content_provider("text/event-stream", [&service, r, log](size_t, httplib::DataSink& sink) {
     RequestSummary summary;
     const bool ok = service.Stream(*r, [&](std::string_view s) { return sink.write(s.data(), s.size()); }, summary);
     log(*r, summary, true);
@@ -162,7 +160,11 @@ void HttpServer::Impl::HandleCompletion(const httplib::Request& req, httplib::Re
 
 HttpServer::HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr<ChatTemplate> chat_template,
                        std::string template_error)
-    : impl_(std::make_unique<Impl>(std::move(config), engine, std::move(chat_template), std::move(template_error))) {
+    : HttpServer(config, std::make_unique<SingleModelDirectory>(engine, config.model_name, std::move(chat_template),
+                                                                std::move(template_error))) {}
+
+HttpServer::HttpServer(ServerConfig config, std::unique_ptr<ModelDirectory> models)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(models))) {
   impl_->Setup();
 }
 

@@ -1,6 +1,6 @@
 // The OpenAI-compatible HTTP front end: /v1/completions, /v1/chat/completions (with SSE streaming),
-// /v1/models, vLLM's /tokenize and /detokenize, /health and /metrics over an AsyncEngine. A ConnectionGate (one epoll thread) accepts
-// connections and receives each request in full, within deadlines and limits; cpp-httplib then routes and
+// /v1/models, vLLM's /tokenize and /detokenize, /health and /metrics over a ModelDirectory (one model's
+// AsyncEngine, or a Composition of Experts). A ConnectionGate (one epoll thread) accepts connections and receives each request in full, within deadlines and limits; cpp-httplib then routes and
 // answers it on a thread of a large pool (a streaming request holds its thread for its whole life), and the
 // connection returns to the gate for its next request.
 // With an API key, the /v1 routes, /tokenize and /detokenize (and /metrics with protect_metrics) need
@@ -15,6 +15,7 @@
 #include "core/status.h"
 #include "engine/async_engine.h"
 #include "model/chat_template.h"
+#include "server/model_directory.h"
 
 namespace strata {
 
@@ -41,6 +42,8 @@ class HttpServer {
   // fail with a clear error), and `template_error` says why.
   HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr<ChatTemplate> chat_template,
              std::string template_error);
+  // Any set of models (config.model_name is then unused).
+  HttpServer(ServerConfig config, std::unique_ptr<ModelDirectory> models);
   ~HttpServer();
 
   Status Bind();      // binds host:port

@@ -63,7 +63,9 @@ json FinishJson(const GenerateOutput& d) {
 }
 
 json Envelope(const ResponseContext& ctx, const char* object) {
-  return {{"id", ctx.id}, {"object", object}, {"created", ctx.created}, {"model", ctx.model}};
+  json j = {{"id", ctx.id}, {"object", object}, {"created", ctx.created}, {"model", ctx.model}};
+  if (ctx.extension.is_object()) j.update(ctx.extension);
+  return j;
 }
 
 }  // namespace

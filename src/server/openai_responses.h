@@ -24,6 +24,9 @@ struct ResponseContext {
   // vLLM's return_tokens_as_token_ids: every token in logprobs is "token_id:N" (and, in chat, its bytes those
   // of that string, as vLLM gives them), so a client can tell tokens apart that decode to the same text.
   bool tokens_as_ids = false;
+  // Extension fields every response object of the request carries at its top level (a Composition of
+  // Experts' routing decision), or null.
+  nlohmann::json extension;
 };
 
 // Accumulates a non-streamed response from the engine's deltas.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,8 +17,11 @@ namespace strata {
 class TokenizeService {
  public:
   // `prompt` and `tokenizer` must outlive the service.
-  TokenizeService(const ChatPrompt& prompt, const Tokenizer& tokenizer, int64_t max_model_len, std::string model_name)
-      : prompt_(prompt), tokenizer_(tokenizer), max_model_len_(max_model_len), model_name_(std::move(model_name)) {}
+  // Requests name `model_name` or one of `aliases` as "model", or none.
+  TokenizeService(const ChatPrompt& prompt, const Tokenizer& tokenizer, int64_t max_model_len, std::string model_name,
+                  std::vector<std::string> aliases = {})
+      : prompt_(prompt), tokenizer_(tokenizer), max_model_len_(max_model_len), model_name_(std::move(model_name)),
+        aliases_(std::move(aliases)) {}
 
   // {"prompt", "add_special_tokens"=true} or {"messages", "add_generation_prompt"=true,
   // "continue_final_message"=false, "add_special_tokens"=false, "chat_template_kwargs"}, both with "model" and
@@ -34,6 +38,7 @@ class TokenizeService {
   const Tokenizer& tokenizer_;
   int64_t max_model_len_;
   std::string model_name_;
+  std::vector<std::string> aliases_;
 };
 
 }  // namespace strata

@@ -50,10 +50,13 @@ PackedWeight::PackedWeight(DType dtype, int64_t n, int64_t k) : dtype_(dtype), n
   bytes_ = static_cast<size_t>((n / kPackRows) * (k / block_elems()) * block_bytes());
   // Read once per decoded token: transparent huge pages, as for the model file (core/mapped_file.cpp). The
   // mapping starts on a 2 MiB boundary and spans whole huge pages, else the pages at either end of every
-  // tensor stay 4 KiB (measured: a third of a 1B model's packed weights).
+  // tensor stay 4 KiB (measured: a third of a 1B model's packed weights). A copy under 2 MiB stays on small
+  // pages: a huge page would be mostly padding, and zeroing it made loading a 2 MiB model take 180 ms (the
+  // Composition of Experts loads such experts on demand).
   constexpr size_t kHuge = size_t{2} << 20;
   mapped_ = (bytes_ + kHuge - 1) / kHuge * kHuge + kHuge;
-  void* p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = bytes_ < kHuge ? MAP_FAILED
+                           : ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p != MAP_FAILED) {
     map_ = static_cast<uint8_t*>(p);
     data_ = map_ + (kHuge - reinterpret_cast<uintptr_t>(map_) % kHuge) % kHuge;
