@@ -61,9 +61,9 @@ int ServeCoe(const std::string& config_path, ServerConfig server, const EngineCo
   g_coe_server = &http;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  spdlog::info("serving the Composition of Experts \"{}\" ({} experts, RAM budget {}, {} router) on http://{}:{}",
-               config->name, config->experts.size(), coe::FormatBytes(config->ram_budget), (*router)->method(),
-               server.host, http.port());
+  spdlog::info("serving the Composition of Experts \"{}\" on http://{}:{} ({} experts, RAM budget {}, {} router)",
+               config->name, server.host, http.port(), config->experts.size(), coe::FormatBytes(config->ram_budget),
+               (*router)->method());
   http.Serve();
   g_coe_server = nullptr;
   spdlog::info("server stopped");

@@ -1,31 +1,13 @@
 #include "coe/coe_metrics.h"
 
-#include <cstdio>
 #include <sstream>
 
 namespace strata::coe {
 
 namespace {
 
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 void Family(std::ostringstream& out, const std::string& name, const char* type, const char* help) {
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
-}
-
-void HistogramLines(std::ostringstream& out, const std::string& name, const std::string& labels, const Histogram& h) {
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < h.counts().size(); ++i) {
-    cumulative += h.counts()[i];
-    const std::string le = i < h.bounds().size() ? Num(h.bounds()[i]) : "+Inf";
-    out << name << "_bucket{" << labels << ",le=\"" << le << "\"} " << cumulative << '\n';
-  }
-  out << name << "_sum{" << labels << "} " << Num(h.sum()) << '\n';
-  out << name << "_count{" << labels << "} " << h.count() << '\n';
 }
 
 }  // namespace
@@ -102,9 +84,9 @@ std::string CoeMetrics::RenderPrometheus() const {
   Family(out, "strata:coe_bytes_moved_total", "counter", "Bytes moved between memory tiers.");
   out << "strata:coe_bytes_moved_total{" << coe << ",from=\"disk\",to=\"ram\"} " << bytes_disk_to_ram_ << '\n';
   Family(out, "strata:coe_load_seconds", "histogram", "Seconds to bring an expert from disk into RAM.");
-  HistogramLines(out, "strata:coe_load_seconds", coe, load_seconds_);
+  out << PrometheusHistogramLines("strata:coe_load_seconds", coe, load_seconds_);
   Family(out, "strata:coe_route_seconds", "histogram", "Seconds the router took to pick an expert.");
-  HistogramLines(out, "strata:coe_route_seconds", coe, route_seconds_);
+  out << PrometheusHistogramLines("strata:coe_route_seconds", coe, route_seconds_);
   auto gauge = [&](const char* name, const char* help, int64_t v) {
     Family(out, name, "gauge", help);
     out << name << '{' << coe << "} " << v << '\n';

@@ -54,6 +54,21 @@ class Writer {
 
 }  // namespace
 
+std::string PrometheusNumber(double v) { return Num(v); }
+
+std::string PrometheusHistogramLines(const std::string& name, const std::string& labels, const Histogram& h) {
+  std::ostringstream out;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.counts().size(); ++i) {
+    cumulative += h.counts()[i];
+    const std::string le = i < h.bounds().size() ? Num(h.bounds()[i]) : "+Inf";
+    out << name << "_bucket{" << labels << ",le=\"" << le << "\"} " << cumulative << '\n';
+  }
+  out << name << "_sum{" << labels << "} " << Num(h.sum()) << '\n';
+  out << name << "_count{" << labels << "} " << h.count() << '\n';
+  return out.str();
+}
+
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1) {}
 
 void Histogram::Observe(double v) {

@@ -28,6 +28,12 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
+// The sample lines of `h` in the Prometheus text format: cumulative name_bucket{labels,le="..."}, name_sum,
+// name_count (`labels` without braces, e.g. `backend="x"`). For other metric sets that keep histograms.
+std::string PrometheusHistogramLines(const std::string& name, const std::string& labels, const Histogram& h);
+// A number as Prometheus prints it: shortest round-trip form.
+std::string PrometheusNumber(double v);
+
 struct EngineGauges {
   int64_t running = 0;
   int64_t waiting = 0;

@@ -6,11 +6,7 @@
 namespace strata {
 namespace {
 
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+std::string Num(double v) { return PrometheusNumber(v); }
 
 // A label value with Prometheus' escapes.
 std::string Label(const std::string& v) {
@@ -41,18 +37,8 @@ void PerBackend(std::ostringstream& o, const std::string& name, const char* type
 void Latency(std::ostringstream& o, const BackendList& bs, const std::vector<Backend::Stats>& stats) {
   const std::string name = "strata_router_backend_request_duration_seconds";
   Family(o, name, "histogram", "Time from routing a request to a backend to the end of its response.");
-  for (size_t i = 0; i < bs.size(); ++i) {
-    const Histogram& h = stats[i].latency;
-    const std::string label = "backend=\"" + Label(bs[i]->url()) + "\"";
-    uint64_t cumulative = 0;
-    for (size_t k = 0; k < h.counts().size(); ++k) {
-      cumulative += h.counts()[k];
-      const std::string le = k < h.bounds().size() ? Num(h.bounds()[k]) : "+Inf";
-      o << name << "_bucket{" << label << ",le=\"" << le << "\"} " << cumulative << '\n';
-    }
-    o << name << "_sum{" << label << "} " << Num(h.sum()) << '\n';
-    o << name << "_count{" << label << "} " << h.count() << '\n';
-  }
+  for (size_t i = 0; i < bs.size(); ++i)
+    o << PrometheusHistogramLines(name, "backend=\"" + Label(bs[i]->url()) + "\"", stats[i].latency);
 }
 
 }  // namespace

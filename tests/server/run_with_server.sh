@@ -3,6 +3,8 @@
 # STRATA_URL set, then stops the server. Exit code 77 (CTest's skip) when the model or a tool is missing.
 # usage: run_with_server.sh STRATA_BINARY DEFAULT_TESTDATA MODEL_RELATIVE [serve flags...] -- COMMAND...
 # ($STRATA_TESTDATA overrides DEFAULT_TESTDATA; $STRATA_REQUIRE names a path whose absence means skip.)
+# With $COE_CONFIG (a Composition of Experts YAML whose model paths are file names), the server is
+# `serve --coe` over that config placed beside the GGUF files of MODEL's folder.
 set -uo pipefail
 strata=$1 model="${STRATA_TESTDATA:-$2}/$3"
 shift 3
@@ -14,9 +16,15 @@ if [ ! -f "$model" ]; then echo "SKIP: $model not found (set STRATA_TESTDATA)"; 
 if ! command -v "$1" >/dev/null && [ ! -x "$1" ]; then echo "SKIP: $1 not installed"; exit 77; fi
 
 log=$(mktemp)
-"$strata" serve -m "$model" --port 0 -t 2 "${serve_flags[@]}" 2>"$log" &
+source_flags=(-m "$model")
+if [ -n "${COE_CONFIG:-}" ]; then
+  coe_dir=$(mktemp -d)
+  ln -s "$(dirname "$model")"/*.gguf "$coe_dir"/ && cp "$COE_CONFIG" "$coe_dir/coe.yaml"
+  source_flags=(--coe "$coe_dir/coe.yaml")
+fi
+"$strata" serve "${source_flags[@]}" --port 0 -t 2 "${serve_flags[@]}" 2>"$log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"; [ -z "${coe_dir:-}" ] || rm -rf "$coe_dir"' EXIT
 port=""
 for _ in $(seq 1 300); do
   port=$(sed -n 's/.* on http:\/\/[^:]*:\([0-9]*\) .*/\1/p' "$log" | head -1)
