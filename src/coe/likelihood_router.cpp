@@ -31,8 +31,8 @@ LikelihoodRouter::LikelihoodRouter(std::unique_ptr<ExpertRouter> first_stage, st
     : first_(std::move(first_stage)), experts_(std::move(experts)), shortlist_(std::max(2, shortlist)),
       pool_(threads) {}
 
-// The unoptimised plan over the mapped file (weights are read where they lie; the executor's packed copies
-// and arena live only for this call, and the file pages read are given back after).
+// The unoptimised plan over the mapped file, unpacked: the weights are read where they lie (one pass does not
+// repay packing them), the arena lives only for this call, and the file pages read are given back after.
 Result<std::optional<double>> LikelihoodRouter::MeanLogProb(int expert, std::string_view text) {
   const Model& model = *experts_[static_cast<size_t>(expert)];
   std::vector<int32_t> ids = model.tokenizer().Encode(text, model.tokenizer().add_bos());
@@ -44,16 +44,16 @@ Result<std::optional<double>> LikelihoodRouter::MeanLogProb(int expert, std::str
   double sum = 0;
   {
     std::lock_guard lock(mu_);
-    PlanExecutor exec(*plan, pool_);
+    auto exec = PlanExecutor::Unpacked(*plan, pool_);
     const int64_t blocks = (static_cast<int64_t>(ids.size()) + kBlockSize - 1) / kBlockSize;
-    PagedKvCache kv = exec.MakeKvCache(blocks, kBlockSize);
+    PagedKvCache kv = exec->MakeKvCache(blocks, kBlockSize);
     std::vector<int32_t> table(static_cast<size_t>(blocks));
     std::iota(table.begin(), table.end(), 0);
     Batch batch;
     batch.tokens = ids;
     batch.seqs.push_back({.first_row = 0, .num_rows = static_cast<int64_t>(ids.size()), .start_pos = 0,
                           .block_table = table, .want_logits = true, .all_logits = true});
-    auto logits = exec.Run(batch, kv);
+    auto logits = exec->Run(batch, kv);
     if (!logits.ok()) return logits.status();
     for (size_t t = 0; t + 1 < ids.size(); ++t)
       sum += LogProb(logits->row(static_cast<int64_t>(t)), logits->n_vocab, ids[t + 1]);

@@ -1,9 +1,9 @@
 // The router that asks the experts: a prompt belongs to the domain whose expert predicts it best (the domain
 // posterior of Branch-Train-Merge, Li et al. 2022, with a uniform prior). A first-stage router (lexical, or
 // embedding with a router model) shortlists the `shortlist` most similar experts; each of those runs the
-// prompt (at most 256 tokens) through its own plan, from its mapped file, and the one of highest mean log
-// probability per predicted token wins. Costs one prefill per shortlisted expert, so it suits CoEs whose
-// experts are small or whose prompts are short; needs nothing trained beyond the experts themselves.
+// prompt (at most 256 tokens) through its own plan, reading its mapped file (no packed copy), and the one of
+// highest mean log probability per predicted token wins. Costs one prefill per shortlisted expert, so it suits
+// CoEs whose experts are small or whose prompts are short; needs nothing trained beyond the experts themselves.
 #pragma once
 
 #include <memory>

@@ -42,6 +42,10 @@ PlanExecutor::PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* 
   }
 }
 
+std::unique_ptr<PlanExecutor> PlanExecutor::Unpacked(const ir::Plan& plan, ThreadPool& pool) {
+  return std::unique_ptr<PlanExecutor>(new PlanExecutor(plan, pool, nullptr, PackWeights(plan, /*pack=*/false)));
+}
+
 std::unique_ptr<PlanExecutor> PlanExecutor::Twin() const {
   return std::unique_ptr<PlanExecutor>(new PlanExecutor(plan_, pool_, collectives_, packed_));
 }
@@ -49,12 +53,12 @@ std::unique_ptr<PlanExecutor> PlanExecutor::Twin() const {
 // Quantized projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
 // repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
 // are for MatMul.
-std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::Plan& plan) {
+std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::Plan& plan, bool pack) {
   auto packed = std::make_shared<Packed>();
   packed->weights.resize(plan.weights.size());
   for (const ir::Node& n : plan.nodes) {
-    if (n.op == ir::Op::kMoe) PackExperts(plan, n, *packed);
-    if (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn) continue;
+    if (n.op == ir::Op::kMoe) PackExperts(plan, n, pack, *packed);
+    if (!pack || (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn)) continue;
     for (int w : {n.weight, n.weight2})
       if (w >= 0 && !packed->weights[static_cast<size_t>(w)])
         packed->weights[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan.weight(w));
@@ -63,7 +67,7 @@ std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::
 }
 
 // Each expert's matrices are views of the [experts, n, k] tensors, packed one by one like any projection.
-void PlanExecutor::PackExperts(const ir::Plan& plan, const ir::Node& n, Packed& out) {
+void PlanExecutor::PackExperts(const ir::Plan& plan, const ir::Node& n, bool pack, Packed& out) {
   std::vector<ExpertMatrices>& experts = out.experts[n.id];
   const int64_t count = plan.weight(n.expert_weights[0]).dim(0);
   experts.resize(static_cast<size_t>(count));
@@ -71,7 +75,7 @@ void PlanExecutor::PackExperts(const ir::Plan& plan, const ir::Node& n, Packed& 
     for (size_t which = 0; which < 3; ++which) {
       ExpertMatrices& m = experts[static_cast<size_t>(e)];
       m.views[which] = plan.weight(n.expert_weights[which]).Index(e);
-      m.packed[which] = kernels::PackedWeight::Pack(m.views[which]);
+      if (pack) m.packed[which] = kernels::PackedWeight::Pack(m.views[which]);
     }
 }
 

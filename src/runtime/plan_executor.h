@@ -41,6 +41,9 @@ class PlanExecutor {
   // `collectives`, when given, join exactly the plan's tensor-parallel group (size() == plan.parallel.size: in a
   // pipeline job, the stage's ranks, not the world); Run refuses others.
   PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives = nullptr);
+  // An executor that reads every weight where it lies (no packed copies: the slower F32-activation matmul),
+  // for a pass or two where packing would cost more than it saves (a router scoring a prompt with an expert).
+  static std::unique_ptr<PlanExecutor> Unpacked(const ir::Plan& plan, ThreadPool& pool);
 
   // Runs every sequence's new tokens; returns one logits row per sequence with want_logits, in batch order.
   // Bad token ids or an inconsistent batch give an error before anything is written to the cache.
@@ -115,8 +118,8 @@ class PlanExecutor {
   void RunNothing(const ir::Node&, PagedKvCache&) {}
   struct Packed;
   PlanExecutor(const ir::Plan& plan, ThreadPool& pool, Collectives* collectives, std::shared_ptr<const Packed> packed);
-  static std::shared_ptr<const Packed> PackWeights(const ir::Plan& plan);
-  static void PackExperts(const ir::Plan& plan, const ir::Node& n, Packed& out);
+  static std::shared_ptr<const Packed> PackWeights(const ir::Plan& plan, bool pack = true);
+  static void PackExperts(const ir::Plan& plan, const ir::Node& n, bool pack, Packed& out);
   Status CheckBatch(const Batch& batch, const PagedKvCache& kv) const;
   void Post(const ir::Node& n, Result<Collectives::Handle> h);
   Status Failed(const ir::Node& n);
