@@ -60,8 +60,10 @@ std::variant<ServedRoute, ApiError> CoeDirectory::Resolve(const RouteQuery& quer
   const int64_t begin_us = Profiler::NowUs();
   auto d = router_.Route(query.text);
   if (!d.ok()) return ApiError{500, "the router failed: " + d.status().message(), "server_error", ""};
-  engine_.Prefetch(d->expert);  // the load starts now; tokenizing the prompt overlaps it
-  engine_.metrics().RouterDecision(d->expert, d->micros * 1e-6);
+  if (query.generates) {
+    engine_.Prefetch(d->expert);  // the load starts now; tokenizing the prompt overlaps it
+    engine_.metrics().RouterDecision(d->expert, d->micros * 1e-6);
+  }
   const std::string& expert = engine_.expert(d->expert).name;
   nlohmann::json decision = {{"name", engine_.name()},         {"expert", expert},
                              {"score", d->score},              {"method", router_.method()},

@@ -116,7 +116,9 @@ void HttpServer::Impl::Setup() {
 }
 
 void HttpServer::Impl::HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const {
-  auto route = models->Resolve(QueryOf(req.body));
+  RouteQuery query = QueryOf(req.body);
+  query.generates = false;
+  auto route = models->Resolve(query);
   if (auto* err = std::get_if<ApiError>(&route)) return SendError(res, *err);
   const TokenizeService& tokenize = *std::get<ServedRoute>(route).tokenize;
   auto out = detokenize ? tokenize.Detokenize(req.body) : tokenize.Tokenize(req.body);

@@ -21,6 +21,7 @@ class TokenizeService;
 struct RouteQuery {
   std::string model;  // the request's "model" ("" when absent or not a string)
   std::string text;   // the text to route on: the prompt, or the last user message of a chat
+  bool generates = true;  // false for /tokenize and /detokenize: nothing to prepare (no expert to load)
 };
 
 // The query of a request body. A body that is malformed gives an empty query; the service that then parses it

@@ -163,6 +163,23 @@ TEST(CoeServer, ChatAndStreamingNameTheExpertThatAnswered) {
   EXPECT_EQ(models["data"][1]["parent"], "four-experts");
 }
 
+// /tokenize routes too (the routed expert's tokenizer), but loads nothing and counts no decision.
+TEST(CoeServer, TokenizeRoutesWithoutLoadingAnExpert) {
+  STRATA_REQUIRE_TESTDATA();
+  LocalCoeServer server;
+  auto [status, body] = server.Post("/tokenize", {{"model", "four-experts"}, {"prompt", "int main(void) {"}});
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_GT(body["count"].get<int>(), 3);
+  auto [named, by_name] = server.Post("/tokenize", {{"model", "c-code"}, {"prompt", "int main(void) {"}});
+  ASSERT_EQ(named, 200);
+  EXPECT_EQ(body["tokens"], by_name["tokens"]);
+  for (int e = 0; e < server.engine().num_experts(); ++e) {
+    EXPECT_EQ(server.engine().metrics().expert(e).loads, 0);
+    EXPECT_EQ(server.engine().metrics().expert(e).routed, 0);
+  }
+  EXPECT_TRUE(server.engine().events().empty());
+}
+
 TEST(CoeServer, TheTraceShowsExpertLoadsAndTheRequestsWaitingForThem) {
   STRATA_REQUIRE_TESTDATA();
   const std::string path = testing::ScratchDir() + "/coe_trace.json";
