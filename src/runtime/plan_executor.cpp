@@ -1,6 +1,7 @@
 #include "runtime/plan_executor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <string>
@@ -52,17 +53,34 @@ std::unique_ptr<PlanExecutor> PlanExecutor::Twin() const {
 
 // Quantized projection weights are repacked once for the integer kernels (kernels/quant_matmul.h); the
 // repacked copy is what every step reads. Others (and every weight when the integer path is off) stay as they
-// are for MatMul.
+// are for MatMul. Large models pack on every hardware thread, each taking the next weight (they differ in
+// size): packing is most of the time a Composition of Experts takes to bring an expert into RAM.
 std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::Plan& plan, bool pack) {
   auto packed = std::make_shared<Packed>();
   packed->weights.resize(plan.weights.size());
+  std::vector<int> todo;
+  std::vector<bool> seen(plan.weights.size(), false);
+  int64_t bytes = 0;
   for (const ir::Node& n : plan.nodes) {
     if (n.op == ir::Op::kMoe) PackExperts(plan, n, pack, *packed);
     if (!pack || (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn)) continue;
     for (int w : {n.weight, n.weight2})
-      if (w >= 0 && !packed->weights[static_cast<size_t>(w)])
-        packed->weights[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan.weight(w));
+      if (w >= 0 && !seen[static_cast<size_t>(w)]) {
+        seen[static_cast<size_t>(w)] = true;
+        todo.push_back(w);
+        bytes += static_cast<int64_t>(plan.weight(w).nbytes());
+      }
   }
+  auto pack_one = [&](int w) { packed->weights[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan.weight(w)); };
+  constexpr int64_t kParallelBytes = int64_t{16} << 20;  // below this, starting threads costs more than it saves
+  if (bytes < kParallelBytes || todo.size() < 2) {
+    for (int w : todo) pack_one(w);
+    return packed;
+  }
+  std::atomic<size_t> next{0};
+  ThreadPool(0).Run([&](int, int) {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) pack_one(todo[i]);
+  });
   return packed;
 }
 
