@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "model/bench_models.h"
+#include "model/inflate_model.h"
 
 namespace strata::cli {
 namespace {
@@ -29,7 +30,13 @@ std::string ShapeList() {
   return out;
 }
 
-int GenModel(BenchModelOptions o) {
+struct InflateFlags {
+  std::string from;  // --inflate FILE
+  int64_t ffn = 0;
+  float noise = 0;
+};
+
+int GenModel(BenchModelOptions o, const InflateFlags& inflate, bool dtype_given) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(o.vocab_path, ec)) {
     spdlog::error("vocab file '{}' not found: pass --vocab FILE (a GGUF with tokenizer.ggml.* keys, e.g. "
@@ -53,14 +60,22 @@ int GenModel(BenchModelOptions o) {
                    total / 1048576.0, tensor);
     }
   };
-  const Status st = GenerateBenchModel(o);
+  const Status st = inflate.from.empty()
+                        ? GenerateBenchModel(o)
+                        : InflateModel({.in_path = inflate.from, .out_path = o.out_path, .ffn = inflate.ffn,
+                                        .noise = inflate.noise, .seed = o.seed, .dtype = dtype_given ? o.dtype : "",
+                                        .progress = o.progress});
   if (!st.ok()) {
     if (tty && last_pct >= 0 && last_pct < 100) std::fputc('\n', stderr);
     spdlog::error("{}", st.message());
     return 1;
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("wrote {} ({} {} {}, seed {}) in {:.1f} s", o.out_path, o.arch, o.shape, o.dtype, o.seed, s);
+  if (inflate.from.empty())
+    spdlog::info("wrote {} ({} {} {}, seed {}) in {:.1f} s", o.out_path, o.arch, o.shape, o.dtype, o.seed, s);
+  else
+    spdlog::info("wrote {} ({} with feed-forward width {}, noise {}, seed {}) in {:.1f} s", o.out_path, inflate.from,
+                 inflate.ffn, inflate.noise, o.seed, s);
   return 0;
 }
 
@@ -68,6 +83,7 @@ int GenModel(BenchModelOptions o) {
 
 void RegisterGenModel(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<BenchModelOptions>();
+  auto inflate = std::make_shared<InflateFlags>();
   opts->vocab_path = DefaultVocab();
   CLI::App* cmd = app.add_subcommand(
       "gen-model",
@@ -79,7 +95,7 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
   cmd->add_option("--shape", opts->shape,
                   "Model shape: a full name (qwen3-1b) or, with --arch, a short one (1b, tiny); default: the "
                   "architecture's first (llama-1b)");
-  cmd->add_option("--dtype", opts->dtype, "Weight type (norms stay f32)")
+  CLI::Option* dtype = cmd->add_option("--dtype", opts->dtype, "Weight type (norms stay f32)")
       ->capture_default_str()
       ->check(CLI::IsMember(BenchModelDtypes()));
   cmd->add_option("-o,--output", opts->out_path, "GGUF file to write")->required();
@@ -96,7 +112,15 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-t,--threads", opts->threads, "Threads for generating and quantizing (0: all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->callback([opts, &exit_code] { exit_code = GenModel(*opts); });
+  cmd->add_option("--inflate", inflate->from,
+                  "Instead of random weights: widen this trained GGUF's feed-forward blocks to --ffn units (the new "
+                  "ones zero, or normal(0, --noise)); a big target whose original is a natural draft model. --dtype "
+                  "(f32, f16, q8_0, q4_0) converts its matrices; without it each keeps its type")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--ffn", inflate->ffn, "With --inflate: the new feed-forward width (a multiple of 32)");
+  cmd->add_option("--noise", inflate->noise, "With --inflate: standard deviation of the new units' weights (0: zeros)")
+      ->capture_default_str();
+  cmd->callback([opts, inflate, dtype, &exit_code] { exit_code = GenModel(*opts, *inflate, dtype->count() > 0); });
 }
 
 }  // namespace strata::cli

@@ -6,8 +6,10 @@
 #include "cli/commands.h"
 #include "cli/model_loading.h"
 #include "cli/parallel_launch.h"
+#include "cli/spec_options.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
+#include "engine/llm_engine.h"
 #include "engine/sampler.h"
 #include "runtime/profiler.h"
 
@@ -29,6 +31,7 @@ struct RunOptions {
   uint64_t seed = 0;
   bool ignore_eos = false;
   CompileFlags compile;
+  SpecFlags spec;
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -106,9 +109,64 @@ int Generate(const RunOptions& o, const Tokenizer& tok, CpuExecutor& exec, int t
   return 0;
 }
 
+// With speculative decoding: the one request through the engine, which drafts and verifies.
+int GenerateSpeculative(const RunOptions& o, const Tokenizer& tok, ExecutorSource target, const SpecConfig& spec,
+                        int threads) {
+  EngineConfig config{.max_model_len = o.ctx, .spec = spec};
+  config.scheduler.max_num_seqs = 1;
+  config.scheduler.max_num_batched_tokens = std::max(1, o.batch) + spec.num_tokens;
+  auto engine = LlmEngine::Create(std::move(target), tok, config);
+  if (!engine.ok()) {
+    spdlog::error("{}", engine.status().message());
+    return 1;
+  }
+  GenerateRequest r{.id = "run", .prompt = tok.Encode(o.prompt, tok.add_bos()), .max_tokens = o.n_predict,
+                    .ignore_eos = o.ignore_eos};
+  r.sampling = {.temperature = o.temp, .top_k = o.top_k, .top_p = o.top_p, .min_p = o.min_p,
+                .repetition_penalty = o.repeat_penalty, .seed = o.seed};
+  spdlog::info("prompt: {} tokens, {} threads, context {}", r.prompt.size(), threads, (*engine)->max_model_len());
+  if (Status st = (*engine)->Add(std::move(r)); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point first{};
+  int64_t generated = 0;
+  while ((*engine)->has_work())
+    for (const GenerateOutput& d : (*engine)->Step()) {
+      if (d.finish_reason == FinishReason::kError) {
+        spdlog::error("{}", d.error);
+        return 1;
+      }
+      if (generated == 0 && !d.tokens.empty()) first = std::chrono::steady_clock::now();
+      generated += static_cast<int64_t>(d.tokens.size());
+      std::fputs(d.text.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  const double decode_s = Seconds(first);
+  const EngineMetrics::SpecCounts c = (*engine)->metrics().spec();
+  spdlog::info("prompt and first token in {:.3f} s; decode: {} tokens in {:.3f} s ({:.1f} tok/s)",
+               std::chrono::duration<double>(first - t0).count(), generated, decode_s,
+               generated > 1 ? (generated - 1) / decode_s : 0.0);
+  spdlog::info("speculative decoding ({}): {} verification steps, {} drafted, {} accepted ({:.1f}%), {:.2f} tokens a step",
+               (*engine)->spec_method(), c.drafts, c.draft_tokens, c.accepted_tokens,
+               c.draft_tokens ? 100.0 * c.accepted_tokens / c.draft_tokens : 0.0,
+               c.drafts ? 1.0 + static_cast<double>(c.accepted_tokens) / c.drafts : 0.0);
+  return 0;
+}
+
 // Alone, or as one rank of an mpirun job (rank 0 generates; the others run their shard of each step).
 int Run(const RunOptions& o) {
   return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
+    if (o.spec.enabled()) {
+      CompiledModel draft;
+      SpecConfig spec;
+      if (!PrepareSpec(o.spec, pool, draft, spec)) return 1;
+      ExecutorSource target{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
+      return GenerateSpeculative(o, compiled.model->tokenizer(), std::move(target), spec, pool.size());
+    }
     CpuExecutor exec(launch.Factory(compiled, pool), o.ctx > 0 ? o.ctx : compiled.plan().kv.n_ctx);
     return Generate(o, compiled.model->tokenizer(), exec, pool.size());
   });  // the executor, gone before RunAsRank returns, has told the other ranks to stop
@@ -133,6 +191,7 @@ void RegisterRun(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", opts->seed, "random seed for sampling");
   cmd->add_flag("--ignore-eos", opts->ignore_eos, "keep generating after the end-of-sequence token");
   AddCompileFlags(cmd, opts->compile);
+  AddSpecFlags(cmd, opts->spec);
   cmd->callback([opts, &exit_code] { exit_code = Run(*opts); });
 }
 

@@ -7,6 +7,7 @@
 #include "cli/model_loading.h"
 #include "cli/parallel_launch.h"
 #include "cli/serve_coe.h"
+#include "cli/spec_options.h"
 #include "core/log.h"
 #include "engine/async_engine.h"
 #include "server/connection_gate.h"
@@ -24,6 +25,7 @@ struct ServeOptions {
   int threads = 0;
   bool no_prefix_caching = false;
   CompileFlags compile;
+  SpecFlags spec;
 };
 
 HttpServer* g_server = nullptr;  // for the signal handler only
@@ -90,12 +92,18 @@ int Serve(ServeOptions o) {
     spdlog::error("give one model (-m) or one Composition of Experts config (--coe)");
     return 2;
   }
+  if (!o.coe.empty() && o.spec.enabled()) {
+    spdlog::error("speculative decoding is not available with --coe");
+    return 2;
+  }
   if (!o.coe.empty()) {
     o.engine.prefix_caching = !o.no_prefix_caching;
     return ServeCoe(o.coe, o.server, o.engine, o.compile, o.threads);
   }
   return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
     ExecutorSource source{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
+    CompiledModel draft;  // outlives the engine, which ServeOn owns
+    if (!PrepareSpec(o.spec, pool, draft, o.engine.spec)) return 1;
     return ServeOn(o, compiled, std::move(source), pool.size());
   });
 }
@@ -137,6 +145,7 @@ void RegisterServe(CLI::App& app, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("-t,--threads", o->threads, "compute threads (0: all cores)");
   AddCompileFlags(cmd, o->compile);
+  AddSpecFlags(cmd, o->spec);
   cmd->callback([o, &exit_code] { exit_code = Serve(*o); });
 }
 

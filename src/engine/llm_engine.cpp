@@ -6,6 +6,8 @@
 #include "engine/generate_service.h"
 #include "engine/json_grammar.h"
 #include "engine/request_trace.h"
+#include "engine/spec_verify.h"
+#include "engine/speculator.h"
 #include "engine/stop_checker.h"
 #include "engine/token_mask.h"
 #include "runtime/profiler.h"
@@ -22,6 +24,8 @@ struct LlmEngine::Active {
   std::vector<uint8_t> mask;
   RequestTimeline timeline;  // arrival, first scheduled, first token
   Clock::time_point last_token;
+  int32_t spec_k = 0;                      // speculative decoding: drafts to ask for next
+  std::unique_ptr<Sampler> draft_sampler;  // the draft model's draws, on a generator of their own
 
   explicit Active(GenerateRequest r) : req(std::move(r)), sampler(req.sampling), stop(req.stop) {}
 };
@@ -48,7 +52,14 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(ExecutorSource source, cons
   if (max_len > n_ctx)
     return Status::InvalidArgument("max model length " + std::to_string(max_len) +
                                    " exceeds the model's context length " + std::to_string(n_ctx));
-  const int64_t per_token = source.kv_bytes_per_token;
+  const bool draft = config.spec.method == SpecConfig::Method::kDraftModel;
+  if (draft && config.spec.draft.kv_bytes_per_token <= 0) return Status::InvalidArgument("no draft model to run");
+  if (draft && config.spec.draft.n_ctx < max_len)
+    return Status::InvalidArgument("the draft model's context of " + std::to_string(config.spec.draft.n_ctx) +
+                                   " tokens is shorter than the model length " + std::to_string(max_len) +
+                                   "; lower --max-model-len (or -c)");
+  // A draft model keeps its own cache of the same blocks: one token costs both models' bytes.
+  const int64_t per_token = source.kv_bytes_per_token + (draft ? config.spec.draft.kv_bytes_per_token : 0);
   const int64_t per_block = per_token * config.block_size;
   int64_t bytes = config.kv_cache_bytes;
   if (bytes <= 0) bytes = std::min<int64_t>(int64_t{config.scheduler.max_num_seqs} * max_len * per_token, int64_t{4} << 30);
@@ -60,9 +71,18 @@ Result<std::unique_ptr<LlmEngine>> LlmEngine::Create(ExecutorSource source, cons
                                    std::to_string(max_len) + " (" + std::to_string(need * per_block) +
                                    " bytes); raise --kv-cache-memory or lower --max-model-len");
   if (blocks > (int64_t{1} << 30)) return Status::InvalidArgument("KV cache too large");
-  return std::unique_ptr<LlmEngine>(
-      new LlmEngine(source, tokenizer, config, max_len, static_cast<int32_t>(blocks)));  // private ctor
+  std::unique_ptr<LlmEngine> engine(new LlmEngine(source, tokenizer, config, max_len, static_cast<int32_t>(blocks)));
+  if (config.spec.enabled()) {
+    STRATA_ASSIGN_OR_RETURN(engine->spec_, Speculator::Create(config.spec, tokenizer, engine->runner_->n_vocab(),
+                                                              blocks, config.block_size));
+    engine->metrics_.EnableSpecDecode(config.spec.num_tokens);
+    spdlog::info("speculative decoding: {}, up to {} drafts a step{}", engine->spec_->drafter_name(),
+                 config.spec.num_tokens, config.spec.adaptive ? " (adaptive)" : "");
+  }
+  return engine;
 }
+
+const char* LlmEngine::spec_method() const { return spec_ ? spec_->drafter_name() : nullptr; }
 
 LlmEngine::LlmEngine(const ExecutorSource& source, const Tokenizer& tokenizer, const EngineConfig& config,
                      int64_t max_model_len, int32_t num_blocks)
@@ -90,6 +110,13 @@ Status LlmEngine::Add(GenerateRequest r) {
   a->seq.id = a->req.id;
   a->seq.tokens = a->req.prompt;
   a->seq.num_prompt = a->seq.num_tokens();
+  if (spec_) {
+    a->spec_k = spec_->initial_k();
+    SamplingParams draft = a->req.sampling;
+    draft.logprobs = false;
+    if (draft.seed) draft.seed = *draft.seed ^ 0x9e3779b97f4a7c15ull;  // reproducible, but not the target's draws
+    a->draft_sampler = std::make_unique<Sampler>(draft);
+  }
   scheduler_.Add(&a->seq);
   active_.emplace(a->req.id, std::move(a));
   return Status::Ok();
@@ -103,16 +130,56 @@ void LlmEngine::Abort(const std::string& id) {
   pending_.push_back(std::move(delta));
 }
 
+// Each sequence's scheduled tokens, then its drafts (whose every row gets logits, to verify them).
 void LlmEngine::BuildBatch(const SchedulerOutput& out) {
   batch_.tokens.clear();
   batch_.seqs.clear();
-  for (const ScheduledSequence& s : out.scheduled) {
+  for (size_t i = 0; i < out.scheduled.size(); ++i) {
+    const ScheduledSequence& s = out.scheduled[i];
     const Sequence& q = *s.seq;
-    batch_.seqs.push_back({.first_row = static_cast<int64_t>(batch_.tokens.size()), .num_rows = s.num_tokens,
-                           .start_pos = q.num_computed, .block_table = q.block_table, .want_logits = s.samples});
+    const std::vector<int32_t>* drafts = jobs_.empty() ? nullptr : &jobs_[i].tokens;
+    const auto num_drafts = static_cast<int64_t>(drafts ? drafts->size() : 0);
+    batch_.seqs.push_back({.first_row = static_cast<int64_t>(batch_.tokens.size()), .num_rows = s.num_tokens + num_drafts,
+                           .start_pos = q.num_computed, .block_table = q.block_table, .want_logits = s.samples,
+                           .all_logits = num_drafts > 0});
     batch_.tokens.insert(batch_.tokens.end(), q.tokens.begin() + q.num_computed,
                          q.tokens.begin() + q.num_computed + s.num_tokens);
+    if (drafts) batch_.tokens.insert(batch_.tokens.end(), drafts->begin(), drafts->end());
   }
+}
+
+// How many drafts each decoding sequence asks for at the next step (the scheduler reserves their slots).
+void LlmEngine::PlanLookahead() {
+  for (auto& [id, a] : active_) {
+    Sequence& q = a->seq;
+    const bool decoding = !q.block_table.empty() && q.num_computed == q.num_tokens() - 1;
+    const int64_t left = std::min(a->req.max_tokens - q.num_generated(), max_model_len_ - q.num_tokens());
+    q.lookahead = decoding ? spec_->Wanted(a->spec_k, left) : 0;
+  }
+}
+
+// One job per scheduled sequence (jobs_[i] for out.scheduled[i]); those with reserved slots get drafts.
+Status LlmEngine::Draft(const SchedulerOutput& out) {
+  jobs_.clear();
+  jobs_.resize(out.scheduled.size());
+  std::vector<DraftJob> wanted;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < out.scheduled.size(); ++i) {
+    const ScheduledSequence& s = out.scheduled[i];
+    if (s.num_lookahead <= 0) continue;
+    Active& a = *active_.at(s.seq->id);
+    DraftJob job{.seq = s.seq, .k = s.num_lookahead, .sampler = a.draft_sampler.get()};
+    if (a.matcher) {
+      job.matcher = std::make_unique<JsonMatcher>(*a.matcher);
+      job.trie = trie_.get();
+      job.eos_id = tokenizer_.eos_id();
+    }
+    wanted.push_back(std::move(job));
+    index.push_back(i);
+  }
+  STRATA_RETURN_IF_ERROR(spec_->Propose(out, wanted));
+  for (size_t j = 0; j < wanted.size(); ++j) jobs_[index[j]] = std::move(wanted[j]);
+  return Status::Ok();
 }
 
 void LlmEngine::NoteAdmissions(const SchedulerOutput& out) {
@@ -128,6 +195,7 @@ void LlmEngine::NoteAdmissions(const SchedulerOutput& out) {
 std::vector<GenerateOutput> LlmEngine::Step() {
   std::vector<GenerateOutput> outputs = std::move(pending_);
   pending_.clear();
+  if (spec_) PlanLookahead();
   const SchedulerOutput out = [&] {
     TraceScope scope(Track::kHost, 0, "schedule");
     SchedulerOutput scheduled = scheduler_.Schedule();
@@ -138,6 +206,12 @@ std::vector<GenerateOutput> LlmEngine::Step() {
   }();
   if (out.empty()) return outputs;
   NoteAdmissions(out);
+  if (spec_) {
+    if (Status st = Draft(out); !st.ok()) {
+      FailAll(out, st, outputs);
+      return outputs;
+    }
+  }
   BuildBatch(out);
   auto logits = runner_->Run(batch_);
   if (!logits.ok()) {
@@ -147,36 +221,99 @@ std::vector<GenerateOutput> LlmEngine::Step() {
   scheduler_.Commit(out);
   TraceScope sample(Track::kHost, 0, "sample");  // sampling, detokenizing and stop checks of the step
   int64_t row = 0;
-  for (const ScheduledSequence& s : out.scheduled)
-    if (s.samples) ProcessSample(*active_.at(s.seq->id), logits->row(row++), outputs);
+  for (size_t i = 0; i < out.scheduled.size(); ++i) {
+    const ScheduledSequence& s = out.scheduled[i];
+    if (!s.samples) continue;
+    const DraftJob* job = jobs_.empty() || jobs_[i].tokens.empty() ? nullptr : &jobs_[i];
+    if (!job) {
+      ProcessSample(*active_.at(s.seq->id), logits->row(row++), outputs);
+      continue;
+    }
+    row += s.num_tokens - 1;  // every row has logits; the drafts are checked from the last scheduled one on
+    ProcessDrafts(*active_.at(s.seq->id), logits->row(row), *job, outputs);
+    row += 1 + static_cast<int64_t>(job->tokens.size());
+  }
+  jobs_.clear();
   return outputs;
+}
+
+// The structured-output mask for the request's next token, or null for free text.
+const std::vector<uint8_t>* LlmEngine::MaskFor(Active& a) {
+  if (!a.matcher) return nullptr;
+  // Tokens left: the document must close within them, so a cut at max_tokens still parses.
+  const int64_t budget = std::min(a.req.max_tokens - a.seq.num_generated(), max_model_len_ - a.seq.num_tokens());
+  ComputeTokenMask(*a.matcher, *trie_, tokenizer_.eos_id(), a.mask, budget);
+  return &a.mask;
+}
+
+// Latency metrics for `n` tokens of one step; `first`: they open the request's output (the first is its TTFT).
+void LlmEngine::NoteTokens(Active& a, int64_t n, bool first) {
+  const Clock::time_point now = Clock::now();
+  if (first) {  // tokens that come with the first have no time of their own
+    a.timeline.first_token = now;
+    metrics_.ObserveTimeToFirstToken(std::chrono::duration<double>(now - a.timeline.arrival).count());
+    metrics_.AddPromptTokens(a.seq.num_prompt);
+    a.last_token = now;
+    return;
+  }
+  // Tokens that arrive together share the time since the last delta.
+  for (int64_t i = 0; i < n; ++i)
+    metrics_.ObserveTimePerOutputToken(std::chrono::duration<double>(now - a.last_token).count() / static_cast<double>(n));
+  a.last_token = now;
 }
 
 void LlmEngine::ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs) {
   const auto n_vocab = static_cast<size_t>(runner_->n_vocab());
-  const std::vector<uint8_t>* mask = nullptr;
-  if (a.matcher) {
-    // Tokens left: the document must close within them, so a cut at max_tokens still parses.
-    const int64_t budget = std::min(a.req.max_tokens - a.seq.num_generated(), max_model_len_ - a.seq.num_tokens());
-    ComputeTokenMask(*a.matcher, *trie_, tokenizer_.eos_id(), a.mask, budget);
-    mask = &a.mask;
-  }
+  const std::vector<uint8_t>* mask = MaskFor(a);
   const SampleResult s =
       a.sampler.Sample(std::span<const float>(logits, n_vocab), a.seq.prompt(), a.seq.generated(), mask);
-  const Clock::time_point now = Clock::now();
-  if (a.seq.num_generated() == 0) {
-    a.timeline.first_token = now;
-    metrics_.ObserveTimeToFirstToken(std::chrono::duration<double>(now - a.timeline.arrival).count());
-    metrics_.AddPromptTokens(a.seq.num_prompt);
-  } else {
-    metrics_.ObserveTimePerOutputToken(std::chrono::duration<double>(now - a.last_token).count());
-  }
-  a.last_token = now;
+  NoteTokens(a, 1, a.seq.num_generated() == 0);
   metrics_.AddGenerationTokens(1);
   GenerateOutput delta;
   delta.id = a.req.id;
   const FinishReason reason = AppendToken(a, s, delta);
   if (reason != FinishReason::kNone) Finish(a, reason, delta);  // erases `a`
+  outputs.push_back(std::move(delta));
+}
+
+// Checks the drafts row by row (rows[i] predicts the token after draft i-1), appending each kept draft and then
+// the target's own token at the first rejection, or its bonus token when every draft was kept. The cache then
+// holds the pending token and the kept drafts; what the rejected ones wrote is past num_computed and is
+// overwritten later, as the draft model's is.
+void LlmEngine::ProcessDrafts(Active& a, const float* rows, const DraftJob& job, std::vector<GenerateOutput>& outputs) {
+  const auto n_vocab = static_cast<size_t>(runner_->n_vocab());
+  const auto k = static_cast<int64_t>(job.tokens.size());
+  GenerateOutput delta;
+  delta.id = a.req.id;
+  int64_t accepted = 0;
+  const bool first = a.seq.num_generated() == 0;
+  FinishReason reason = FinishReason::kNone;
+  for (int64_t i = 0; i <= k && reason == FinishReason::kNone; ++i) {
+    const std::span<const float> row(rows + static_cast<size_t>(i) * n_vocab, n_vocab);
+    const std::vector<uint8_t>* mask = MaskFor(a);
+    DraftVerdict v;
+    if (i < k) {
+      const auto probs = static_cast<size_t>(i) < job.probs.size() ? std::span<const float>(job.probs[static_cast<size_t>(i)])
+                                                                  : std::span<const float>();
+      v = VerifyDraft(a.sampler, row, a.seq.prompt(), a.seq.generated(), mask, job.tokens[static_cast<size_t>(i)], probs);
+    } else {
+      v.result = a.sampler.Sample(row, a.seq.prompt(), a.seq.generated(), mask);
+    }
+    reason = AppendToken(a, v.result, delta);
+    if (!v.accepted) break;
+    ++accepted;
+  }
+  NoteTokens(a, static_cast<int64_t>(delta.tokens.size()), first);
+  metrics_.AddGenerationTokens(static_cast<int64_t>(delta.tokens.size()));
+  metrics_.AddSpecDecode(k, accepted);
+  if (reason != FinishReason::kNone) {
+    Finish(a, reason, delta);  // erases `a`
+  } else {
+    a.seq.num_computed += accepted;
+    a.seq.num_draft_computed = std::min(a.seq.num_draft_computed, a.seq.num_computed);
+    kv_.CacheFullBlocks(a.seq);
+    a.spec_k = spec_->Adapt(a.spec_k, k, accepted);
+  }
   outputs.push_back(std::move(delta));
 }
 
@@ -189,7 +326,7 @@ FinishReason LlmEngine::AppendToken(Active& a, const SampleResult& s, GenerateOu
     return FinishReason::kStop;
   const std::string bytes = tokenizer_.TokenBytes(s.token);
   if (a.matcher) a.matcher->Accept(bytes);
-  delta.text = a.stop.Push(a.decoder.Push(bytes));
+  delta.text += a.stop.Push(a.decoder.Push(bytes));
   if (a.stop.stopped()) return FinishReason::kStop;
   if (a.seq.num_generated() >= a.req.max_tokens || a.seq.num_tokens() >= max_model_len_) return FinishReason::kLength;
   return FinishReason::kNone;

@@ -18,12 +18,15 @@
 #include "engine/metrics.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
+#include "engine/spec_config.h"
 #include "model/tokenizer.h"
 #include "runtime/model_runner.h"
 #include "runtime/step_executor.h"
 
 namespace strata {
 
+class Speculator;
+struct DraftJob;
 class TokenTrie;
 
 struct EngineConfig {
@@ -32,15 +35,7 @@ struct EngineConfig {
   int64_t max_model_len = 0;    // 0: the model's context length
   bool prefix_caching = true;
   SchedulerConfig scheduler;
-};
-
-// What the engine runs its steps on, before it has decided the KV cache size: the context length of the model,
-// the KV bytes one token takes over all ranks (what the memory budget divides by), and how to make the
-// executor once the number of blocks is known.
-struct ExecutorSource {
-  int64_t n_ctx = 0;
-  int64_t kv_bytes_per_token = 0;
-  StepExecutorFactory make;
+  SpecConfig spec;              // speculative decoding; off by default
 };
 
 class LlmEngine {
@@ -80,6 +75,8 @@ class LlmEngine {
   // Ok while steps can run; a lost peer rank makes the engine fail every request (and the server unhealthy).
   Status health() const { return runner_->health(); }
   EngineMetrics& metrics() { return metrics_; }
+  // Speculative decoding's drafter ("draft_model", "ngram"), or null when off.
+  const char* spec_method() const;
   const Tokenizer& tokenizer() const { return tokenizer_; }
 
  private:
@@ -90,7 +87,12 @@ class LlmEngine {
             int64_t max_model_len, int32_t num_blocks);
   void BuildBatch(const SchedulerOutput& out);
   void NoteAdmissions(const SchedulerOutput& out);
+  void PlanLookahead();
+  [[nodiscard]] Status Draft(const SchedulerOutput& out);
+  const std::vector<uint8_t>* MaskFor(Active& a);
   void ProcessSample(Active& a, const float* logits, std::vector<GenerateOutput>& outputs);
+  void ProcessDrafts(Active& a, const float* logits, const DraftJob& job, std::vector<GenerateOutput>& outputs);
+  void NoteTokens(Active& a, int64_t n, bool first);
   FinishReason AppendToken(Active& a, const SampleResult& s, GenerateOutput& delta);
   void Finish(Active& a, FinishReason reason, GenerateOutput& delta);
   void FailAll(const SchedulerOutput& out, const Status& st, std::vector<GenerateOutput>& outputs);
@@ -103,6 +105,8 @@ class LlmEngine {
   Scheduler scheduler_;
   EngineMetrics metrics_;
   std::unique_ptr<TokenTrie> trie_;  // built on the first structured-output request
+  std::unique_ptr<Speculator> spec_;
+  std::vector<DraftJob> jobs_;       // this step's drafts, in the order of the scheduled sequences
   std::unordered_map<std::string, std::unique_ptr<Active>> active_;
   std::vector<GenerateOutput> pending_;  // aborts waiting for the next Step
   Batch batch_;

@@ -93,6 +93,23 @@ void EngineMetrics::ObserveTimePerOutputToken(double s) { std::lock_guard l(mu_)
 void EngineMetrics::SetGauges(const EngineGauges& g) { std::lock_guard l(mu_); gauges_ = g; }
 EngineGauges EngineMetrics::gauges() const { std::lock_guard l(mu_); return gauges_; }
 
+void EngineMetrics::EnableSpecDecode(int32_t max_drafts) {
+  std::lock_guard l(mu_);
+  spec_enabled_ = true;
+  spec_.accepted_per_pos.assign(static_cast<size_t>(std::max(max_drafts, 0)), 0);
+}
+
+void EngineMetrics::AddSpecDecode(int64_t drafted, int64_t accepted) {
+  std::lock_guard l(mu_);
+  ++spec_.drafts;
+  spec_.draft_tokens += drafted;
+  spec_.accepted_tokens += accepted;
+  for (int64_t i = 0; i < accepted && static_cast<size_t>(i) < spec_.accepted_per_pos.size(); ++i)
+    ++spec_.accepted_per_pos[static_cast<size_t>(i)];
+}
+
+EngineMetrics::SpecCounts EngineMetrics::spec() const { std::lock_guard l(mu_); return spec_; }
+
 void EngineMetrics::FinishRequest(FinishReason reason, double e2e_seconds) {
   std::lock_guard l(mu_);
   switch (reason) {
@@ -123,6 +140,15 @@ std::string EngineMetrics::RenderPrometheus(const std::string& model_name) const
   w.Hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", ttft_);
   w.Hist("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", tpot_);
   w.Hist("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", e2e_);
+  if (spec_enabled_) {
+    w.Counter("vllm:spec_decode_num_drafts_total", "Number of spec decoding drafts.", static_cast<double>(spec_.drafts));
+    w.Counter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens.", static_cast<double>(spec_.draft_tokens));
+    w.Counter("vllm:spec_decode_num_accepted_tokens_total", "Number of accepted tokens.", static_cast<double>(spec_.accepted_tokens));
+    w.Family("vllm:spec_decode_num_accepted_tokens_per_pos_total", "counter", "Accepted tokens per draft position.");
+    for (size_t i = 0; i < spec_.accepted_per_pos.size(); ++i)
+      w.Sample("vllm:spec_decode_num_accepted_tokens_per_pos_total", static_cast<double>(spec_.accepted_per_pos[i]),
+               ",position=\"" + std::to_string(i) + "\"");
+  }
   return w.str();
 }
 

@@ -51,6 +51,15 @@ class EngineMetrics {
   void ObserveTimePerOutputToken(double seconds);
   void FinishRequest(FinishReason reason, double e2e_seconds);
   void SetGauges(const EngineGauges& g);
+  // Speculative decoding (rendered once enabled): one verification step of one sequence with `drafted` drafts,
+  // the first `accepted` of them kept.
+  void EnableSpecDecode(int32_t max_drafts);
+  void AddSpecDecode(int64_t drafted, int64_t accepted);
+  struct SpecCounts {
+    int64_t drafts = 0, draft_tokens = 0, accepted_tokens = 0;
+    std::vector<int64_t> accepted_per_pos;
+  };
+  SpecCounts spec() const;
   EngineGauges gauges() const;
 
   std::string RenderPrometheus(const std::string& model_name) const;
@@ -60,6 +69,8 @@ class EngineMetrics {
   EngineGauges gauges_;
   int64_t prompt_tokens_ = 0, generation_tokens_ = 0, prefix_queries_ = 0, prefix_hits_ = 0, preemptions_ = 0;
   int64_t finished_stop_ = 0, finished_length_ = 0, finished_abort_ = 0, finished_error_ = 0;
+  bool spec_enabled_ = false;
+  SpecCounts spec_;
   Histogram ttft_, tpot_, e2e_;
 };
 

@@ -79,9 +79,13 @@ SampleResult Sampler::Sample(std::span<const float> logits, std::span<const int3
   if (allowed)
     for (size_t i = 0; i < work_.size(); ++i)
       if (i >= allowed->size() || !(*allowed)[i]) work_[i] = -INFINITY;
+  const int32_t token = greedy() ? Argmax(work_.data(), static_cast<int64_t>(work_.size())) : Draw(work_);
+  return Describe(logits, token);
+}
+
+SampleResult Sampler::Describe(std::span<const float> logits, int32_t token) {
   SampleResult r;
-  const bool greedy = params_.temperature == 0.0f || params_.top_k == 1;
-  r.token = greedy ? Argmax(work_.data(), static_cast<int64_t>(work_.size())) : Draw(work_);
+  r.token = token;
   if (params_.logprobs) {
     const double lse = LogSumExp(logits);
     r.logprob = static_cast<float>(logits[static_cast<size_t>(r.token)] - lse);
@@ -96,8 +100,48 @@ SampleResult Sampler::Sample(std::span<const float> logits, std::span<const int3
   return r;
 }
 
-// Temperature, then top-k, top-p and min-p over the probabilities, then one draw.
-int32_t Sampler::Draw(std::span<float> w) {
+void Sampler::Distribution(std::span<const float> logits, std::span<const int32_t> prompt,
+                           std::span<const int32_t> generated, const std::vector<uint8_t>* allowed,
+                           std::vector<float>& probs) {
+  work_.assign(logits.begin(), logits.end());
+  ApplyPenalties(params_, work_, prompt, generated);
+  if (allowed)
+    for (size_t i = 0; i < work_.size(); ++i)
+      if (i >= allowed->size() || !(*allowed)[i]) work_[i] = -INFINITY;
+  probs.assign(work_.size(), 0.0f);
+  if (greedy()) {
+    probs[static_cast<size_t>(Argmax(work_.data(), static_cast<int64_t>(work_.size())))] = 1.0f;
+    return;
+  }
+  Truncate(work_);
+  double total = 0;
+  for (int32_t t : order_) total += work_[static_cast<size_t>(t)];
+  if (total <= 0) {
+    probs[static_cast<size_t>(Argmax(work_.data(), static_cast<int64_t>(work_.size())))] = 1.0f;
+    return;
+  }
+  for (int32_t t : order_) probs[static_cast<size_t>(t)] = static_cast<float>(work_[static_cast<size_t>(t)] / total);
+}
+
+int32_t Sampler::DrawFrom(std::span<const float> weights) {
+  double total = 0;
+  for (float w : weights) total += w;
+  if (!(total > 0)) return Argmax(weights.data(), static_cast<int64_t>(weights.size()));
+  double u = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  int32_t last = -1;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] <= 0) continue;
+    last = static_cast<int32_t>(i);
+    u -= weights[i];
+    if (u < 0) return last;
+  }
+  return last;
+}
+
+double Sampler::Uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+// Temperature, then top-k, top-p and min-p over the probabilities.
+void Sampler::Truncate(std::span<float> w) {
   const float inv_t = 1.0f / params_.temperature;
   const float max = *std::max_element(w.begin(), w.end());
   order_.clear();
@@ -107,28 +151,32 @@ int32_t Sampler::Draw(std::span<float> w) {
   }
   auto by_prob = [&](int32_t a, int32_t b) { return w[static_cast<size_t>(a)] > w[static_cast<size_t>(b)] || (w[static_cast<size_t>(a)] == w[static_cast<size_t>(b)] && a < b); };
   const bool truncate = params_.top_k > 0 || params_.top_p < 1.0f || params_.min_p > 0.0f;
-  if (truncate) {
-    size_t keep = order_.size();
-    if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
-      keep = static_cast<size_t>(params_.top_k);
-      std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(), by_prob);
-    } else {
-      std::sort(order_.begin(), order_.end(), by_prob);
-    }
-    order_.resize(keep);
-    double total = 0;
-    for (int32_t t : order_) total += w[static_cast<size_t>(t)];
-    if (params_.top_p < 1.0f) {  // smallest prefix whose mass reaches top_p
-      double cum = 0;
-      size_t n = 0;
-      while (n < order_.size() && cum < params_.top_p * total) cum += w[static_cast<size_t>(order_[n++])];
-      order_.resize(std::max<size_t>(n, 1));
-    }
-    if (params_.min_p > 0.0f) {
-      const float floor = params_.min_p * w[static_cast<size_t>(order_[0])];
-      while (order_.size() > 1 && w[static_cast<size_t>(order_.back())] < floor) order_.pop_back();
-    }
+  if (!truncate) return;
+  size_t keep = order_.size();
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
+    keep = static_cast<size_t>(params_.top_k);
+    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(), by_prob);
+  } else {
+    std::sort(order_.begin(), order_.end(), by_prob);
   }
+  order_.resize(keep);
+  double total = 0;
+  for (int32_t t : order_) total += w[static_cast<size_t>(t)];
+  if (params_.top_p < 1.0f) {  // smallest prefix whose mass reaches top_p
+    double cum = 0;
+    size_t n = 0;
+    while (n < order_.size() && cum < params_.top_p * total) cum += w[static_cast<size_t>(order_[n++])];
+    order_.resize(std::max<size_t>(n, 1));
+  }
+  if (params_.min_p > 0.0f) {
+    const float floor = params_.min_p * w[static_cast<size_t>(order_[0])];
+    while (order_.size() > 1 && w[static_cast<size_t>(order_.back())] < floor) order_.pop_back();
+  }
+}
+
+// Truncation, then one draw.
+int32_t Sampler::Draw(std::span<float> w) {
+  Truncate(w);
   double total = 0;
   for (int32_t t : order_) total += w[static_cast<size_t>(t)];
   double u = std::uniform_real_distribution<double>(0.0, total)(rng_);

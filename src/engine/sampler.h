@@ -52,8 +52,24 @@ class Sampler {
   SampleResult Sample(std::span<const float> logits, std::span<const int32_t> prompt,
                       std::span<const int32_t> generated, const std::vector<uint8_t>* allowed = nullptr);
 
+  // What speculative decoding needs of the same rule. Distribution: the probabilities Sample draws from
+  // (after penalties, mask, temperature and truncation; one-hot at the argmax when greedy), summing to 1.
+  void Distribution(std::span<const float> logits, std::span<const int32_t> prompt, std::span<const int32_t> generated,
+                    const std::vector<uint8_t>* allowed, std::vector<float>& probs);
+  // One draw from unnormalised non-negative weights (the argmax of `weights` if they are all zero).
+  int32_t DrawFrom(std::span<const float> weights);
+  // A uniform number in [0, 1) from this request's generator.
+  double Uniform();
+  // A result for `token` chosen by another rule: its log probability and the top alternatives from `logits`.
+  SampleResult Describe(std::span<const float> logits, int32_t token);
+  bool greedy() const { return params_.temperature == 0.0f || params_.top_k == 1; }
+  const SamplingParams& params() const { return params_; }
+
  private:
   int32_t Draw(std::span<float> work);
+  // Temperature and truncation over `w` in place: afterwards w holds unnormalised probabilities and order_ the
+  // tokens kept (most likely first when truncated).
+  void Truncate(std::span<float> w);
 
   SamplingParams params_;
   std::mt19937_64 rng_;

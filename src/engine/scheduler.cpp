@@ -12,15 +12,25 @@ void Scheduler::Remove(Sequence* s) {
   std::erase(running_, s);
   std::erase(waiting_, s);
   kv_.Free(*s);
+  s->num_draft_computed = 0;
 }
 
 void Scheduler::Preempt(Sequence* s, SchedulerOutput& out) {
   kv_.Free(*s);
   s->num_computed = 0;
+  s->num_draft_computed = 0;
   ++s->num_preemptions;
   ++num_preemptions_;
   waiting_.push_front(s);
   out.preempted.push_back(s);
+}
+
+// The draft slots a sequence gets after its n scheduled tokens: what it asks for, within `budget` and the free
+// blocks (a shortfall gives fewer, not a preemption).
+int64_t Scheduler::Lookahead(Sequence& s, int64_t n, int64_t budget) {
+  for (int64_t k = std::min<int64_t>(s.lookahead, budget); k > 0; --k)
+    if (kv_.Allocate(s, n + k)) return k;
+  return 0;
 }
 
 // Returns false when a preemption happened (no new sequences are admitted in that step).
@@ -49,6 +59,12 @@ bool Scheduler::ScheduleRunning(SchedulerOutput& out, int64_t& budget) {
     budget -= n;
     ++i;
   }
+  // Draft slots come after every running sequence has its tokens, so they never cost another one its room.
+  for (ScheduledSequence& scheduled : out.scheduled)
+    if (scheduled.samples && scheduled.seq->lookahead > 0) {
+      scheduled.num_lookahead = Lookahead(*scheduled.seq, scheduled.num_tokens, budget);
+      budget -= scheduled.num_lookahead;
+    }
   return !preempted;
 }
 

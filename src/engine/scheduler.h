@@ -2,7 +2,8 @@
 // under a sequence cap and a token budget. Running sequences go first (a decode costs one token); waiting
 // ones join while budget, slots and blocks last; a long prompt is split across steps (chunked prefill). When
 // blocks run out the most recently admitted running sequence is preempted: its blocks are freed and it
-// waits at the front of the queue to be recomputed.
+// waits at the front of the queue to be recomputed. A decoding sequence that asks for lookahead slots (the drafts
+// of speculative decoding) gets them when budget and blocks allow, never at the cost of a preemption.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct ScheduledSequence {
   Sequence* seq = nullptr;
   int64_t num_tokens = 0;    // tokens run this step, from seq->num_computed on
   bool samples = false;      // this step reaches the end of the sequence's tokens: sample the next one
+  int64_t num_lookahead = 0; // draft slots reserved after those tokens (speculative decoding; samples is set)
 };
 
 struct SchedulerOutput {
@@ -52,6 +54,7 @@ class Scheduler {
   bool ScheduleRunning(SchedulerOutput& out, int64_t& budget);
   void ScheduleWaiting(SchedulerOutput& out, int64_t& budget);
   void Preempt(Sequence* s, SchedulerOutput& out);
+  int64_t Lookahead(Sequence& s, int64_t n, int64_t budget);
 
   SchedulerConfig config_;
   KvCacheManager& kv_;

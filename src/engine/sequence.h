@@ -18,6 +18,11 @@ struct Sequence {
   std::vector<uint64_t> block_hashes;  // keys of the leading full blocks registered in the prefix cache
   int64_t num_cached_prefix = 0;       // tokens served from the prefix cache at the last admission
   int num_preemptions = 0;
+  // Speculative decoding: draft slots the engine wants after the pending token at the next step (the scheduler
+  // reserves cache room and budget for them when it can), and the tokens whose keys and values a draft model
+  // holds in its own cache (same block table); both 0 without speculation.
+  int32_t lookahead = 0;
+  int64_t num_draft_computed = 0;
 
   int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }
   int64_t num_generated() const { return num_tokens() - num_prompt; }

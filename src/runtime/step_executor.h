@@ -29,4 +29,13 @@ class StepExecutor {
 // Makes the executor once the engine knows how many KV blocks of how many tokens it wants.
 using StepExecutorFactory = std::function<std::unique_ptr<StepExecutor>(int64_t num_blocks, int64_t block_size)>;
 
+// What an engine runs its steps on, before it has decided the KV cache size: the context length of the model,
+// the KV bytes one token takes over all ranks (what the memory budget divides by), and how to make the
+// executor once the number of blocks is known.
+struct ExecutorSource {
+  int64_t n_ctx = 0;
+  int64_t kv_bytes_per_token = 0;
+  StepExecutorFactory make;
+};
+
 }  // namespace strata

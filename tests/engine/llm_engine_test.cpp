@@ -9,6 +9,7 @@
 #include "engine/llm_engine.h"
 #include "model/model.h"
 #include "runtime/cpu_executor.h"
+#include "greedy_reference.h"
 #include "testdata.h"
 
 namespace strata {
@@ -39,16 +40,7 @@ const std::vector<std::string> kPrompts = {"Once upon a time", "The little dog r
                                            "One day"};
 
 std::vector<int32_t> ReferenceGreedy(const std::vector<int32_t>& prompt, int n) {
-  ThreadPool pool(2);
-  CpuExecutor exec(Tiny().plan, pool);
-  auto logits = exec.Forward(prompt, false);
-  std::vector<int32_t> out;
-  for (int i = 0; i < n; ++i) {
-    const int32_t t = Argmax(logits->last(), logits->n_vocab);
-    out.push_back(t);
-    logits = exec.Forward(std::span(&t, 1), false);
-  }
-  return out;
+  return testing::ReferenceGreedy(Tiny().plan, prompt, n);
 }
 
 // Runs all prompts through one engine; returns generated tokens per request id.

@@ -208,5 +208,42 @@ TEST(Scheduler, RandomWorkloadReturnsEveryBlock) {
   }
 }
 
+// Speculative decoding's draft slots: granted within the budget and the free blocks, after every running sequence
+// has its own tokens, and never by preempting anything.
+TEST(Scheduler, LookaheadSlotsComeLastAndNeverPreempt) {
+  FakeEngine e(4, 4, {.max_num_seqs = 8, .max_num_batched_tokens = 64}, /*prefix=*/false);
+  Sequence* a = e.Add(Tokens(3, 0), 40);
+  Sequence* b = e.Add(Tokens(3, 100), 40);
+  e.Step();  // both prompts; each samples a token and now decodes (block 0 of each, 4 of 4 slots used)
+  ASSERT_EQ(a->num_computed, 3);
+  a->lookahead = 3;
+  auto out = e.sched.Schedule();
+  ASSERT_EQ(out.scheduled.size(), 2u);
+  EXPECT_EQ(out.scheduled[0].num_lookahead, 3);  // a: 1 token + 3 slots -> positions 3..6, a second block
+  EXPECT_EQ(out.scheduled[1].num_lookahead, 0);
+  EXPECT_EQ(a->block_table.size(), 2u);
+  EXPECT_TRUE(out.preempted.empty());
+  e.sched.Commit(out);
+  // One block is left; b's pending token (position 4) takes it, and of the 8 slots b asks for only the 3 that
+  // block still holds (positions 5..7) are granted.
+  a->tokens.push_back(5);
+  b->tokens.push_back(6);
+  a->lookahead = 0;
+  b->lookahead = 8;
+  out = e.sched.Schedule();
+  ASSERT_EQ(out.scheduled.size(), 2u);
+  EXPECT_EQ(out.scheduled[1].num_lookahead, 3);
+  EXPECT_TRUE(out.preempted.empty());
+  EXPECT_EQ(e.kv.pool().num_free(), 0);
+  // The budget bounds them too.
+  FakeEngine f(16, 4, {.max_num_seqs = 8, .max_num_batched_tokens = 3});
+  Sequence* c = f.Add(Tokens(2, 0), 10);
+  f.Step();
+  c->lookahead = 5;
+  out = f.sched.Schedule();
+  ASSERT_EQ(out.scheduled.size(), 1u);
+  EXPECT_EQ(out.scheduled[0].num_lookahead, 2);
+}
+
 }  // namespace
 }  // namespace strata
