@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_spec.h"
 #include "cli/commands.h"
 #include "cli/llama_cpp_runner.h"
 #include "cli/parallel_launch.h"
@@ -32,7 +35,13 @@ struct BenchModelOptions {
   CompileFlags compile;
   std::string llama_cpp;                  // node-llama-cpp install of bench/llama_cpp/setup.sh, "" = off
   std::string llama_cpp_threads = "1,2";  // llama.cpp is measured at each; the best counts
+  SpecFlags spec;                         // speculative decoding, measured besides when given
+  std::string prompt_text;                // its prompt (text), or --prompt-file
+  std::string prompt_file;
 };
+
+const char* kDefaultSpecPrompt =
+    "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends.";
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -78,6 +87,7 @@ struct Report {
   int64_t bytes_per_token = 0;
   std::optional<LlamaCppFigures> llama;
   std::string llama_error;
+  std::optional<SpecFigures> spec;
 };
 
 // The cost model's predictions for the same steps: decode at the mean context of the run, prefill in its chunks.
@@ -96,6 +106,11 @@ void Predict(const CompiledModel& compiled, int batch, Report& r) {
   r.pp_tps = prompt / r.m.pp_s;
   r.tg_tps = generated / r.m.tg_s;
   r.roofline_tps = r.rates.bandwidth_gbs * 1e9 / static_cast<double>(r.bytes_per_token);
+}
+
+std::string ReadPromptFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Loads, compiles and measures Strata; the model, executor and thread pool are gone when it returns, so that
@@ -128,6 +143,17 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch
   }
   r.m = *m;
   Predict(compiled, o.batch, r);
+  if (o.spec.enabled()) {
+    if (launch.distributed()) {
+      spdlog::error("speculative decoding is measured in a single process, not under mpirun");
+      return std::nullopt;
+    }
+    std::string prompt = o.prompt_file.empty() ? o.prompt_text : ReadPromptFile(o.prompt_file);
+    if (prompt.empty()) prompt = kDefaultSpecPrompt;
+    ExecutorSource target{plan.kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
+    r.spec = MeasureSpec(o.spec, o.compile, target, compiled.model->tokenizer(), pool, prompt, o.generate);
+    if (!r.spec) return std::nullopt;
+  }
   return r;
 }
 
@@ -162,6 +188,7 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
       j["llama_runs"].push_back({{"threads", run.threads}, {"pp_tps", run.pp_tps}, {"tg_tps", run.tg_tps}});
   }
   if (!r.llama_error.empty()) j["llama_error"] = r.llama_error;
+  if (r.spec) AddSpecJson(*r.spec, j);
   std::puts(j.dump().c_str());
 }
 
@@ -188,6 +215,7 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
   std::printf("roofline: %.2f MB read per decoded token -> %.1f tok/s at the measured bandwidth; reached %.1f%%\n",
               static_cast<double>(r.bytes_per_token) / 1e6, r.roofline_tps, 100 * r.tg_tps / r.roofline_tps);
   if (r.llama) PrintLlamaCppText(*r.llama, r);
+  if (r.spec) PrintSpecText(*r.spec);
 }
 
 // The --llama-cpp checks that can fail before minutes of measuring: the install and the thread list.
@@ -246,6 +274,10 @@ void AddBenchModel(CLI::App* bench, int& exit_code) {
                     "llama.cpp's thread counts to try; Strata is compared with the best")
       ->capture_default_str();
   AddCompileFlags(bench, o->compile);
+  AddSpecFlags(bench, o->spec);
+  bench->add_option("--prompt", o->prompt_text, "with speculative decoding: the prompt text to continue");
+  bench->add_option("--prompt-file", o->prompt_file, "with speculative decoding: a file holding the prompt text")
+      ->check(CLI::ExistingFile);
   bench->callback([bench, o, &exit_code] {
     if (!bench->get_subcommands().empty()) return;
     if (o->model.empty()) {

@@ -102,6 +102,7 @@ void RegisterGenModel(CLI::App& app, int& exit_code) {
   cmd->add_option("--layers", opts->layers, "Block count instead of the shape's (for tests and quick benches)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", opts->seed, "Seed of the random weights")->capture_default_str();
+  cmd->add_option("--ctx", opts->n_ctx, "Context length written to the file (default 2048)")->check(CLI::Range(1, 1 << 24));
   cmd->add_option("--std", opts->weight_std,
                   "Standard deviation of the random matrices (0.02: flat next-token distributions; ~0.2 for tests "
                   "that compare engines' choices)")

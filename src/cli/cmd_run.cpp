@@ -163,7 +163,7 @@ int Run(const RunOptions& o) {
     if (o.spec.enabled()) {
       CompiledModel draft;
       SpecConfig spec;
-      if (!PrepareSpec(o.spec, pool, draft, spec)) return 1;
+      if (!PrepareSpec(o.spec, o.compile, pool, draft, spec)) return 1;
       ExecutorSource target{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
       return GenerateSpeculative(o, compiled.model->tokenizer(), std::move(target), spec, pool.size());
     }

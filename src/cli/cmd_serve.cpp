@@ -103,7 +103,7 @@ int Serve(ServeOptions o) {
   return RunAsRank(o.model, o.compile, o.threads, [&](ParallelLaunch& launch, const CompiledModel& compiled, ThreadPool& pool) {
     ExecutorSource source{compiled.plan().kv.n_ctx, launch.KvBytesPerToken(compiled), launch.Factory(compiled, pool)};
     CompiledModel draft;  // outlives the engine, which ServeOn owns
-    if (!PrepareSpec(o.spec, pool, draft, o.engine.spec)) return 1;
+    if (!PrepareSpec(o.spec, o.compile, pool, draft, o.engine.spec)) return 1;
     return ServeOn(o, compiled, std::move(source), pool.size());
   });
 }

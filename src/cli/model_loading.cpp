@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "compiler/plan_cache.h"
+#include "runtime/paged_kv_cache.h"
 #include "runtime/profiler.h"
 #include "core/log.h"
 
@@ -59,6 +60,8 @@ void AddCompileFlags(CLI::App* cmd, CompileFlags& flags) {
 
   cmd->add_option("--pp", flags.pp, "Pipeline stages, one process each under mpirun (the layers split into contiguous ranges)")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--trace", flags.trace, "Write a Chrome/Perfetto trace JSON to this file");
+  cmd->add_option("--kv-dtype", flags.kv_dtype, "KV cache type: f32, f16 or q8_0 (half and about a quarter of f32's bytes)")
+      ->capture_default_str()->check(CLI::IsMember({"f32", "f16", "q8_0"}));
 }
 
 bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
@@ -70,6 +73,7 @@ bool ToCompileOptions(const CompileFlags& flags, ir::CompileOptions& out) {
   out.passes = std::move(passes).value();
   out.tp = flags.tp;
   out.pp = flags.pp;
+  out.kv_dtype = flags.kv_dtype == "q8_0" ? DType::kQ8_0 : flags.kv_dtype == "f32" ? DType::kF32 : DType::kF16;
   out.device_lacks.clear();
   std::stringstream ss(flags.device_lacks);
   for (std::string op; std::getline(ss, op, ',');)
@@ -100,8 +104,9 @@ bool LoadAndCompile(const std::string& path, const CompileFlags& flags, Compiled
   }
   out.ranks = std::move(ranks).value();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}, pp {}", ms, out.plan().nodes.size(), flags.passes,
-               options.tp, options.pp);
+  spdlog::info("compiled in {:.1f} ms: {} nodes, passes [{}], tp {}, pp {}, KV cache {} ({} bytes a token)", ms,
+               out.plan().nodes.size(), flags.passes, options.tp, options.pp, flags.kv_dtype,
+               PagedKvCache::BytesPerToken(out.plan().kv.n_layers, out.plan().kv.kv_dim, out.plan().kv.dtype));
   return true;
 }
 

@@ -27,6 +27,7 @@ struct CompileFlags {
   double collective_timeout_s = 60;
   int micro_batches = 0;             // under mpirun with --pp: micro-batches per step (0: one per stage)  // under mpirun: how long a rank waits for the others within a step
   bool overlap = false;              // under mpirun with --tp: overlap each half's all-reduces with the other half's work
+  std::string kv_dtype = "f16";      // the KV cache's type: f32, f16 (llama.cpp's default too) or q8_0
 };
 void AddCompileFlags(CLI::App* cmd, CompileFlags& flags);
 // The options the flags name; on a bad flag logs why and returns false.

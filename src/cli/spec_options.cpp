@@ -17,7 +17,8 @@ void AddSpecFlags(CLI::App* cmd, SpecFlags& f) {
   cmd->add_flag("--spec-fixed-k", f.fixed_k, "always draft --spec-tokens tokens (no adaptation to the acceptance)");
 }
 
-bool PrepareSpec(const SpecFlags& f, ThreadPool& pool, CompiledModel& draft, SpecConfig& out) {
+bool PrepareSpec(const SpecFlags& f, const CompileFlags& target, ThreadPool& pool, CompiledModel& draft,
+                 SpecConfig& out) {
   out = SpecConfig{};
   if (!f.enabled()) return true;
   const bool ngram = f.method == "ngram";
@@ -40,7 +41,7 @@ bool PrepareSpec(const SpecFlags& f, ThreadPool& pool, CompiledModel& draft, Spe
   out.ngram_max = f.ngram_max;
   if (ngram) return true;
   spdlog::info("loading the draft model {}", f.draft_model);
-  if (!LoadAndCompile(f.draft_model, CompileFlags{}, draft)) return false;
+  if (!LoadAndCompile(f.draft_model, CompileFlags{.kv_dtype = target.kv_dtype}, draft)) return false;
   out.draft = {draft.plan().kv.n_ctx, ModelRunner::KvBytesPerToken(draft.ranks), ModelRunner::Factory(draft.ranks, pool)};
   out.draft_tokenizer = &draft.model->tokenizer();
   return true;

@@ -26,6 +26,8 @@ void AddSpecFlags(CLI::App* cmd, SpecFlags& flags);
 
 // The settings the flags name. With a draft model, loads and compiles it into `draft` (which must outlive
 // the engine; it runs on `pool`). On a bad flag or model logs why and returns false.
-bool PrepareSpec(const SpecFlags& flags, ThreadPool& pool, CompiledModel& draft, SpecConfig& out);
+// The draft's KV cache takes the target's type (`target`'s --kv-dtype).
+bool PrepareSpec(const SpecFlags& flags, const CompileFlags& target, ThreadPool& pool, CompiledModel& draft,
+                 SpecConfig& out);
 
 }  // namespace strata::cli

@@ -106,6 +106,8 @@ struct KvCacheSpec {
   int64_t n_layers = 0;
   int64_t n_ctx = 0;
   int64_t kv_dim = 0;  // n_kv_heads * head_dim per layer, for K and for V
+  int64_t head_dim = 0;
+  DType dtype = DType::kF32;  // how a slot's row is stored: F32, F16 or Q8_0 (CompileOptions::kv_dtype)
 };
 
 // Tensor parallelism: this plan is rank `rank` of `size` ranks that run together, joined by collective ops.

@@ -128,7 +128,7 @@ void AttentionCost(const Plan& p, const Node& n, const Binding& b, OpCost& c) {
   const int64_t span = n.window > 0 ? std::min(b.context, n.window) : b.context;
   const int64_t work = b.tokens * n.n_heads * span * n.head_dim;
   c.flops = n.op == Op::kAttention ? 4 * work : 2 * work;
-  if (n.op != Op::kSoftmax) c.activation_bytes += 2 * span * p.kv.kv_dim * static_cast<int64_t>(sizeof(float));
+  if (n.op != Op::kSoftmax) c.activation_bytes += 2 * span * RowBytes(p.kv.dtype, p.kv.kv_dim);
 }
 
 void MoeCost(const Plan& p, const Node& n, const Binding& b, OpCost& c) {

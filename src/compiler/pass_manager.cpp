@@ -68,6 +68,17 @@ Result<Plan> CompileRank(const Plan& base, const CompileOptions& options, int gl
   return plan;
 }
 
+// Q8_0 blocks must not straddle heads: the attention kernels read one head's slice of a row at a time.
+Status SetKvDtype(Plan& plan, DType t) {
+  if (t != DType::kF32 && t != DType::kF16 && t != DType::kQ8_0)
+    return Status::InvalidArgument(std::string("the KV cache holds f32, f16 or q8_0, not ") + Traits(t).name);
+  if (t == DType::kQ8_0 && plan.kv.head_dim % kQK != 0)
+    return Status::InvalidArgument("a q8_0 KV cache needs heads of a multiple of 32 values; this model's have " +
+                                   std::to_string(plan.kv.head_dim) + " (use f16)");
+  plan.kv.dtype = t;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& options, const PassObserver& observe) {
@@ -78,6 +89,7 @@ Result<std::vector<Plan>> Compile(const Model& model, const CompileOptions& opti
     return Status::InvalidArgument("rank " + std::to_string(options.only_rank) + " of " + std::to_string(world) +
                                    " (--tp " + std::to_string(options.tp) + " x --pp " + std::to_string(options.pp) + ")");
   STRATA_ASSIGN_OR_RETURN(Plan base, BuildPlan(model));
+  STRATA_RETURN_IF_ERROR(SetKvDtype(base, options.kv_dtype));
   if (observe) observe("build", 0, base);
   if (options.pp > base.kv.n_layers)
     return Status::InvalidArgument("--pp " + std::to_string(options.pp) + " exceeds the model's " +

@@ -31,6 +31,8 @@ struct CompileOptions {
   // Pipeline stages (SplitPipeline), each of tp ranks. Ranks are global: stage * tp + tensor-parallel rank
   // (only_rank too).
   int pp = 1;
+  // The KV cache's storage type: F32, F16 or Q8_0 (Q8_0 needs head sizes that are multiples of 32).
+  DType kv_dtype = DType::kF32;
 };
 std::vector<std::string> DefaultPasses();
 // "default", "none", or a comma-separated list of pass names.

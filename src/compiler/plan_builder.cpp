@@ -113,7 +113,7 @@ Result<Plan> BuildPlan(const Model& model) {
   const Architecture* arch = FindArchitecture(c.arch);
   if (!arch) return Status::Unsupported("architecture '" + c.arch + "' has no graph");
   Plan plan;
-  plan.kv = {.n_layers = c.n_layers, .n_ctx = c.n_ctx, .kv_dim = c.n_kv_heads * c.head_dim};
+  plan.kv = {.n_layers = c.n_layers, .n_ctx = c.n_ctx, .kv_dim = c.n_kv_heads * c.head_dim, .head_dim = c.head_dim};
   IrBuilder b(model, plan);
   arch->build(c, b);
   STRATA_RETURN_IF_ERROR(b.status());

@@ -59,6 +59,7 @@ std::string OptionsKey(const CompileOptions& o) {
   for (size_t i = 0; i < o.device_lacks.size(); ++i) key += (i ? "," : "") + o.device_lacks[i];
 
   if (o.pp > 1) key += ";pp=" + std::to_string(o.pp);
+  if (o.kv_dtype != DType::kF32) key += std::string(";kv=") + Name(o.kv_dtype);
   return key;
 }
 

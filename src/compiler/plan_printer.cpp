@@ -68,7 +68,7 @@ std::string PrintPlan(const Plan& plan) {
   std::string out = "plan: " + std::to_string(plan.nodes.size()) + " nodes, " + std::to_string(plan.weights.size()) +
                     " weights; T = tokens per step, R = logit rows (1 or T), C = longest context; KV cache " +
                     std::to_string(plan.kv.n_layers) + " layers x " + std::to_string(plan.kv.n_ctx) + " positions x " +
-                    std::to_string(plan.kv.kv_dim);
+                    std::to_string(plan.kv.kv_dim) + " " + Name(plan.kv.dtype);
   if (plan.parallel.size > 1)
     out += "; tensor-parallel rank " + std::to_string(plan.parallel.rank) + " of " + std::to_string(plan.parallel.size);
   if (plan.parallel.stages > 1)
@@ -114,7 +114,7 @@ nlohmann::ordered_json PlanToJson(const Plan& plan) {
   return {{"nodes", std::move(nodes)},
           {"input", plan.input},
           {"output", plan.output},
-          {"kv_cache", {{"layers", plan.kv.n_layers}, {"positions", plan.kv.n_ctx}, {"kv_dim", plan.kv.kv_dim}}},
+          {"kv_cache", {{"layers", plan.kv.n_layers}, {"positions", plan.kv.n_ctx}, {"kv_dim", plan.kv.kv_dim}, {"dtype", Name(plan.kv.dtype)}}},
           {"tensor_parallel", {{"rank", plan.parallel.rank}, {"size", plan.parallel.size}}},
           {"pipeline", {{"stage", plan.parallel.stage}, {"stages", plan.parallel.stages},
                         {"first_layer", plan.parallel.first_layer}, {"global_rank", plan.parallel.global_rank()}}}};

@@ -146,7 +146,9 @@ Status GenerateBenchModel(const BenchModelOptions& o) {
 
   ModelConfig c = shape.config;
   if (o.layers > 0) c.n_layers = o.layers;
-  c.n_ctx = kContextLength;
+  if (o.n_ctx < 0 || o.n_ctx > (int64_t{1} << 24))
+    return Status::InvalidArgument("context length " + std::to_string(o.n_ctx) + " is out of range (1 to 16777216)");
+  c.n_ctx = o.n_ctx > 0 ? o.n_ctx : kContextLength;
   GgufWriter w;
   w.AddString("general.architecture", c.arch);
   w.AddString("general.name", std::string(shape.like) + " shape, random " + o.dtype + " weights (seed " +

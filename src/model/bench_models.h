@@ -35,6 +35,7 @@ struct BenchModelOptions {
   std::string out_path;
   std::string vocab_path;  // a GGUF whose tokenizer.ggml.* keys are copied
   int64_t layers = 0;      // > 0 overrides the shape's block count
+  int64_t n_ctx = 0;       // > 0: the context length written (default 2048, a modest default KV cache)
   uint64_t seed = 0;
   // Standard deviation of the random matrices. 0.02 keeps activations finite through dozens of layers but
   // leaves next-token distributions nearly flat; tests comparing engines want ~0.2 (decisive choices).

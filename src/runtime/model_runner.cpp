@@ -30,7 +30,7 @@ int64_t ModelRunner::kv_cache_bytes() const {
 
 int64_t ModelRunner::KvBytesPerToken(std::span<const ir::Plan> ranks) {
   int64_t total = 0;
-  for (const ir::Plan& p : ranks) total += PagedKvCache::BytesPerToken(p.kv.n_layers, p.kv.kv_dim);
+  for (const ir::Plan& p : ranks) total += PagedKvCache::BytesPerToken(p.kv.n_layers, p.kv.kv_dim, p.kv.dtype);
   return total;
 }
 

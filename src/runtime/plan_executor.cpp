@@ -104,7 +104,7 @@ void PlanExecutor::MatMul(int weight, const float* x, float* y, int64_t rows) {
 }
 
 PagedKvCache PlanExecutor::MakeKvCache(int64_t num_blocks, int64_t block_size) const {
-  return PagedKvCache(plan_.kv.n_layers, num_blocks, block_size, plan_.kv.kv_dim);
+  return PagedKvCache(plan_.kv.n_layers, num_blocks, block_size, plan_.kv.kv_dim, plan_.kv.dtype);
 }
 
 Status PlanExecutor::CheckTokens(const std::vector<int32_t>& tokens) const {
@@ -293,7 +293,7 @@ kernels::RopeParams PlanExecutor::RopeOf(const ir::Node& n) const {
 }
 
 kernels::PagedKvView PlanExecutor::KvView(const ir::Node& n, PagedKvCache& kv) const {
-  return {kv.k_layer(n.layer), kv.v_layer(n.layer), block_size_, row_tables_.data()};
+  return {kv.k_layer(n.layer), kv.v_layer(n.layer), block_size_, row_tables_.data(), kv.dtype(), kv.row_bytes()};
 }
 
 namespace {
@@ -352,12 +352,19 @@ void PlanExecutor::RunRope(const ir::Node& n, PagedKvCache&) {
   kernels::Rope(out, Rows(n), n.shape.back(), RopeOf(n), layout_.positions.data(), pool_);
 }
 
+// Each new row into its slot, converted to the cache's type (F16 rounds to nearest even, Q8_0 as ggml
+// quantizes: one scale per 32 values).
 void PlanExecutor::StoreKv(const ir::Node& n, PagedKvCache& kv, const float* k, const float* v) {
-  const auto row_bytes = static_cast<size_t>(plan_.kv.kv_dim) * sizeof(float);
+  const int64_t dim = plan_.kv.kv_dim;
   for (int64_t t = 0; t < binding_.tokens; ++t) {
     const int64_t slot = layout_.slots[static_cast<size_t>(t)];
-    std::memcpy(kv.k(n.layer, slot), k + t * plan_.kv.kv_dim, row_bytes);
-    std::memcpy(kv.v(n.layer, slot), v + t * plan_.kv.kv_dim, row_bytes);
+    if (kv.dtype() == DType::kF32) {
+      std::memcpy(kv.k(n.layer, slot), k + t * dim, static_cast<size_t>(kv.row_bytes()));
+      std::memcpy(kv.v(n.layer, slot), v + t * dim, static_cast<size_t>(kv.row_bytes()));
+    } else {
+      QuantizeRow(kv.dtype(), k + t * dim, kv.k(n.layer, slot), dim);
+      QuantizeRow(kv.dtype(), v + t * dim, kv.v(n.layer, slot), dim);
+    }
   }
 }
 

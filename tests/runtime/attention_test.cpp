@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
+#include <tuple>
 #include <vector>
 
 #include "random_tensors.h"
@@ -119,6 +121,62 @@ TEST(KernelsAttention, UnfusedMatchesReferenceWithScaleSoftcapAndWindow) {
     AttentionReference(in.q.data(), c.rows, in.pos.data(), in.k.data(), in.v.data(), in.shape, ref.data());
     EXPECT_LE(MaxAbsDiff(out, ref), 2e-5f) << Name(c);
   }
+}
+
+// A cache stored as F16 or Q8_0, read directly by the kernels: they equal the reference over the same values
+// (the rows converted back to F32), fused (AVX-512 where the CPU has it, else portable) and unfused.
+struct TypedCache {
+  DType dtype;
+  int64_t row_bytes, block;
+  std::vector<uint8_t> k, v;
+  std::vector<float> k_values, v_values;  // what the stored rows hold, contiguous by position
+  std::vector<int32_t> table;
+  std::vector<const int32_t*> row_tables;
+
+  TypedCache(DType t, const Inputs& in, int64_t rows, int64_t block_size, uint32_t seed)
+      : dtype(t), row_bytes(RowBytes(t, in.kv_dim)), block(block_size) {
+    const int64_t n_blocks = (in.n_pos + block - 1) / block + 2;
+    for (int64_t b = 0; b < n_blocks; ++b) table.push_back(static_cast<int32_t>(b));
+    std::shuffle(table.begin(), table.end(), std::mt19937(seed));
+    k.assign(static_cast<size_t>(n_blocks * block * row_bytes), 0xff);  // unused slots hold garbage
+    v = k;
+    k_values.resize(in.k.size());
+    v_values.resize(in.v.size());
+    for (int64_t j = 0; j < in.n_pos; ++j) {
+      const int64_t slot = table[static_cast<size_t>(j / block)] * block + j % block;
+      for (auto [src, dst, values] : {std::tuple{&in.k, &k, &k_values}, std::tuple{&in.v, &v, &v_values}}) {
+        QuantizeRow(t, src->data() + j * in.kv_dim, dst->data() + slot * row_bytes, in.kv_dim);
+        DequantizeRow(t, dst->data() + slot * row_bytes, values->data() + j * in.kv_dim, in.kv_dim);
+      }
+    }
+    row_tables.assign(static_cast<size_t>(rows), table.data());
+  }
+  PagedKvView view() const { return {k.data(), v.data(), block, row_tables.data(), dtype, row_bytes}; }
+};
+
+TEST(KernelsAttention, F16AndQ8_0CachesMatchTheReferenceOverTheirValues) {
+  ThreadPool pool(2);
+  for (DType t : {DType::kF16, DType::kQ8_0})
+    for (const Case& c : Cases()) {
+      if (t == DType::kQ8_0 && c.head_dim % 32 != 0) continue;  // Q8_0 blocks must not straddle heads
+      const Inputs in = MakeInputs(c);
+      const TypedCache cache(t, in, c.rows, c.block, static_cast<uint32_t>(c.past + 7));
+      std::vector<float> fused(in.q.size()), unfused(in.q.size()), ref(in.q.size());
+      Attention(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, fused.data(), pool);
+      const int64_t ctx = in.n_pos;
+      std::vector<float> scores(static_cast<size_t>(c.rows * c.heads * ctx)), probs(scores.size());
+      AttnScores(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, scores.data(), pool);
+      CausalSoftmax(scores.data(), c.rows, c.heads, ctx, in.pos.data(), c.window, probs.data(), pool);
+      AttnValues(probs.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, unfused.data(), pool);
+      AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(), in.shape,
+                         ref.data());
+      EXPECT_LE(MaxAbsDiff(fused, ref), 2e-5f) << Name(t) << " " << Name(c);
+      EXPECT_LE(MaxAbsDiff(unfused, ref), 2e-5f) << Name(t) << " " << Name(c);
+      // And the stored values are the inputs within the type's rounding.
+      std::vector<float> exact(in.q.size());
+      AttentionReference(in.q.data(), c.rows, in.pos.data(), in.k.data(), in.v.data(), in.shape, exact.data());
+      EXPECT_LE(MaxAbsDiff(fused, exact), t == DType::kF16 ? 5e-3f : 0.1f) << Name(t) << " " << Name(c);
+    }
 }
 
 // The reference itself against hand-computed cases: a window of one returns the row's own value; a softcap

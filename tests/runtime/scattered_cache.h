@@ -35,7 +35,9 @@ struct ScatteredCache {
     }
     row_tables.assign(static_cast<size_t>(rows), table.data());
   }
-  PagedKvView view() const { return {k.data(), v.data(), kBlock, row_tables.data()}; }
+  PagedKvView view() const {
+    return {reinterpret_cast<const uint8_t*>(k.data()), reinterpret_cast<const uint8_t*>(v.data()), kBlock, row_tables.data()};
+  }
 };
 
 }  // namespace strata::kernels

@@ -19,26 +19,44 @@ float Dot(const float* a, const float* b, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-// Slot offset (in floats) of position j of a sequence, through its block table.
-inline int64_t SlotOffset(const int32_t* table, int64_t j, int64_t block_size, int64_t kv_stride) {
-  return (static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size) * kv_stride;
+// Slot of position j of a sequence, through its block table.
+inline int64_t Slot(const int32_t* table, int64_t j, int64_t block_size) {
+  return static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size;
+}
+
+// One head's slice of a stored row as floats: the row itself when F32, else converted into `scratch`.
+inline const float* HeadValues(DType t, const uint8_t* p, int64_t head_dim, float* scratch) {
+  if (t == DType::kF32) return reinterpret_cast<const float*>(p);
+  DequantizeRow(t, p, scratch, head_dim);
+  return scratch;
+}
+
+// Where head kvh's slice of slot `slot` starts.
+inline const uint8_t* HeadRow(const uint8_t* base, const PagedKvView& kv, int64_t slot, int64_t kvh, int64_t head_dim) {
+  return base + slot * kv.row_bytes + RowBytes(kv.dtype, kvh * head_dim);
+}
+
+PagedKvView WithRowBytes(PagedKvView kv, int64_t kv_stride) {
+  if (kv.row_bytes == 0) kv.row_bytes = RowBytes(kv.dtype, kv_stride);
+  return kv;
 }
 
 // One (query row, head), block by block with an online softmax: a running max and sum rescale what was
 // accumulated, so no score vector as long as the context is ever held. Only the blocks covering the row's
 // window [lo, pos] are read.
-void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvView& kv, int64_t kv_stride,
-               int64_t head_off, int64_t head_dim, const internal::ScoreMap& map, int64_t window, float* scores,
+void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvView& kv, int64_t kvh,
+               int64_t head_dim, const internal::ScoreMap& map, int64_t window, float* scores, float* scratch,
                float* out) {
   float max = -INFINITY, sum = 0;
   std::fill(out, out + head_dim, 0.0f);
   const int64_t lo = WindowStart(pos, window);
   for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= pos; j0 += kv.block_size) {
     const int64_t first = std::max<int64_t>(0, lo - j0), n = std::min(kv.block_size, pos + 1 - j0);
-    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + head_off;
+    const int64_t slot0 = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size;
     float block_max = -INFINITY;
     for (int64_t j = first; j < n; ++j) {
-      scores[j] = map(Dot(q, kv.k + base + j * kv_stride, head_dim));
+      const float* k = HeadValues(kv.dtype, HeadRow(kv.k, kv, slot0 + j, kvh, head_dim), head_dim, scratch);
+      scores[j] = map(Dot(q, k, head_dim));
       block_max = std::max(block_max, scores[j]);
     }
     if (block_max > max) {
@@ -50,7 +68,7 @@ void AttendOne(const float* q, int64_t pos, const int32_t* table, const PagedKvV
     for (int64_t j = first; j < n; ++j) {
       const float p = std::exp(scores[j] - max);
       sum += p;
-      const float* v = kv.v + base + j * kv_stride;
+      const float* v = HeadValues(kv.dtype, HeadRow(kv.v, kv, slot0 + j, kvh, head_dim), head_dim, scratch);
       for (int64_t d = 0; d < head_dim; ++d) out[d] += p * v[d];
     }
   }
@@ -64,14 +82,15 @@ float ScoreScale(const AttentionShape& s) {
   return s.scale > 0 ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
 }
 
-void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+void Attention(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& view,
                const AttentionShape& s, float* out, ThreadPool& pool) {
   const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const PagedKvView kv = WithRowBytes(view, kv_stride);
   const int64_t group = s.n_heads / s.n_kv_heads;
   const internal::ScoreMap map(s);
 #if defined(__x86_64__)
   if (internal::AttentionAvx512Supported() && internal::AttentionAvx512Fits(s.head_dim) &&
-      s.n_heads <= internal::kMaxRowHeads) {
+      s.n_heads <= internal::kMaxRowHeads && (kv.dtype != DType::kQ8_0 || s.head_dim % kQK == 0)) {
     // Tiles of up to kMaxTileRows rows of one sequence at consecutive positions share each key and value load.
     std::vector<int64_t> tiles;  // first row of each tile, then rows
     for (int64_t t = 0; t < rows; ++t)
@@ -86,8 +105,8 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
         const int64_t tile = i / s.n_kv_heads, kvh0 = i % s.n_kv_heads;
         const int64_t kvh1 = std::min(s.n_kv_heads, kvh0 + (end - i));
         const int64_t t = tiles[static_cast<size_t>(tile)], R = tiles[static_cast<size_t>(tile) + 1] - t;
-        internal::AttendRowsAvx512(q + t * q_stride, q_stride, R, group, positions[t], kv.block_tables[t], kv,
-                                   kv_stride, kvh0, kvh1, s.head_dim, map, s.window, out + t * q_stride);
+        internal::AttendRowsAvx512(q + t * q_stride, q_stride, R, group, positions[t], kv.block_tables[t], kv, kvh0,
+                                   kvh1, s.head_dim, map, s.window, out + t * q_stride);
         i += kvh1 - kvh0;
       }
     });
@@ -95,30 +114,32 @@ void Attention(const float* q, int64_t rows, const int32_t* positions, const Pag
   }
 #endif
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(kv.block_size));
+    std::vector<float> scores(static_cast<size_t>(kv.block_size)), scratch(static_cast<size_t>(s.head_dim));
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
-      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], kv.block_tables[t], kv, kv_stride,
-                kvh * s.head_dim, s.head_dim, map, s.window, scores.data(), out + t * q_stride + h * s.head_dim);
+      AttendOne(q + t * q_stride + h * s.head_dim, positions[t], kv.block_tables[t], kv, kvh, s.head_dim, map,
+                s.window, scores.data(), scratch.data(), out + t * q_stride + h * s.head_dim);
     }
   });
 }
 
-void AttnScores(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+void AttnScores(const float* q, int64_t rows, const int32_t* positions, const PagedKvView& view,
                 const AttentionShape& s, int64_t ctx, float* scores, ThreadPool& pool) {
-  const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const int64_t q_stride = s.n_heads * s.head_dim;
+  const PagedKvView kv = WithRowBytes(view, s.n_kv_heads * s.head_dim);
   const int64_t group = s.n_heads / s.n_kv_heads;
   const internal::ScoreMap map(s);
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch(static_cast<size_t>(s.head_dim));
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
       const int64_t pos = positions[t], lo = WindowStart(pos, s.window);
       float* row = scores + i * ctx;
       std::fill(row, row + ctx, -INFINITY);
-      for (int64_t j = lo; j <= pos && j < ctx; ++j)
-        row[j] = map(Dot(q + t * q_stride + h * s.head_dim,
-                         kv.k + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim,
-                         s.head_dim));
+      for (int64_t j = lo; j <= pos && j < ctx; ++j) {
+        const uint8_t* k = HeadRow(kv.k, kv, Slot(kv.block_tables[t], j, kv.block_size), kvh, s.head_dim);
+        row[j] = map(Dot(q + t * q_stride + h * s.head_dim, HeadValues(kv.dtype, k, s.head_dim, scratch.data()), s.head_dim));
+      }
     }
   });
 }
@@ -141,18 +162,21 @@ void CausalSoftmax(const float* scores, int64_t rows, int64_t n_heads, int64_t c
   });
 }
 
-void AttnValues(const float* probs, int64_t rows, const int32_t* positions, const PagedKvView& kv,
+void AttnValues(const float* probs, int64_t rows, const int32_t* positions, const PagedKvView& view,
                 const AttentionShape& s, int64_t ctx, float* out, ThreadPool& pool) {
-  const int64_t q_stride = s.n_heads * s.head_dim, kv_stride = s.n_kv_heads * s.head_dim;
+  const int64_t q_stride = s.n_heads * s.head_dim;
+  const PagedKvView kv = WithRowBytes(view, s.n_kv_heads * s.head_dim);
   const int64_t group = s.n_heads / s.n_kv_heads;
   pool.ParallelFor(rows * s.n_heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch(static_cast<size_t>(s.head_dim));
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.n_heads, h = i % s.n_heads, kvh = h / group;
       float* o = out + t * q_stride + h * s.head_dim;
       std::fill(o, o + s.head_dim, 0.0f);
       for (int64_t j = WindowStart(positions[t], s.window); j <= positions[t]; ++j) {
         const float p = probs[i * ctx + j];
-        const float* v = kv.v + SlotOffset(kv.block_tables[t], j, kv.block_size, kv_stride) + kvh * s.head_dim;
+        const uint8_t* row = HeadRow(kv.v, kv, Slot(kv.block_tables[t], j, kv.block_size), kvh, s.head_dim);
+        const float* v = HeadValues(kv.dtype, row, s.head_dim, scratch.data());
         for (int64_t d = 0; d < s.head_dim; ++d) o[d] += p * v[d];
       }
     }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "core/thread_pool.h"
 
 namespace strata::kernels {
@@ -26,11 +27,15 @@ struct AttentionShape {
 float ScoreScale(const AttentionShape& shape);
 inline int64_t WindowStart(int64_t pos, int64_t window) { return window > 0 && pos >= window ? pos - window + 1 : 0; }
 
+// The cache as the kernels read it: one row of n_kv_heads*head_dim values per slot, row_bytes apart, stored as
+// F32, F16 or Q8_0 (a head's slice then starts on a block: head_dim a multiple of 32).
 struct PagedKvView {
-  const float* k = nullptr;  // slots of n_kv_heads*head_dim floats
-  const float* v = nullptr;
+  const uint8_t* k = nullptr;
+  const uint8_t* v = nullptr;
   int64_t block_size = 0;
   const int32_t* const* block_tables = nullptr;  // one table per query row
+  DType dtype = DType::kF32;
+  int64_t row_bytes = 0;  // 0: kv_dim floats (F32)
 };
 
 // Fused: q: [rows, n_heads*head_dim]; out like q. Online softmax over the cache one block at a time.

@@ -58,6 +58,26 @@ STRATA_AVX512 inline void Scale(float* dst, float a, int64_t D) {
   for (int64_t d = 0; d < D; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(_mm512_loadu_ps(dst + d), av));
 }
 
+// How 16 consecutive values of a head's stored row become floats: F32 as is, F16 through F16C, Q8_0 a half block
+// (16 int8 scaled by the block's F16 scale; a head starts on a block).
+struct KvF32 {
+  STRATA_AVX512 static __m512 Load16(const uint8_t* row, int d) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + 16 * d);
+  }
+};
+struct KvF16 {
+  STRATA_AVX512 static __m512 Load16(const uint8_t* row, int d) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * d)));
+  }
+};
+struct KvQ8_0 {
+  STRATA_AVX512 static __m512 Load16(const uint8_t* row, int d) {
+    const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + d / 2;
+    const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs + 16 * (d % 2)))));
+    return _mm512_mul_ps(q, _mm512_set1_ps(_cvtsh_ss(b->d)));
+  }
+};
+
 struct HeadState {
   float max = -INFINITY, sum = 0;
 };
@@ -80,8 +100,8 @@ STRATA_AVX512 inline __m512 Transpose16Sums(__m512 (&a)[16]) {
 
 // Scores of up to 16 consecutive positions (rows k, k + stride, ...) for one head, mapped (scale, softcap);
 // lanes outside [first, nj) are -inf and their keys are not read.
-template <int DV>
-STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t stride, int64_t first, int64_t nj,
+template <int DV, class KT>
+STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t stride, int64_t first, int64_t nj,
                                    const ScoreMap& map) {
   __m512 qv[DV], acc[16];
   for (int d = 0; d < DV; ++d) qv[d] = _mm512_loadu_ps(q + 16 * d);
@@ -90,9 +110,9 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t strid
       acc[j] = _mm512_setzero_ps();
       continue;
     }
-    const float* kj = k + j * stride;
-    acc[j] = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-    for (int d = 1; d < DV; ++d) acc[j] = _mm512_fmadd_ps(qv[d], _mm512_loadu_ps(kj + 16 * d), acc[j]);
+    const uint8_t* kj = k + j * stride;
+    acc[j] = _mm512_mul_ps(qv[0], KT::Load16(kj, 0));
+    for (int d = 1; d < DV; ++d) acc[j] = _mm512_fmadd_ps(qv[d], KT::Load16(kj, d), acc[j]);
   }
   __m512 s = _mm512_mul_ps(Transpose16Sums(acc), _mm512_set1_ps(map.pre));
   if (map.cap > 0) s = _mm512_mul_ps(_mm512_set1_ps(map.cap), Tanh(s));
@@ -101,10 +121,10 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const float* k, int64_t strid
 
 // One head over positions [first, nj) of one chunk: online-softmax update, then out += Σ_j p_j v_j with the
 // head's output held in registers for the whole chunk.
-template <int DV>
-STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int64_t stride, int64_t first, int64_t nj,
+template <int DV, class KT>
+STRATA_AVX512 void HeadChunk(const float* q, const uint8_t* k, const uint8_t* v, int64_t stride, int64_t first, int64_t nj,
                              const ScoreMap& map, HeadState& st, float* out) {
-  const __m512 s = Scores<DV>(q, k, stride, first, nj, map);
+  const __m512 s = Scores<DV, KT>(q, k, stride, first, nj, map);
   __m512 o[DV];
   for (int d = 0; d < DV; ++d) o[d] = _mm512_loadu_ps(out + 16 * d);
   const float cmax = _mm512_reduce_max_ps(s);
@@ -126,27 +146,27 @@ STRATA_AVX512 void HeadChunk(const float* q, const float* k, const float* v, int
   for (; j + S <= nj; j += S)
     for (int u = 0; u < S; ++u) {
       const __m512 pj = _mm512_set1_ps(p[j + u]);
-      const float* vj = v + (j + u) * stride;
+      const uint8_t* vj = v + (j + u) * stride;
       for (int d = 0; d < DV; ++d) {
-        if (u == 0) o[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * d), o[d]);
-        else o2[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * d), o2[d]);
+        if (u == 0) o[d] = _mm512_fmadd_ps(pj, KT::Load16(vj, d), o[d]);
+        else o2[d] = _mm512_fmadd_ps(pj, KT::Load16(vj, d), o2[d]);
       }
     }
   for (; j < nj; ++j) {
     const __m512 pj = _mm512_set1_ps(p[j]);
-    for (int d = 0; d < DV; ++d) o[d] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * stride + 16 * d), o[d]);
+    for (int d = 0; d < DV; ++d) o[d] = _mm512_fmadd_ps(pj, KT::Load16(v + j * stride, d), o[d]);
   }
   for (int d = 0; d < DV; ++d) o[d] = _mm512_add_ps(o[d], o2[d]);
   for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out + 16 * d, o[d]);
 }
 
-// Rows of one head's keys and values are kv_stride apart (every KV head's slice lies between), too far apart
-// for the hardware prefetchers in decode, where they come from DRAM: fetch the next chunk's while this one runs.
-inline void PrefetchChunk(const float* k, const float* v, int64_t stride, int64_t rows, int64_t D) {
+// Rows of one head's keys and values are a row apart (every KV head's slice lies between), too far apart for
+// the hardware prefetchers in decode, where they come from DRAM: fetch the next chunk's while this one runs.
+inline void PrefetchChunk(const uint8_t* k, const uint8_t* v, int64_t stride, int64_t rows, int64_t bytes) {
   for (int64_t j = 0; j < rows; ++j)
-    for (int64_t d = 0; d < D; d += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(k + j * stride + d), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(v + j * stride + d), _MM_HINT_T0);
+    for (int64_t b = 0; b < bytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(k + j * stride + b), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(v + j * stride + b), _MM_HINT_T0);
     }
 }
 
@@ -154,35 +174,35 @@ inline void PrefetchChunk(const float* k, const float* v, int64_t stride, int64_
 // position chunks outermost, so the rows of keys and values stream through in address order; within a chunk,
 // head by head, every row of the tile takes the head's 16 keys and values while they are in L1. With a window,
 // blocks and chunks before the first row's window are skipped.
-template <int DV>
+template <int DV, class KT>
 STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                              const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1,
-                              const ScoreMap& map, int64_t window, float* out) {
+                              const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
+                              float* out) {
   constexpr int64_t D = 16 * DV;
   HeadState st[kMaxTileRows][kMaxRowHeads];
   const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = pos0 + R - 1, lo = WindowStart(pos0, window);
+  const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D), span = (kvh1 - kvh0) * head_bytes;
   for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
   for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= last; j0 += kv.block_size) {
     const int64_t n = std::min(kv.block_size, last + 1 - j0);
-    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * kv_stride + kvh0 * D;
+    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * stride + kvh0 * head_bytes;
     for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16) {
       if (c + 16 < n) {
-        PrefetchChunk(kv.k + base + (c + 16) * kv_stride, kv.v + base + (c + 16) * kv_stride, kv_stride,
-                      std::min<int64_t>(16, n - c - 16), (kvh1 - kvh0) * D);
+        PrefetchChunk(kv.k + base + (c + 16) * stride, kv.v + base + (c + 16) * stride, stride,
+                      std::min<int64_t>(16, n - c - 16), span);
       } else if (j0 + kv.block_size <= last) {
-        const int64_t next = static_cast<int64_t>(table[j0 / kv.block_size + 1]) * kv.block_size * kv_stride + kvh0 * D;
-        PrefetchChunk(kv.k + next, kv.v + next, kv_stride, std::min<int64_t>(16, last + 1 - j0 - kv.block_size),
-                      (kvh1 - kvh0) * D);
+        const int64_t next = static_cast<int64_t>(table[j0 / kv.block_size + 1]) * kv.block_size * stride + kvh0 * head_bytes;
+        PrefetchChunk(kv.k + next, kv.v + next, stride, std::min<int64_t>(16, last + 1 - j0 - kv.block_size), span);
       }
       for (int64_t i = 0; i < nh; ++i) {
-        const int64_t off = base + c * kv_stride + (i / G) * D;
+        const int64_t off = base + c * stride + (i / G) * head_bytes;
         for (int64_t r = 0; r < R; ++r) {
           // the chunk's positions, cut to row r's window WindowStart(pos0 + r) .. pos0 + r
           const int64_t nj = std::min<int64_t>(std::min<int64_t>(16, n - c), pos0 + r + 1 - (j0 + c));
           const int64_t first = std::max<int64_t>(0, WindowStart(pos0 + r, window) - (j0 + c));
           if (nj <= first) continue;
-          HeadChunk<DV>(q + r * ldq + (h0 + i) * D, kv.k + off, kv.v + off, kv_stride, first, nj, map, st[r][i],
-                        out + r * ldq + (h0 + i) * D);
+          HeadChunk<DV, KT>(q + r * ldq + (h0 + i) * D, kv.k + off, kv.v + off, stride, first, nj, map, st[r][i],
+                            out + r * ldq + (h0 + i) * D);
         }
       }
     }
@@ -191,12 +211,11 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
     for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
-}  // namespace
-
-void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D,
-                      const ScoreMap& map, int64_t window, float* out) {
-#define STRATA_ATTEND(DV) AttendRows<DV>(q, ldq, R, G, pos0, table, kv, kv_stride, kvh0, kvh1, map, window, out)
+template <class KT>
+void AttendRowsOf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                  const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map, int64_t window,
+                  float* out) {
+#define STRATA_ATTEND(DV) AttendRows<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out)
   switch (D / 16) {  // a head's output lives in D / 16 registers
     case 1: return STRATA_ATTEND(1);
     case 2: return STRATA_ATTEND(2);
@@ -209,6 +228,18 @@ void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t
     default: return STRATA_ATTEND(8);
   }
 #undef STRATA_ATTEND
+}
+
+}  // namespace
+
+void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                      const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
+                      int64_t window, float* out) {
+  switch (kv.dtype) {
+    case DType::kF16: return AttendRowsOf<KvF16>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out);
+    case DType::kQ8_0: return AttendRowsOf<KvQ8_0>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out);
+    default: return AttendRowsOf<KvF32>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out);
+  }
 }
 
 bool AttentionAvx512Supported() {

@@ -30,9 +30,10 @@ bool AttentionAvx512Supported();
 // Query rows r < R (<= kMaxTileRows) of one sequence at consecutive positions pos0 + r (row r at q + r ldq,
 // all heads, head h at + h D), for KV heads kvh0..kvh1 and their G query heads each: out likewise. D a
 // AttentionAvx512Fits. Row r attends to WindowStart(pos0 + r, window) .. pos0 + r.
+// kv.row_bytes must be set (the stride between slots); F16 and Q8_0 rows are converted as they are read.
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                      const PagedKvView& kv, int64_t kv_stride, int64_t kvh0, int64_t kvh1, int64_t D,
-                      const ScoreMap& map, int64_t window, float* out);
+                      const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
+                      int64_t window, float* out);
 #endif
 
 }  // namespace strata::kernels::internal
