@@ -85,6 +85,7 @@ struct Report {
   double pp_tps = 0, tg_tps = 0, roofline_tps = 0;
   double decode_pred = 0, prefill_pred = 0;  // seconds
   int64_t bytes_per_token = 0;
+  int64_t kv_bytes_per_token = 0;  // KV cache bytes one token takes (all ranks)
   std::optional<LlamaCppFigures> llama;
   std::string llama_error;
   std::optional<SpecFigures> spec;
@@ -142,6 +143,7 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch
     return std::nullopt;
   }
   r.m = *m;
+  r.kv_bytes_per_token = launch.KvBytesPerToken(compiled);
   Predict(compiled, o.batch, r);
   if (o.spec.enabled()) {
     if (launch.distributed()) {
@@ -169,7 +171,8 @@ void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads
 void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
-                              {"passes", o.compile.passes}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
+                              {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
+                              {"kv_bytes_per_token", r.kv_bytes_per_token}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
                               {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
                               {"roofline_tps", r.roofline_tps}, {"roofline_pct", 100 * r.tg_tps / r.roofline_tps},
@@ -203,8 +206,9 @@ void PrintLlamaCppText(const LlamaCppFigures& l, const Report& r) {
 }
 
 void PrintText(const BenchModelOptions& o, const Report& r) {
-  std::printf("model %s, %d threads x %d process%s, tp %d, passes %s\n", o.model.c_str(), r.threads, r.processes,
-              r.processes == 1 ? "" : "es", o.compile.tp, o.compile.passes.c_str());
+  std::printf("model %s, %d threads x %d process%s, tp %d, passes %s, KV cache %s (%lld bytes a token)\n",
+              o.model.c_str(), r.threads, r.processes, r.processes == 1 ? "" : "es", o.compile.tp,
+              o.compile.passes.c_str(), o.compile.kv_dtype.c_str(), static_cast<long long>(r.kv_bytes_per_token));
   std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now)\n", r.rates.bandwidth_gbs,
               r.rates.gflops);
   std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
