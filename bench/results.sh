@@ -128,6 +128,9 @@ for shape in dict.fromkeys(r["shape"] for r in runs):
     lines += [f"- {r['dtype']} -t {r['threads']}: llama.cpp failed: {r['llama_error']}" for r in errors]
     lines += [""] if errors else []
 lines += ["## Commands", "", "\`\`\`sh", "bench/llama_cpp/setup.sh $LLAMA_CPP"] + cmds + ["\`\`\`", ""]
-open(out, "w").write("\n".join(lines))
+# Sections other scripts keep in the same file (bench/spec_figures.sh ...) stay as they are.
+import os, re
+kept = re.findall(r"<!-- section:[a-z_-]+ -->.*?<!-- /section:[a-z_-]+ -->\n?", open(out).read(), re.S) if os.path.exists(out) else []
+open(out, "w").write("\n".join(lines) + "".join(kept))
 EOF
 log "wrote $OUT (raw JSON lines: $raw)"

@@ -18,6 +18,8 @@
 #include "compiler/cost_model.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
+#include "runtime/kernels/matmul.h"
+#include "runtime/kernels/quant_matmul.h"
 #include "runtime/machine_probe.h"
 
 namespace strata::cli {
@@ -172,6 +174,8 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
                               {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
+                              {"isa", kernels::QuantIsaName(kernels::ActiveQuantIsa())},
+                              {"matmul_isa", kernels::MatMulIsa()},
                               {"kv_bytes_per_token", r.kv_bytes_per_token}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
                               {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
@@ -209,8 +213,9 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
   std::printf("model %s, %d threads x %d process%s, tp %d, passes %s, KV cache %s (%lld bytes a token)\n",
               o.model.c_str(), r.threads, r.processes, r.processes == 1 ? "" : "es", o.compile.tp,
               o.compile.passes.c_str(), o.compile.kv_dtype.c_str(), static_cast<long long>(r.kv_bytes_per_token));
-  std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now)\n", r.rates.bandwidth_gbs,
-              r.rates.gflops);
+  std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now); integer path %s, F32 path %s\n",
+              r.rates.bandwidth_gbs, r.rates.gflops, kernels::QuantIsaName(kernels::ActiveQuantIsa()),
+              kernels::MatMulIsa());
   std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
               r.m.pp_s * 1e3, r.prefill_pred * 1e3, r.prefill_pred > 0 ? r.m.pp_s / r.prefill_pred : 0.0);
   std::printf("decode  %4d tokens: %9.1f tok/s   %8.3f ms/token measured, %8.3f ms/token predicted (%.2fx)\n",

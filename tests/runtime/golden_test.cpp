@@ -79,7 +79,8 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!testing::TestDataDir()) GTEST_SKIP() << "shared test data not found: set STRATA_TESTDATA";
-    if (Int8(GetParam()) && !kernels::HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI: the integer path is off";
+    if (Int8(GetParam()) && kernels::ActiveQuantIsa() == kernels::QuantIsa::kNone)
+      GTEST_SKIP() << "no integer path on this CPU";
     kernels::SetQuantizedActivations(Int8(GetParam()));
   }
   void TearDown() override { kernels::SetQuantizedActivations(true); }

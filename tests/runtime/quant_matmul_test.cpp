@@ -148,20 +148,71 @@ TEST(QuantMatMul, ScalarKernelOverPackedLayoutEqualsReference) {
   }
 }
 
+// `run` (a kernel over the packed weight) against the reference on shape s, bit for bit.
+template <class Run>
+void ExpectEqualsReference(const Shape& s, uint32_t seed, const std::string& what, const Run& run) {
+  const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N * seed + s.K));
+  const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T + seed));
+  std::vector<float> want(static_cast<size_t>(s.T * s.N)), got(static_cast<size_t>(s.T * s.N), -1.0f);
+  QuantMatMulReference(w, x.data(), want.data(), s.T);
+  const auto p = PackedWeight::PackAnyCpu(w);
+  ASSERT_NE(p, nullptr);
+  run(*p, x.data(), got.data(), s.T);
+  EXPECT_EQ(got, want) << what << " " << Name(s.dtype) << " " << s.N << "x" << s.K << " T " << s.T;
+}
+
 TEST(QuantMatMul, DispatchedKernelEqualsReference) {
   if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU: QuantMatMul runs the scalar kernel tested above";
   for (int threads : {1, 3}) {
     ThreadPool pool(threads);
-    for (const Shape& s : Shapes()) {
-      const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N * 3 + s.K));
-      const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T + 5));
-      std::vector<float> want(static_cast<size_t>(s.T * s.N)), got(static_cast<size_t>(s.T * s.N), -1.0f);
-      QuantMatMulReference(w, x.data(), want.data(), s.T);
-      const auto p = PackedWeight::PackAnyCpu(w);
-      ASSERT_NE(p, nullptr);
-      QuantMatMul(*p, x.data(), got.data(), s.T, pool);
-      EXPECT_EQ(got, want) << Name(s.dtype) << " " << s.N << "x" << s.K << " T " << s.T << " threads " << threads;
+    for (const Shape& s : Shapes())
+      ExpectEqualsReference(s, 3, "threads " + std::to_string(threads),
+                            [&](const PackedWeight& p, const float* x, float* y, int64_t T) { QuantMatMul(p, x, y, T, pool); });
+  }
+}
+
+// Every integer path this CPU can run (AVX2's vpmaddubsw, AVX-VNNI's 256-bit vpdpbusd, AVX-512 VNNI), forced
+// as STRATA_ISA would, bit for bit against the reference for the dtypes it takes.
+TEST(QuantMatMul, EveryIsaPathEqualsTheReference) {
+  ThreadPool pool(2);
+  int ran = 0;
+  for (QuantIsa isa : {QuantIsa::kAvx2, QuantIsa::kAvxVnni, QuantIsa::kAvx512Vnni}) {
+    if (!QuantIsaSupported(isa)) {
+      std::printf("[ %s ] not on this CPU: skipped\n", QuantIsaName(isa));
+      continue;
     }
+    ++ran;
+    for (const Shape& s : Shapes())
+      if (QuantIsaTakes(isa, s.dtype))
+        ExpectEqualsReference(s, 7, QuantIsaName(isa), [&](const PackedWeight& p, const float* x, float* y, int64_t T) {
+          QuantMatMulWithIsa(isa, p, x, y, T, pool);
+        });
+  }
+  if (ran == 0) GTEST_SKIP() << "no integer path on this CPU";
+}
+
+// The extremes 16-bit pair sums must survive on AVX2: Q8_0 weights of -128 and 127 against activations that
+// quantize to -127 and 127 (vpmaddubsw saturates at 2^15 if the operands were arranged naively).
+TEST(QuantMatMul, Avx2PairSumsDoNotSaturate) {
+  if (!QuantIsaSupported(QuantIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  const int64_t N = 16, K = 64;
+  auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(N * K / 32 * sizeof(BlockQ8_0)));
+  auto* blocks = reinterpret_cast<BlockQ8_0*>(bytes->data());
+  for (int64_t b = 0; b < N * K / 32; ++b) {
+    blocks[b].d = Fp32ToFp16(1.0f);
+    for (int i = 0; i < 32; ++i) blocks[b].qs[i] = static_cast<int8_t>((b + i / 2) % 2 ? -128 : 127);
+  }
+  const Tensor w = Tensor::View(DType::kQ8_0, {N, K}, bytes->data(), bytes);
+  std::vector<float> x(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; ++k) x[static_cast<size_t>(k)] = (k / 2) % 3 ? -1.0f : 1.0f;
+  std::vector<float> want(static_cast<size_t>(N)), got(static_cast<size_t>(N));
+  QuantMatMulReference(w, x.data(), want.data(), 1);
+  const auto p = PackedWeight::PackAnyCpu(w);
+  ThreadPool pool(1);
+  for (QuantIsa isa : {QuantIsa::kAvx2, QuantIsa::kAvxVnni}) {
+    if (!QuantIsaSupported(isa)) continue;
+    QuantMatMulWithIsa(isa, *p, x.data(), got.data(), 1, pool);
+    EXPECT_EQ(got, want) << QuantIsaName(isa);
   }
 }
 

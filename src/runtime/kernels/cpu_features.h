@@ -6,7 +6,30 @@
 #include <cpuid.h>
 #endif
 
+#include <cstdlib>
+#include <cstring>
+
 namespace strata::kernels {
+
+// AVX-VNNI (vpdpbusd on 256-bit VEX vectors): CPUID leaf 7 subleaf 1, EAX bit 4.
+inline bool CpuHasAvxVnni() {
+#if defined(__x86_64__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 && (eax & (1u << 4)) != 0;
+#else
+  return false;
+#endif
+}
+
+// STRATA_ISA=avx512|avxvnni|avx2|scalar forces the kernels below what the CPU has, for tests and benchmarks
+// (a path the CPU lacks is never taken); "" when unset.
+inline const char* IsaOverride() {
+  static const char* value = [] {
+    const char* env = std::getenv("STRATA_ISA");
+    return env ? env : "";
+  }();
+  return value;
+}
 
 // F16C (half <-> float conversion): CPUID leaf 1, ECX bit 29.
 inline bool CpuHasF16c() {

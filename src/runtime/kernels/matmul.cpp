@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <vector>
 
 #include "runtime/kernels/cpu_features.h"
@@ -75,8 +76,12 @@ bool IsaSupported(Isa isa) {
 
 Isa BestIsa() {
   static const Isa best = [] {
+    const char* forced = IsaOverride();  // avxvnni is an integer-path name: its F32 path is AVX2's
+    const Isa want = !std::strcmp(forced, "scalar") ? Isa::kScalar
+                     : !std::strcmp(forced, "avx2") || !std::strcmp(forced, "avxvnni") ? Isa::kAvx2
+                                                                                         : Isa::kAvx512;
     for (Isa isa : {Isa::kAvx512, Isa::kAvx2})
-      if (IsaSupported(isa)) return isa;
+      if (isa <= want && IsaSupported(isa)) return isa;
     return Isa::kScalar;
   }();
   return best;

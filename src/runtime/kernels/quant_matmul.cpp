@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "runtime/kernels/cpu_features.h"
@@ -167,8 +168,51 @@ std::unique_ptr<PackedWeight> PackedWeight::PackAnyCpu(const Tensor& w) {
 }
 
 std::unique_ptr<PackedWeight> PackedWeight::Pack(const Tensor& w) {
-  if (!QuantizedActivationsEnabled()) return nullptr;
+  if (!QuantizedActivationsEnabled() || !QuantIsaTakes(ActiveQuantIsa(), w.dtype())) return nullptr;
   return PackAnyCpu(w);
+}
+
+bool QuantIsaSupported(QuantIsa isa) {
+#if defined(__x86_64__)
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuHasF16c();
+  switch (isa) {
+    case QuantIsa::kAvx512Vnni: return HasVnni();
+    case QuantIsa::kAvxVnni: return avx2 && CpuHasAvxVnni();
+    case QuantIsa::kAvx2: return avx2;
+    case QuantIsa::kNone: return true;
+  }
+#endif
+  return isa == QuantIsa::kNone;
+}
+
+QuantIsa ActiveQuantIsa() {
+  static const QuantIsa active = [] {
+    const char* forced = IsaOverride();
+    const QuantIsa want = !std::strcmp(forced, "scalar") ? QuantIsa::kNone
+                          : !std::strcmp(forced, "avx2") ? QuantIsa::kAvx2
+                          : !std::strcmp(forced, "avxvnni") ? QuantIsa::kAvxVnni
+                                                            : QuantIsa::kAvx512Vnni;
+    for (QuantIsa isa : {QuantIsa::kAvx512Vnni, QuantIsa::kAvxVnni, QuantIsa::kAvx2})
+      if (isa <= want && QuantIsaSupported(isa)) return isa;
+    return QuantIsa::kNone;
+  }();
+  return active;
+}
+
+const char* QuantIsaName(QuantIsa isa) {
+  switch (isa) {
+    case QuantIsa::kAvx512Vnni: return "avx512vnni";
+    case QuantIsa::kAvxVnni: return "avxvnni";
+    case QuantIsa::kAvx2: return "avx2";
+    case QuantIsa::kNone: break;
+  }
+  return "none";
+}
+
+bool QuantIsaTakes(QuantIsa isa, DType t) {
+  if (isa == QuantIsa::kNone) return false;
+  if (isa == QuantIsa::kAvx512Vnni) return true;
+  return t == DType::kQ8_0 || t == DType::kQ4_0;
 }
 
 bool HasVnni() {
@@ -189,7 +233,7 @@ bool QuantizedActivationsEnabled() {
     v = (env && *env && std::strcmp(env, "0") != 0) ? 0 : 1;
     g_enabled.store(v, std::memory_order_relaxed);
   }
-  return v == 1 && HasVnni();
+  return v == 1 && ActiveQuantIsa() != QuantIsa::kNone;
 }
 
 void SetQuantizedActivations(bool on) { g_enabled.store(on ? 1 : 0, std::memory_order_relaxed); }
@@ -341,14 +385,13 @@ struct ActBuffer {
 };
 
 internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
-                                 ActBuffer& buf) {
+                                 ActBuffer& buf, bool simd) {
   const int64_t nb = K / 32;
   buf.q.resize(static_cast<size_t>(T * K));
   buf.d.resize(static_cast<size_t>(T * nb));
   buf.corr.resize(static_cast<size_t>(T * nb));
   buf.ds.resize(static_cast<size_t>(T * nb));
   buf.corr16.resize(static_cast<size_t>(2 * T * nb));
-  const bool simd = HasVnni();
   auto rows = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
 #if defined(__x86_64__)
@@ -421,18 +464,25 @@ float ReferenceRow(DType t, const uint8_t* row, const internal::QuantActs& a) {
 
 }  // namespace
 
-void QuantMatMul(const PackedWeight& w, const float* x, float* y, int64_t T, ThreadPool& pool) {
+void QuantMatMulWithIsa(QuantIsa isa, const PackedWeight& w, const float* x, float* y, int64_t T, ThreadPool& pool) {
   if (T <= 0) return;
   thread_local ActBuffer buf;  // one per calling (driver) thread; reused across calls
-  const internal::QuantActs a = QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf);
+  const internal::QuantActs a =
+      QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf, isa == QuantIsa::kAvx512Vnni);
   const int64_t groups = w.rows() / kPackRows;
-  auto run = internal::QuantRowsScalar;
+  std::function<void(int64_t, int64_t)> run = [&](int64_t g0, int64_t g1) { internal::QuantRowsScalar(w, a, y, g0, g1); };
 #if defined(__x86_64__)
-  if (HasVnni()) run = internal::QuantRowsVnni;
+  if (isa == QuantIsa::kAvx512Vnni) run = [&](int64_t g0, int64_t g1) { internal::QuantRowsVnni(w, a, y, g0, g1); };
+  if ((isa == QuantIsa::kAvx2 || isa == QuantIsa::kAvxVnni) && QuantIsaTakes(isa, w.dtype()))
+    run = [&, vnni = isa == QuantIsa::kAvxVnni](int64_t g0, int64_t g1) { internal::QuantRowsAvx2(w, a, y, g0, g1, vnni); };
 #endif
   // ~256K multiply-adds per chunk at least: below that, waking a thread costs more than it saves.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, kPackRows * w.cols() * T));
-  pool.ParallelFor(groups, grain, [&](int64_t g0, int64_t g1) { run(w, a, y, g0, g1); });
+  pool.ParallelFor(groups, grain, run);
+}
+
+void QuantMatMul(const PackedWeight& w, const float* x, float* y, int64_t T, ThreadPool& pool) {
+  QuantMatMulWithIsa(ActiveQuantIsa(), w, x, y, T, pool);
 }
 
 void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T) {

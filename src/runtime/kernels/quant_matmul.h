@@ -27,8 +27,8 @@ inline constexpr int64_t kPackRows = 16;  // weight rows interleaved per group (
 class PackedWeight {
  public:
   // Also Q4_1 / Q5_0 / Q5_1 (their layout: quant_matmul_q4_1_q5.h).
-  // Null when this weight cannot take the integer path: another dtype, rows not a multiple of 16, or a CPU
-  // without AVX-512 VNNI (the F32-activation MatMul then serves it).
+  // Null when this weight cannot take the integer path: another dtype, rows not a multiple of 16, or a dtype
+  // the CPU's integer path does not take (the F32-activation MatMul then serves it).
   static std::unique_ptr<PackedWeight> Pack(const Tensor& w);
   // The same packing whatever the CPU (tests of the layout and of the scalar kernel).
   static std::unique_ptr<PackedWeight> PackAnyCpu(const Tensor& w);
@@ -64,10 +64,22 @@ void QuantMatMul(const PackedWeight& w, const float* x, float* y, int64_t T, Thr
 // float scale products), computed from the original tensor: what QuantMatMul must match to float rounding.
 void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T);
 
-// Whether the integer path is on (default) and the CPU has VNNI. STRATA_FLOAT_ACTIVATIONS=1 turns it off
+// Whether the integer path is on (default) and the CPU has one (ActiveQuantIsa). STRATA_FLOAT_ACTIVATIONS=1 turns it off
 // for a process; SetQuantizedActivations for tests. Executors read it when they are built.
 bool QuantizedActivationsEnabled();
 void SetQuantizedActivations(bool on);
 bool HasVnni();
+
+// The integer path's instruction set: AVX-512 VNNI (every packed dtype); AVX-VNNI or AVX2 (Q8_0 and Q4_0; other
+// dtypes take the F32-activation MatMul); none. The best the CPU has, or lower with STRATA_ISA
+// (avx512|avxvnni|avx2|scalar).
+enum class QuantIsa { kNone, kAvx2, kAvxVnni, kAvx512Vnni };
+QuantIsa ActiveQuantIsa();
+bool QuantIsaSupported(QuantIsa isa);
+const char* QuantIsaName(QuantIsa isa);  // "none", "avx2", "avxvnni", "avx512vnni"
+// Whether the path takes weights of `t` (Q8_0 / Q4_0 on AVX2 and AVX-VNNI; every packable type on AVX-512).
+bool QuantIsaTakes(QuantIsa isa, DType t);
+// QuantMatMul on a chosen path (test hook; the path must be supported and take w's dtype).
+void QuantMatMulWithIsa(QuantIsa isa, const PackedWeight& w, const float* x, float* y, int64_t T, ThreadPool& pool);
 
 }  // namespace strata::kernels
