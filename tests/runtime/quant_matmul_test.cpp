@@ -191,6 +191,30 @@ TEST(QuantMatMul, EveryIsaPathEqualsTheReference) {
   if (ran == 0) GTEST_SKIP() << "no integer path on this CPU";
 }
 
+// The AVX2 activation quantizer against the scalar one, byte for byte: random rows, halves (rounded to even),
+// an all-zero block.
+TEST(QuantMatMul, Avx2ActivationQuantizationEqualsScalar) {
+  if (!QuantIsaSupported(QuantIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  const int64_t K = 256, nb = K / 32;
+  std::vector<float> x = Random(static_cast<size_t>(K), 17, 3.0f);
+  for (int64_t i = 32; i < 64; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i - 48) + 0.5f;  // ties
+  x[32] = 127.0f;  // amax 127: the scale is 1, so each x.5 lands on a tie
+  for (int64_t i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;
+  struct Out {
+    std::vector<int8_t> q = std::vector<int8_t>(256);
+    std::vector<float> d = std::vector<float>(8), ds = std::vector<float>(8);
+    std::vector<int32_t> corr = std::vector<int32_t>(8), corr16 = std::vector<int32_t>(16);
+  } a, b;
+  internal::QuantizeRowScalar(x.data(), K, 128, a.q.data(), a.d.data(), a.corr.data(), a.ds.data(), a.corr16.data());
+  internal::QuantizeRowAvx2(x.data(), K, 128, b.q.data(), b.d.data(), b.corr.data(), b.ds.data(), b.corr16.data());
+  EXPECT_EQ(a.q, b.q);
+  EXPECT_EQ(a.d, b.d);
+  EXPECT_EQ(a.ds, b.ds);
+  EXPECT_EQ(a.corr, b.corr);
+  EXPECT_EQ(a.corr16, b.corr16);
+  EXPECT_EQ(static_cast<int64_t>(a.d.size()), nb);
+}
+
 // The extremes 16-bit pair sums must survive on AVX2: Q8_0 weights of -128 and 127 against activations that
 // quantize to -127 and 127 (vpmaddubsw saturates at 2^15 if the operands were arranged naively).
 TEST(QuantMatMul, Avx2PairSumsDoNotSaturate) {

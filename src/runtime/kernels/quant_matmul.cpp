@@ -385,7 +385,7 @@ struct ActBuffer {
 };
 
 internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
-                                 ActBuffer& buf, bool simd) {
+                                 ActBuffer& buf, QuantIsa isa) {
   const int64_t nb = K / 32;
   buf.q.resize(static_cast<size_t>(T * K));
   buf.d.resize(static_cast<size_t>(T * nb));
@@ -395,9 +395,10 @@ internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t o
   auto rows = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
 #if defined(__x86_64__)
-      if (simd) {
-        internal::QuantizeRowAvx512(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                    buf.corr.data() + t * nb, buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
+      if (isa != QuantIsa::kNone) {
+        auto quantize = isa == QuantIsa::kAvx512Vnni ? internal::QuantizeRowAvx512 : internal::QuantizeRowAvx2;
+        quantize(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb, buf.corr.data() + t * nb,
+                 buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
         continue;
       }
 #endif
@@ -468,7 +469,7 @@ void QuantMatMulWithIsa(QuantIsa isa, const PackedWeight& w, const float* x, flo
   if (T <= 0) return;
   thread_local ActBuffer buf;  // one per calling (driver) thread; reused across calls
   const internal::QuantActs a =
-      QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf, isa == QuantIsa::kAvx512Vnni);
+      QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf, isa);
   const int64_t groups = w.rows() / kPackRows;
   std::function<void(int64_t, int64_t)> run = [&](int64_t g0, int64_t g1) { internal::QuantRowsScalar(w, a, y, g0, g1); };
 #if defined(__x86_64__)

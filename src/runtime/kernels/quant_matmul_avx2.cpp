@@ -127,6 +127,44 @@ void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64
 
 }  // namespace
 
+STRATA_AVX2_INT inline int32_t HorizontalSum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// As QuantizeRowScalar, eight values a vector: the same float operations (amax, amax / 127, its inverse, the
+// product rounded half to even), so the same bytes and scales.
+STRATA_AVX2_INT void QuantizeRowAvx2(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr,
+                                     float* ds, int32_t* corr16) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    __m256 v[4];
+    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                             _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const float db = amax / 127.0f;
+    const __m256 id = _mm256_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
+    __m256i n[4];
+    for (int i = 0; i < 4; ++i) n[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));  // round half to even
+    const __m256i packed = _mm256_permutevar8x32_epi32(
+        _mm256_packs_epi16(_mm256_packs_epi32(n[0], n[1]), _mm256_packs_epi32(n[2], n[3])), order);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), packed);
+    const int32_t s0 = HorizontalSum(_mm256_add_epi32(n[0], n[1])), s1 = HorizontalSum(_mm256_add_epi32(n[2], n[3]));
+    corr16[2 * b] = -32 * s0;
+    corr16[2 * b + 1] = -32 * s1;
+    d[b] = db;
+    corr[b] = -offset * (s0 + s1);
+    ds[b] = db * static_cast<float>(s0 + s1);
+  }
+}
+
 bool Avx2IntegerDtype(DType t) { return t == DType::kQ8_0 || t == DType::kQ4_0; }
 
 void QuantRowsAvx2(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1, bool vnni) {

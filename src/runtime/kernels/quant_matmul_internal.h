@@ -45,6 +45,8 @@ void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t 
 // The AVX2 path (quant_matmul_avx2.cpp): Q8_0 and Q4_0 only; `vnni` with AVX-VNNI's 256-bit vpdpbusd, else
 // vpmaddubsw. Call only on a CPU with AVX2 + FMA + F16C (and AVX-VNNI for vnni).
 bool Avx2IntegerDtype(DType t);
+void QuantizeRowAvx2(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
+                     int32_t* corr16);
 void QuantRowsAvx2(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1, bool vnni);
 #endif
 
