@@ -8,7 +8,7 @@
 # Each row is one `strata bench -m TARGET ... --json` run; both speeds come from that same run.
 #
 # Usage: bench/spec_figures.sh
-#   STRATA=build/src/cli/strata  MODELS=/tmp/strata-spec  THREADS=2  GEN=128  FFN=16384  NOISE="0 0.02 0.04"
+#   STRATA=build/src/cli/strata  MODELS=/tmp/strata-spec  THREADS=2  GEN=128  FFN=131072  NOISE="0 0.02 0.03"
 #   K=5  OUT=bench/RESULTS.md  STRATA_TESTDATA=../shared/testdata
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +16,8 @@ STRATA=${STRATA:-build/src/cli/strata}
 MODELS=${MODELS:-/tmp/strata-spec}
 THREADS=${THREADS:-2}
 GEN=${GEN:-128}
-FFN=${FFN:-16384}
-NOISE=${NOISE:-0 0.02 0.04}
+FFN=${FFN:-131072}
+NOISE=${NOISE:-0 0.02 0.03}
 K=${K:-5}
 OUT=${OUT:-bench/RESULTS.md}
 DATA=${STRATA_TESTDATA:-../shared/testdata}
