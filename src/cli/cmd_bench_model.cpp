@@ -45,6 +45,11 @@ struct BenchModelOptions {
 const char* kDefaultSpecPrompt =
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends.";
 
+// The integer (8-bit activation) matmul's instruction set, "none" when it is off (STRATA_FLOAT_ACTIVATIONS=1).
+const char* IntegerPath() {
+  return kernels::QuantizedActivationsEnabled() ? kernels::QuantIsaName(kernels::ActiveQuantIsa()) : "none";
+}
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 struct Measured {
@@ -174,7 +179,7 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
                               {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
-                              {"isa", kernels::QuantIsaName(kernels::ActiveQuantIsa())},
+                              {"isa", IntegerPath()},
                               {"matmul_isa", kernels::MatMulIsa()},
                               {"kv_bytes_per_token", r.kv_bytes_per_token}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
@@ -214,7 +219,7 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
               o.model.c_str(), r.threads, r.processes, r.processes == 1 ? "" : "es", o.compile.tp,
               o.compile.passes.c_str(), o.compile.kv_dtype.c_str(), static_cast<long long>(r.kv_bytes_per_token));
   std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now); integer path %s, F32 path %s\n",
-              r.rates.bandwidth_gbs, r.rates.gflops, kernels::QuantIsaName(kernels::ActiveQuantIsa()),
+              r.rates.bandwidth_gbs, r.rates.gflops, IntegerPath(),
               kernels::MatMulIsa());
   std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
               r.m.pp_s * 1e3, r.prefill_pred * 1e3, r.prefill_pred > 0 ? r.m.pp_s / r.prefill_pred : 0.0);
