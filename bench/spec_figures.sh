@@ -51,11 +51,11 @@ for s in $NOISE; do
 done
 run "prompt lookup, code edit" -m "$(target 0)" --spec ngram --spec-ngram-min 1 --prompt "$code"
 
-python3 - "$raw" "$OUT" "$FFN" "$THREADS" "$GEN" "$K" <<'PY'
-import json, os, re, sys
-raw, out, ffn, threads, gen, k = sys.argv[1:]
+(python3 - "$raw" "$FFN" "$THREADS" "$GEN" "$K" <<'PY'
+import json, os, sys
+raw, ffn, threads, gen, k = sys.argv[1:]
 runs = [json.loads(l) for l in open(raw) if l.strip()]
-lines = ["<!-- section:spec -->", "## Speculative decoding", "",
+lines = ["## Speculative decoding", "",
          f"Target: `strata gen-model --inflate tiny-llama-f32.gguf --ffn {ffn} --noise S` (F32, "
          f"{runs[0]['bytes_per_token'] / 1e6:.0f} MB read per decoded token); draft: the trained tiny model itself "
          f"(tiny-llama-f32.gguf). {threads} threads, {gen} tokens decoded greedily, up to {k} drafts a step (adaptive); "
@@ -65,11 +65,8 @@ lines = ["<!-- section:spec -->", "## Speculative decoding", "",
 for r in runs:
     lines.append(f"| {r['label']} | {r['engine_tg_tps']:.1f} | {r['spec_tg_tps']:.1f} | {r['spec_speedup']:.2f}x | "
                  f"{100 * r['spec_acceptance']:.1f}% | {r['spec_mean_accepted_length']:.2f} | {r['roofline_tps']:.1f} |")
-lines += ["", f"Regenerate: `bench/spec_figures.sh` (raw JSON lines in {os.path.dirname(raw)}).", "<!-- /section:spec -->", ""]
-section = "\n".join(lines)
-text = open(out).read() if os.path.exists(out) else ""
-pattern = re.compile(r"<!-- section:spec -->.*?<!-- /section:spec -->\n?", re.S)
-text = pattern.sub(lambda m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-open(out, "w").write(text)
+lines += ["", f"Regenerate: `bench/spec_figures.sh` (raw JSON lines in {os.path.dirname(raw)})."]
+print("\n".join(lines))
 PY
+) | bench/write_section.py "$OUT" spec
 echo "spec_figures.sh: wrote the spec section of $OUT (raw: $raw)" >&2
