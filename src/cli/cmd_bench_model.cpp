@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "compiler/cost_model.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
+#include "runtime/packed_weights.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/machine_probe.h"
@@ -93,6 +95,8 @@ struct Report {
   double decode_pred = 0, prefill_pred = 0;  // seconds
   int64_t bytes_per_token = 0;
   int64_t kv_bytes_per_token = 0;  // KV cache bytes one token takes (all ranks)
+  int64_t rss_after_load = 0;      // resident bytes once the model is loaded, compiled and packed
+  int64_t file_bytes = 0;
   std::optional<LlamaCppFigures> llama;
   std::string llama_error;
   std::optional<SpecFigures> spec;
@@ -114,6 +118,24 @@ void Predict(const CompiledModel& compiled, int batch, Report& r) {
   r.pp_tps = prompt / r.m.pp_s;
   r.tg_tps = generated / r.m.tg_s;
   r.roofline_tps = r.rates.bandwidth_gbs * 1e9 / static_cast<double>(r.bytes_per_token);
+}
+
+// VmRSS of this process, from /proc (0 where there is none).
+int64_t ResidentBytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
+
+// The model's bytes on disk: the file, or a folder's files together.
+int64_t FileBytes(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  int64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(path, ec))
+    if (e.is_regular_file(ec)) total += static_cast<int64_t>(e.file_size(ec));
+  return total;
 }
 
 std::string ReadPromptFile(const std::string& path) {
@@ -142,6 +164,8 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch
   }
   Report r{.threads = pool.size(), .processes = launch.processes(), .rates = ProbeMachine(pool)};
   CpuExecutor exec(launch.Factory(compiled, pool), o.prompt + o.generate);
+  r.rss_after_load = ResidentBytes();
+  r.file_bytes = FileBytes(o.model);
   const int64_t n_vocab = plan.node(plan.output).shape.back();
   launch.StartTrace(o.compile.trace);  // written by launch.Finish (every rank's, under mpirun)
   auto m = Measure(exec, o.prompt, o.generate, o.batch, n_vocab);
@@ -181,7 +205,8 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
                               {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
                               {"isa", IntegerPath()},
                               {"matmul_isa", kernels::MatMulIsa()},
-                              {"kv_bytes_per_token", r.kv_bytes_per_token}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
+                              {"kv_bytes_per_token", r.kv_bytes_per_token},
+                              {"file_bytes", r.file_bytes}, {"rss_after_load", r.rss_after_load}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
                               {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
                               {"roofline_tps", r.roofline_tps}, {"roofline_pct", 100 * r.tg_tps / r.roofline_tps},
@@ -226,6 +251,8 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
   std::printf("decode  %4d tokens: %9.1f tok/s   %8.3f ms/token measured, %8.3f ms/token predicted (%.2fx)\n",
               r.m.generated, r.tg_tps, 1e3 / r.tg_tps, r.decode_pred * 1e3,
               r.decode_pred > 0 ? (1.0 / r.tg_tps) / r.decode_pred : 0.0);
+  std::printf("memory: %.1f MiB resident after load for a file of %.1f MiB (%.2fx)\n", r.rss_after_load / 1048576.0,
+              r.file_bytes / 1048576.0, r.file_bytes > 0 ? static_cast<double>(r.rss_after_load) / r.file_bytes : 0.0);
   std::printf("roofline: %.2f MB read per decoded token -> %.1f tok/s at the measured bandwidth; reached %.1f%%\n",
               static_cast<double>(r.bytes_per_token) / 1e6, r.roofline_tps, 100 * r.tg_tps / r.roofline_tps);
   if (r.llama) PrintLlamaCppText(*r.llama, r);
@@ -258,6 +285,7 @@ int BenchModel(BenchModelOptions o) {
   if (!CheckLlamaCppOptions(o, llama_threads)) return 1;
   auto launch = ParallelLaunch::Start(o.compile);
   if (!launch) return 1;
+  SetReleasePackedSources(true);  // as run and serve: the model held once
   std::optional<int> worker_exit;
   std::optional<Report> r = MeasureStrata(o, *launch, worker_exit);
   if (worker_exit) return launch->Finish(*worker_exit);

@@ -38,7 +38,7 @@ struct InflateFlags {
 
 int GenModel(BenchModelOptions o, const InflateFlags& inflate, bool dtype_given) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(o.vocab_path, ec)) {
+  if (inflate.from.empty() && !std::filesystem::is_regular_file(o.vocab_path, ec)) {  // --inflate keeps its file's
     spdlog::error("vocab file '{}' not found: pass --vocab FILE (a GGUF with tokenizer.ggml.* keys, e.g. "
                   "shared/testdata/tokenizer/llama2-vocab.gguf) or set STRATA_TESTDATA",
                   o.vocab_path);

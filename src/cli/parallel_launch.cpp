@@ -1,5 +1,7 @@
 #include "cli/parallel_launch.h"
 
+#include "runtime/packed_weights.h"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -161,6 +163,7 @@ int RunAsRank(const std::string& model, const CompileFlags& flags, int threads,
               const std::function<int(ParallelLaunch&, const CompiledModel&, ThreadPool&)>& main) {
   auto launch = ParallelLaunch::Start(flags);
   if (!launch) return 1;
+  SetReleasePackedSources(true);  // a command holds its model once: packed weights replace the file's bytes
   CompiledModel compiled;
   if (!launch->LoadAndCompile(model, flags, compiled)) return launch->Finish(1);
   launch->StartTrace(flags.trace);

@@ -36,6 +36,8 @@ class Tensor {
   bool empty() const { return data_ == nullptr; }
 
   const void* data() const { return data_; }
+  // What keeps the bytes alive (null for a view that keeps nothing alive).
+  const std::shared_ptr<const void>& storage() const { return storage_; }
   void* mutable_data() { return const_cast<void*>(data_); }
   template <class T> const T* data_as() const { return static_cast<const T*>(data_); }
   template <class T> T* mutable_data_as() { return static_cast<T*>(mutable_data()); }

@@ -7,7 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "core/dtype.h"
 
@@ -18,10 +19,10 @@ class PagedKvCache {
   PagedKvCache(int64_t n_layers, int64_t num_blocks, int64_t block_size, int64_t kv_dim, DType dtype = DType::kF32);
 
   // The stored row of `slot` in `layer` (row_bytes() bytes of dtype()).
-  uint8_t* k(int64_t layer, int64_t slot) { return k_.data() + Offset(layer, slot); }
-  uint8_t* v(int64_t layer, int64_t slot) { return v_.data() + Offset(layer, slot); }
-  const uint8_t* k_layer(int64_t layer) const { return k_.data() + Offset(layer, 0); }
-  const uint8_t* v_layer(int64_t layer) const { return v_.data() + Offset(layer, 0); }
+  uint8_t* k(int64_t layer, int64_t slot) { return k_.get() + Offset(layer, slot); }
+  uint8_t* v(int64_t layer, int64_t slot) { return v_.get() + Offset(layer, slot); }
+  const uint8_t* k_layer(int64_t layer) const { return k_.get() + Offset(layer, 0); }
+  const uint8_t* v_layer(int64_t layer) const { return v_.get() + Offset(layer, 0); }
 
   int64_t n_layers() const { return n_layers_; }
   int64_t num_blocks() const { return num_blocks_; }
@@ -30,7 +31,7 @@ class PagedKvCache {
   int64_t kv_dim() const { return kv_dim_; }
   DType dtype() const { return dtype_; }
   int64_t row_bytes() const { return row_bytes_; }
-  int64_t bytes() const { return static_cast<int64_t>(k_.size() + v_.size()); }
+  int64_t bytes() const { return 2 * layer_bytes_ * n_layers_; }
   // Bytes one token takes over all layers (K and V): what a memory budget divides by.
   static int64_t BytesPerToken(int64_t n_layers, int64_t kv_dim, DType dtype = DType::kF32) {
     return n_layers * RowBytes(dtype, kv_dim) * 2;
@@ -45,7 +46,12 @@ class PagedKvCache {
   int64_t n_layers_, num_blocks_, block_size_, kv_dim_;
   DType dtype_;
   int64_t row_bytes_;
-  std::vector<uint8_t> k_, v_;
+  int64_t layer_bytes_;
+  // calloc'd: large zeroed allocations come straight from the OS, so the cache is resident only as it fills.
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t[], Free> k_, v_;
 };
 
 }  // namespace strata

@@ -15,6 +15,7 @@
 #include "runtime/kernels/quant_matmul.h"
 #include "runtime/kernels/rms_norm.h"
 #include "runtime/kernels/rope.h"
+#include "runtime/packed_weights.h"
 #include "runtime/profiler.h"
 
 namespace strata {
@@ -71,7 +72,13 @@ std::shared_ptr<const PlanExecutor::Packed> PlanExecutor::PackWeights(const ir::
         bytes += static_cast<int64_t>(plan.weight(w).nbytes());
       }
   }
-  auto pack_one = [&](int w) { packed->weights[static_cast<size_t>(w)] = kernels::PackedWeight::Pack(plan.weight(w)); };
+  // A weight some other op reads as it is (a tied embedding) keeps its source bytes.
+  std::vector<bool> read_raw(plan.weights.size(), false);
+  for (const ir::Node& n : plan.nodes)
+    if (n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn && n.weight >= 0) read_raw[static_cast<size_t>(n.weight)] = true;
+  auto pack_one = [&](int w) {
+    packed->weights[static_cast<size_t>(w)] = SharedPack(plan.weight(w), !read_raw[static_cast<size_t>(w)]);
+  };
   constexpr int64_t kParallelBytes = int64_t{16} << 20;  // below this, starting threads costs more than it saves
   if (bytes < kParallelBytes || todo.size() < 2) {
     for (int w : todo) pack_one(w);

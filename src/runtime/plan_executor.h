@@ -147,7 +147,7 @@ class PlanExecutor {
     std::array<std::unique_ptr<kernels::PackedWeight>, 3> packed;
   };
   struct Packed {
-    std::vector<std::unique_ptr<kernels::PackedWeight>> weights;  // by weight index; null: MatMul reads it as is
+    std::vector<std::shared_ptr<const kernels::PackedWeight>> weights;  // by weight index; null: MatMul reads it as is
     std::map<int, std::vector<ExpertMatrices>> experts;           // by node id
   };
   std::shared_ptr<const Packed> packed_;  // shared with a Twin

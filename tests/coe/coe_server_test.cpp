@@ -82,10 +82,11 @@ nlohmann::json Completion(const std::string& model, const std::string& prompt) {
   return {{"model", model}, {"prompt", prompt}, {"max_tokens", 12}, {"temperature", 0}};
 }
 
-// `strata run` of one expert, greedy: its text without the newline run ends with.
+// `strata run` of one expert, greedy: its text without the newline run ends with. With the library's F32 KV
+// cache, as the CoE engine these tests build (the command line's default is f16).
 std::string StrataRun(const std::string& model, const std::string& prompt) {
   auto r = testing::Strata("run -m " + testing::Quote(model) + " -p " + testing::Quote(prompt) +
-                           " -n 12 --temp 0 -t 2");
+                           " -n 12 --temp 0 -t 2 --kv-dtype f32");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   if (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
   return r.out;

@@ -50,10 +50,12 @@ uint16_t BlockScale(const uint8_t* row_block) {
 PackedWeight::PackedWeight(DType dtype, int64_t n, int64_t k) : dtype_(dtype), n_(n), k_(k) {
   bytes_ = static_cast<size_t>((n / kPackRows) * (k / block_elems()) * block_bytes());
   // Read once per decoded token: transparent huge pages, as for the model file (core/mapped_file.cpp). The
-  // mapping starts on a 2 MiB boundary and spans whole huge pages, else the pages at either end of every
-  // tensor stay 4 KiB (measured: a third of a 1B model's packed weights). A copy under 2 MiB stays on small
-  // pages: a huge page would be mostly padding, and zeroing it made loading a 2 MiB model take 180 ms (the
-  // Composition of Experts loads such experts on demand).
+  // copy starts on a 2 MiB boundary, so its whole huge pages are huge (unaligned, the pages at either end of
+  // every tensor stayed 4 KiB: a third of a 1B model's packed weights). The tail past the last whole huge page
+  // stays on small pages: as a huge page it would be resident padding, 100 MiB over a 1B model's weights,
+  // where the model is to be held once (runtime/packed_weights.h). A copy under 2 MiB stays on small pages:
+  // zeroing a huge page made loading a 2 MiB model take 180 ms (the Composition of Experts loads such experts
+  // on demand).
   constexpr size_t kHuge = size_t{2} << 20;
   mapped_ = (bytes_ + kHuge - 1) / kHuge * kHuge + kHuge;
   void* p = bytes_ < kHuge ? MAP_FAILED
@@ -61,7 +63,7 @@ PackedWeight::PackedWeight(DType dtype, int64_t n, int64_t k) : dtype_(dtype), n
   if (p != MAP_FAILED) {
     map_ = static_cast<uint8_t*>(p);
     data_ = map_ + (kHuge - reinterpret_cast<uintptr_t>(map_) % kHuge) % kHuge;
-    ::madvise(data_, mapped_ - kHuge, MADV_HUGEPAGE);
+    ::madvise(data_, bytes_ / kHuge * kHuge, MADV_HUGEPAGE);
   } else {
     mapped_ = 0;
     data_ = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes_ + 63) / 64 * 64));
