@@ -18,6 +18,20 @@ std::string StrataBinary();
 // A fresh scratch directory for this test process.
 std::string ScratchDir();
 
+// Sanitizers keep shadow memory and hold freed memory back (ASan's quarantine): resident memory is then no
+// measure of what the engine holds (the binary the tests run is built the same way).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 }  // namespace strata::testing
 
 #define STRATA_REQUIRE_TESTDATA()                                                                     \

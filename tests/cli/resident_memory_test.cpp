@@ -13,6 +13,7 @@ namespace {
 
 TEST(ResidentMemory, AtMostOnePointOneFiveTimesTheFileAfterLoad) {
   STRATA_REQUIRE_TESTDATA();
+  if (kSanitized) GTEST_SKIP() << "sanitizers' shadow memory and quarantine: resident memory measures them";
   if (!kernels::QuantizedActivationsEnabled()) GTEST_SKIP() << "no integer path on this CPU: weights are not packed";
   for (const char* dtype : {"q4_0", "q8_0", "q4_k"}) {
     const std::string model = ScratchDir() + "/llama-1b-" + dtype + ".gguf";

@@ -49,20 +49,6 @@ inline coe::CoeEngineOptions SmallExpertOptions() {
   return o;
 }
 
-// Sanitizers keep shadow memory and hold freed memory back (ASan's quarantine): resident memory is then no
-// measure of what the engine holds.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool kSanitized = true;
-#else
-inline constexpr bool kSanitized = false;
-#endif
-#else
-inline constexpr bool kSanitized = false;
-#endif
-
 // The resident set size of this process, from /proc/self/status (bytes).
 inline int64_t ResidentBytes() {
   std::ifstream in("/proc/self/status");
