@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "random_tensors.h"
@@ -40,6 +42,38 @@ TEST(QuantMatMulBench, ThroughputNextToFloatActivations) {
                   Name(dtype), static_cast<long long>(N), static_cast<long long>(K), static_cast<long long>(T), qi,
                   static_cast<double>(N * K * T) / qi / 1e6, qf);
     }
+}
+
+// Decode GEMV over more weight bytes than the last-level cache holds (as a model's layers are): GB/s of packed
+// weights streamed per dtype, 1 and 2 threads. Compare with `strata bench`'s measured read bandwidth.
+TEST(QuantMatMulBench, GemvStreamingBandwidth) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t N = 8192, K = 2048;
+  const char* only = std::getenv("STRATA_BENCH_DTYPE");  // e.g. q6_k: that dtype alone
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+      if (only != nullptr && std::string(only) != Name(dtype)) continue;
+      const Tensor w = RandomWeight(dtype, N, K, 1);
+      std::vector<std::unique_ptr<PackedWeight>> ps;
+      size_t bytes = 0;
+      while (bytes < (size_t{1200} << 20)) {
+        ps.push_back(PackedWeight::PackAnyCpu(w));
+        bytes += ps.back()->bytes();
+      }
+      const std::vector<float> x = Random(static_cast<size_t>(K), 2);
+      std::vector<float> y(static_cast<size_t>(N));
+      double best = 1e9;
+      for (int rep = 0; rep < 4; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const auto& p : ps) QuantMatMul(*p, x.data(), y.data(), 1, pool);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::printf("[ %s GEMV %d threads ] %.1f GB/s of packed weights (%.1f GB/s of file bytes)\n", Name(dtype),
+                  threads, static_cast<double>(bytes) / best / 1e9,
+                  static_cast<double>(ps.size()) * static_cast<double>(w.nbytes()) / best / 1e9);
+    }
+  }
 }
 
 }  // namespace

@@ -106,13 +106,11 @@ void PackQ6_KBlock(const BlockQ6_K* const* rows, uint8_t* dst) {
     for (int u = 0; u < 8; ++u)
       for (int i = 0; i < 4; ++i) {
         const int l = 4 * u + i;  // element of each 32-group
-        for (int p = 0; p < 4; ++p)
-          dst[kQ6K_Ql + 512 * p + 64 * u + 4 * r + i] =
-              static_cast<uint8_t>((Q6_KQuant(b, 64 * p + l) & 0x0f) | (Q6_KQuant(b, 64 * p + 32 + l) & 0x0f) << 4);
         for (int h = 0; h < 2; ++h) {
-          int bits = 0;
-          for (int k = 0; k < 4; ++k) bits |= (Q6_KQuant(b, 32 * (4 * h + k) + l) >> 4) << (2 * k);
-          dst[kQ6K_Qh + 512 * h + 64 * u + 4 * r + i] = static_cast<uint8_t>(bits);
+          const int qd = Q6_KQuant(b, 32 * (4 * h + 3) + l);
+          for (int k = 0; k < 3; ++k)
+            dst[Q6KPlane(h, k) + 64 * u + 4 * r + i] =
+                static_cast<uint8_t>(Q6_KQuant(b, 32 * (4 * h + k) + l) | ((qd >> (2 * k)) & 3) << 6);
         }
       }
   }
@@ -289,8 +287,8 @@ float Q4_KSuperBlock(const uint8_t* qs_units, int64_t unit_stride, const int32_t
 }
 
 // One row's Q6_K super-block (quants q[256] 0..63, int8 scales sc[16]) against activation blocks 8 sb ..:
-// per 32-group, each half's int dot product from its -32 Σ q_x correction, times its scale, both halves
-// summed, to float, times d_x; d applied once per super-block. The SIMD kernel's operations in its order.
+// per 32-group, each half's int dot product from its -32 Σ q_x correction, to float, times its scale, both
+// halves summed, times d_x; d applied once per super-block. The SIMD kernel's operations in its order.
 float Q6_KSuperBlock(const int32_t* q, const int32_t* sc, float d, const QuantActs& a, int64_t t, int64_t sb,
                      float acc) {
   float main = 0;
@@ -299,7 +297,9 @@ float Q6_KSuperBlock(const int32_t* q, const int32_t* sc, float d, const QuantAc
     const int8_t* xq = a.q + t * a.K + 32 * b;
     int32_t half[2] = {a.corr16[t * 2 * a.nb + 2 * b], a.corr16[t * 2 * a.nb + 2 * b + 1]};
     for (int i = 0; i < 32; ++i) half[i / 16] += q[32 * j + i] * xq[i];
-    main = std::fma(static_cast<float>(half[0] * sc[2 * j] + half[1] * sc[2 * j + 1]), a.d[t * a.nb + b], main);
+    const float f = std::fma(static_cast<float>(half[1]), static_cast<float>(sc[2 * j + 1]),
+                             static_cast<float>(half[0]) * static_cast<float>(sc[2 * j]));
+    main = std::fma(f, a.d[t * a.nb + b], main);
   }
   return std::fma(d, main, acc);
 }
@@ -322,9 +322,13 @@ float PackedQ6_K(const uint8_t* blk, int64_t r, const QuantActs& a, int64_t t, i
   for (int j = 0; j < 8; ++j)
     for (int l = 0; l < 32; ++l) {
       const int64_t unit = 64 * (l / 4) + 4 * r + l % 4;
-      const int low = (blk[kQ6K_Ql + 512 * (j / 2) + unit] >> (4 * (j % 2))) & 0x0f;
-      const int high = (blk[kQ6K_Qh + 512 * (j / 4) + unit] >> (2 * (j % 4))) & 3;
-      q[32 * j + l] = low | high << 4;
+      const int h = j / 4, k = j % 4;
+      if (k < 3) {
+        q[32 * j + l] = blk[Q6KPlane(h, k) + unit] & 0x3f;
+      } else {
+        q[32 * j + l] = 0;
+        for (int p = 0; p < 3; ++p) q[32 * j + l] |= (blk[Q6KPlane(h, p) + unit] >> 6) << (2 * p);
+      }
     }
   uint16_t dh;
   std::memcpy(&dh, blk + kQ6K_D + 2 * r, 2);

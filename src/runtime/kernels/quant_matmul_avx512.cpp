@@ -20,6 +20,15 @@
 namespace strata::kernels::internal {
 namespace {
 
+// Every cache line of the `bytes` that lie kPrefetchAhead past p, into L1. Q6_K's decode GEMV reads three
+// planes 512 bytes apart, which the hardware prefetcher follows poorly: with the whole block requested ~4 KiB
+// early it streams as fast as Q4_0 (18 -> 24 GB/s on 2 threads, bench/micro:
+// QuantMatMulBench.GemvStreamingBandwidth); the sequential Q4_0 / Q4_K kernels lose by it, so they keep one line.
+inline constexpr int64_t kPrefetchAhead = 4096;
+STRATA_VNNI inline void PrefetchAhead(const uint8_t* p, int64_t bytes) {
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + o), _MM_HINT_T0);
+}
+
 // The 8 quant vectors of one packed block: vector i holds, per row lane, the weights of elements 4i..4i+3.
 template <bool kQ4>
 STRATA_VNNI inline void LoadQuants(const uint8_t* blk, __m512i (&q)[8]) {
@@ -153,48 +162,118 @@ STRATA_VNNI void GroupTileQ4K(const PackedWeight& w, const QuantActs& a, int64_t
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
 }
 
-// Q6_K: per 32-group, the 6-bit quants rebuilt from their packed nibble and top bits; each half's dot
-// product starts from its -32 Σ q_x correction and is multiplied by its int8 scale; both halves summed, to
-// float, times d_x; d applied once per super-block. As QuantRowsScalar's Q6_K path.
-template <int MT>
-STRATA_VNNI void GroupTileQ6K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
-  __m512 acc[MT];
-  for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(0x0f), top2 = _mm512_set1_epi8(0x30);
+// The four quant vectors of unit u of Q6_K quad h (groups 4h..4h + 3): three masked bytes and the fourth
+// group's quant gathered from the planes' top bits (quant_matmul_internal.h).
+STRATA_VNNI inline void UnpackQ6KQuad(const uint8_t* blk, int h, int u, __m512i (&q)[4]) {
+  const __m512i b0 = _mm512_loadu_si512(blk + Q6KPlane(h, 0) + 64 * u);
+  const __m512i b1 = _mm512_loadu_si512(blk + Q6KPlane(h, 1) + 64 * u);
+  const __m512i b2 = _mm512_loadu_si512(blk + Q6KPlane(h, 2) + 64 * u);
+  const __m512i low6 = _mm512_set1_epi8(0x3f);
+  q[0] = _mm512_and_si512(b0, low6);
+  q[1] = _mm512_and_si512(b1, low6);
+  q[2] = _mm512_and_si512(b2, low6);
+  // 16-bit shifts bring each byte's bits 6..7 to 0..1, 2..3 and 4..5 (the bits above are the next byte's, and
+  // are dropped by the selects and the final mask); 0xe4 is C ? A : B.
+  const __m512i s0 = _mm512_srli_epi16(b0, 6), s1 = _mm512_srli_epi16(b1, 4), s2 = _mm512_srli_epi16(b2, 2);
+  const __m512i t = _mm512_ternarylogic_epi32(s0, s1, _mm512_set1_epi8(0x03), 0xe4);
+  q[3] = _mm512_and_si512(_mm512_ternarylogic_epi32(t, s2, _mm512_set1_epi8(0x0f), 0xe4), low6);
+}
+
+// Sub-block scales of 32-group j for the 16 rows: the first and second 16 values' int8 scales.
+STRATA_VNNI inline void Q6KScales(const uint8_t* blk, int j, __m512& sc0, __m512& sc1) {
+  sc0 = _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j))));
+  sc1 = _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16))));
+}
+
+// A group's two half sums times their scales (in float: both products are exact below 2^24, and a float
+// multiply-add is cheaper than two 32-bit integer multiplies), times d_x, added to main.
+STRATA_VNNI inline __m512 Q6KGroup(__m512i lo, __m512i hi, __m512 sc0, __m512 sc1, float dx, __m512 main) {
+  const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), sc1, _mm512_mul_ps(_mm512_cvtepi32_ps(lo), sc0));
+  return _mm512_fmadd_ps(f, _mm512_set1_ps(dx), main);
+}
+
+// Q6_K against one activation row (decode): per quad, the 8 units unpacked once feed the four groups' halves
+// (eight int32 chains, each starting from its -32 Σ q_x correction); then per group, in order, both halves
+// to float times their int8 scales, summed, times d_x; d applied once per super-block. As QuantRowsScalar's
+// Q6_K path.
+STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  __m512 acc = _mm512_setzero_ps();
   const uint8_t* blk = w.block(g, 0);
+  const int8_t* xrow = a.q + t0 * a.K;
+  const int32_t* crow = a.corr16 + t0 * 2 * a.nb;
   for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
-    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
-    __m512 main[MT];
-    for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
-    for (int j = 0; j < 8; ++j) {
-      __m512i q[8];
-      for (int u = 0; u < 8; ++u) {
-        const __m512i l = _mm512_loadu_si512(blk + kQ6K_Ql + 512 * (j / 2) + 64 * u);
-        const __m512i h = _mm512_loadu_si512(blk + kQ6K_Qh + 512 * (j / 4) + 64 * u);
-        const int k = j % 4;  // top bits at 2k..2k+1, wanted at 4..5
-        const __m512i hs = k < 2 ? _mm512_slli_epi16(h, 4 - 2 * k) : k == 2 ? h : _mm512_srli_epi16(h, 2);
-        q[u] = _mm512_or_si512(_mm512_and_si512(j % 2 ? _mm512_srli_epi16(l, 4) : l, low4), _mm512_and_si512(hs, top2));
+    PrefetchAhead(blk, kQ6K_BlockBytes);
+    __m512 main = _mm512_setzero_ps();
+    for (int h = 0; h < 2; ++h) {
+      const int64_t b0 = 8 * sb + 4 * h;  // activation block of group a
+      __m512i lo[4], hi[4];
+      for (int k = 0; k < 4; ++k) {
+        lo[k] = _mm512_set1_epi32(crow[2 * (b0 + k)]);
+        hi[k] = _mm512_set1_epi32(crow[2 * (b0 + k) + 1]);
       }
-      const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j)));
-      const __m512i sc1 =
-          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16)));
-      const int64_t b = 8 * sb + j;
-      for (int t = 0; t < MT; ++t) {
-        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
-        const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
-        __m512i lo = _mm512_set1_epi32(c[0]), hi = _mm512_set1_epi32(c[1]);
-        for (int u = 0; u < 4; ++u) {
-          lo = _mm512_dpbusd_epi32(lo, q[u], Bcast4(x + 4 * u));
-          hi = _mm512_dpbusd_epi32(hi, q[u + 4], Bcast4(x + 16 + 4 * u));
-        }
-        const __m512i i = _mm512_add_epi32(_mm512_mullo_epi32(lo, sc0), _mm512_mullo_epi32(hi, sc1));
-        main[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+      const int8_t* x = xrow + 32 * b0;
+      for (int u = 0; u < 4; ++u) {
+        __m512i q[4];
+        UnpackQ6KQuad(blk, h, u, q);
+        for (int k = 0; k < 4; ++k) lo[k] = _mm512_dpbusd_epi32(lo[k], q[k], Bcast4(x + 32 * k + 4 * u));
+      }
+      for (int u = 4; u < 8; ++u) {
+        __m512i q[4];
+        UnpackQ6KQuad(blk, h, u, q);
+        for (int k = 0; k < 4; ++k) hi[k] = _mm512_dpbusd_epi32(hi[k], q[k], Bcast4(x + 32 * k + 4 * u));
+      }
+      for (int k = 0; k < 4; ++k) {
+        __m512 sc0, sc1;
+        Q6KScales(blk, 4 * h + k, sc0, sc1);
+        main = Q6KGroup(lo[k], hi[k], sc0, sc1, a.d[t0 * a.nb + b0 + k], main);
       }
     }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
-    for (int t = 0; t < MT; ++t) acc[t] = _mm512_fmadd_ps(d, main[t], acc[t]);
+    acc = _mm512_fmadd_ps(d, main, acc);
   }
-  for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
+  _mm512_storeu_ps(y + t0 * w.rows() + g * kPackRows, acc);
+}
+
+// Q6_K against MT activation rows: each quad unpacked once into 32 vectors on the stack (L1), then per group
+// the rows' dot products as GroupTileQ6KRow computes them, in the same order.
+template <int MT>
+STRATA_VNNI void GroupTileQ6K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  if constexpr (MT == 1) {
+    return GroupTileQ6KRow(w, a, t0, g, y);
+  } else {
+    __m512 acc[MT];
+    for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
+    const uint8_t* blk = w.block(g, 0);
+    alignas(64) __m512i qs[8][4];
+    for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
+      __m512 main[MT];
+      for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
+      for (int h = 0; h < 2; ++h) {
+        for (int u = 0; u < 8; ++u) UnpackQ6KQuad(blk, h, u, qs[u]);
+        for (int k = 0; k < 4; ++k) {
+          __m512 sc0, sc1;
+          Q6KScales(blk, 4 * h + k, sc0, sc1);
+          const int64_t b = 8 * sb + 4 * h + k;
+          for (int t = 0; t < MT; ++t) {
+            const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
+            const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
+            __m512i lo = _mm512_set1_epi32(c[0]), hi = _mm512_set1_epi32(c[1]);
+            for (int u = 0; u < 4; ++u) {
+              lo = _mm512_dpbusd_epi32(lo, qs[u][k], Bcast4(x + 4 * u));
+              hi = _mm512_dpbusd_epi32(hi, qs[u + 4][k], Bcast4(x + 16 + 4 * u));
+            }
+            main[t] = Q6KGroup(lo, hi, sc0, sc1, a.d[(t0 + t) * a.nb + b], main[t]);
+          }
+        }
+      }
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
+      for (int t = 0; t < MT; ++t) acc[t] = _mm512_fmadd_ps(d, main[t], acc[t]);
+    }
+    for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
+  }
 }
 
 using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t, float*);
