@@ -338,8 +338,8 @@ STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, in
 void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   switch (w.dtype()) {
     case DType::kQ4_0: return Rows<1>(w, a, y, g0, g1);
-    case DType::kQ4_K: return Rows<2>(w, a, y, g0, g1);
-    case DType::kQ6_K: return Rows<3>(w, a, y, g0, g1);
+    case DType::kQ4_K: return a.T > 1 ? KQuantGemmVnni(w, a, y, g0, g1) : Rows<2>(w, a, y, g0, g1);
+    case DType::kQ6_K: return a.T > 1 ? KQuantGemmVnni(w, a, y, g0, g1) : Rows<3>(w, a, y, g0, g1);
     case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: return QuantRowsVnniQ4_1Q5(w, a, y, g0, g1);
     case DType::kQ2_K: case DType::kQ3_K: case DType::kQ5_K: return Q2Q3Q5KRowsVnni(w, a, y, g0, g1);
     default: return Rows<0>(w, a, y, g0, g1);

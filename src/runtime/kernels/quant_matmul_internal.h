@@ -46,6 +46,9 @@ void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_
 void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
                        int32_t* corr16);
 void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
+// Q4_K / Q6_K against T > 1 rows, each super-block unpacked once for all of them
+// (quant_matmul_kquant_gemm_avx512.cpp).
+void KQuantGemmVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
 // The AVX2 path (quant_matmul_avx2.cpp): Q8_0 and Q4_0 only; `vnni` with AVX-VNNI's 256-bit vpdpbusd, else
 // vpmaddubsw. Call only on a CPU with AVX2 + FMA + F16C (and AVX-VNNI for vnni).
 bool Avx2IntegerDtype(DType t);

@@ -1,0 +1,175 @@
+// Prefill (T > 1) kernels of the integer matmul for Q4_K and Q6_K weights (quant_matmul.h). Unlike Q4_0 and
+// Q8_0, whose quants feed vpdpbusd almost as stored, a K-quant super-block costs shifts and masks to unpack;
+// done per tile of a few activation rows (as the decode kernel does) it cost Q4_K ~20 % and Q6_K ~45 % of
+// Q8_0's GEMM rate. Here each (group, super-block) is unpacked once into 4 KiB of 8-bit quants on the stack
+// (L1), and every activation row of the L2 chunk is taken against it: the unpacking is spread over ~100
+// rows. Per (row, block) the operations and their order are those of the decode kernels and of
+// QuantRowsScalar, so results are identical to theirs; the running sums live in y between super-blocks.
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "runtime/kernels/quant_matmul_internal.h"
+#include "runtime/kernels/quant_matmul_vnni.h"
+
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace strata::kernels::internal {
+namespace {
+
+// One (group, super-block) unpacked: q[j][u] holds, per row lane, the 8-bit quants of elements 4u..4u+3 of
+// 32-group j (unsigned: Q4_K 0..15, Q6_K 0..63).
+struct Unpacked {
+  alignas(64) __m512i q[8][8];
+};
+
+STRATA_VNNI void UnpackQ4K(const uint8_t* blk, Unpacked& s) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int p = 0; p < 4; ++p)
+    for (int u = 0; u < 8; ++u) {
+      const __m512i v = _mm512_loadu_si512(blk + kQ4K_Qs + 512 * p + 64 * u);
+      s.q[2 * p][u] = _mm512_and_si512(v, low4);
+      s.q[2 * p + 1][u] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    }
+}
+
+// As UnpackQ6KQuad in quant_matmul_avx512.cpp (the layout: quant_matmul_internal.h).
+STRATA_VNNI void UnpackQ6K(const uint8_t* blk, Unpacked& s) {
+  const __m512i low6 = _mm512_set1_epi8(0x3f), m2 = _mm512_set1_epi8(0x03), m4 = _mm512_set1_epi8(0x0f);
+  for (int h = 0; h < 2; ++h)
+    for (int u = 0; u < 8; ++u) {
+      const __m512i b0 = _mm512_loadu_si512(blk + Q6KPlane(h, 0) + 64 * u);
+      const __m512i b1 = _mm512_loadu_si512(blk + Q6KPlane(h, 1) + 64 * u);
+      const __m512i b2 = _mm512_loadu_si512(blk + Q6KPlane(h, 2) + 64 * u);
+      s.q[4 * h][u] = _mm512_and_si512(b0, low6);
+      s.q[4 * h + 1][u] = _mm512_and_si512(b1, low6);
+      s.q[4 * h + 2][u] = _mm512_and_si512(b2, low6);
+      const __m512i t = _mm512_ternarylogic_epi32(_mm512_srli_epi16(b0, 6), _mm512_srli_epi16(b1, 4), m2, 0xe4);
+      s.q[4 * h + 3][u] =
+          _mm512_and_si512(_mm512_ternarylogic_epi32(t, _mm512_srli_epi16(b2, 2), m4, 0xe4), low6);
+    }
+}
+
+// The running sums of rows t0..t0+MT-1 for group g: zero before the first super-block, else what y holds.
+template <int MT>
+STRATA_VNNI inline void LoadAcc(const float* y, int64_t n, int64_t t0, int64_t g, bool first, __m512 (&acc)[MT]) {
+  for (int t = 0; t < MT; ++t)
+    acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + (t0 + t) * n + g * kPackRows);
+}
+template <int MT>
+STRATA_VNNI inline void StoreAcc(float* y, int64_t n, int64_t t0, int64_t g, const __m512 (&acc)[MT]) {
+  for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * n + g * kPackRows, acc[t]);
+}
+
+// Q4_K super-block sb against MT rows: as GroupTileQ4K (quant_matmul_avx512.cpp).
+template <int MT>
+STRATA_VNNI void TileQ4K(const Unpacked& s, const uint8_t* blk, const QuantActs& a, int64_t sb, int64_t t0,
+                         int64_t g, int64_t n, float* y) {
+  __m512 main[MT], mins[MT];
+  for (int t = 0; t < MT; ++t) main[t] = mins[t] = _mm512_setzero_ps();
+  for (int j = 0; j < 8; ++j) {
+    // The 6-bit scales as floats: Σ q x (|.| < 2^16) times a scale (< 64) is exact in float, as the decode
+    // kernel's 32-bit multiply is, and costs one multiply instead of a two-uop vpmulld.
+    const __m512 sc = _mm512_cvtepi32_ps(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j))));
+    const __m512 mf = _mm512_cvtepi32_ps(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
+    const int64_t b = 8 * sb + j;
+    __m512i acc[MT];
+    for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_si512();
+    for (int u = 0; u < 8; ++u)
+      for (int t = 0; t < MT; ++t)
+        acc[t] = _mm512_dpbusd_epi32(acc[t], s.q[j][u], Bcast4(a.q + (t0 + t) * a.K + 32 * b + 4 * u));
+    for (int t = 0; t < MT; ++t) {
+      const __m512 i = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[t]), sc);
+      main[t] = _mm512_fmadd_ps(i, _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+      mins[t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[t]);
+    }
+  }
+  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
+  const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
+  __m512 out[MT];
+  LoadAcc<MT>(y, n, t0, g, sb == 0, out);
+  for (int t = 0; t < MT; ++t) out[t] = _mm512_fnmadd_ps(dmin, mins[t], _mm512_fmadd_ps(d, main[t], out[t]));
+  StoreAcc<MT>(y, n, t0, g, out);
+}
+
+// Q6_K super-block sb against MT rows: as GroupTileQ6KRow.
+template <int MT>
+STRATA_VNNI void TileQ6K(const Unpacked& s, const uint8_t* blk, const QuantActs& a, int64_t sb, int64_t t0,
+                         int64_t g, int64_t n, float* y) {
+  __m512 main[MT];
+  for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
+  for (int j = 0; j < 8; ++j) {
+    const __m512 sc0 = _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j))));
+    const __m512 sc1 = _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16))));
+    const int64_t b = 8 * sb + j;
+    __m512i lo[MT], hi[MT];
+    for (int t = 0; t < MT; ++t) {
+      const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
+      lo[t] = _mm512_set1_epi32(c[0]);
+      hi[t] = _mm512_set1_epi32(c[1]);
+    }
+    for (int u = 0; u < 4; ++u)
+      for (int t = 0; t < MT; ++t) {
+        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b + 4 * u;
+        lo[t] = _mm512_dpbusd_epi32(lo[t], s.q[j][u], Bcast4(x));
+        hi[t] = _mm512_dpbusd_epi32(hi[t], s.q[j][u + 4], Bcast4(x + 16));
+      }
+    for (int t = 0; t < MT; ++t) {
+      const __m512 f =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), sc1, _mm512_mul_ps(_mm512_cvtepi32_ps(lo[t]), sc0));
+      main[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+    }
+  }
+  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
+  __m512 out[MT];
+  LoadAcc<MT>(y, n, t0, g, sb == 0, out);
+  for (int t = 0; t < MT; ++t) out[t] = _mm512_fmadd_ps(d, main[t], out[t]);
+  StoreAcc<MT>(y, n, t0, g, out);
+}
+
+using TileFn = void (*)(const Unpacked&, const uint8_t*, const QuantActs&, int64_t, int64_t, int64_t, int64_t,
+                        float*);
+constexpr int kMaxMT = 8;  // Q6_K: 2 int32 chains + 1 float sum a row = 24 registers
+
+template <bool kQ6, int... I>
+constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
+  if constexpr (kQ6) return {&TileQ6K<I + 1>...};
+  else return {&TileQ4K<I + 1>...};
+}
+
+template <bool kQ6>
+STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+  static constexpr auto kTiles = Tiles<kQ6>(std::make_integer_sequence<int, kMaxMT>());
+  const int64_t chunk = L2RowChunk(a.K, kMaxMT), n = w.rows();
+  Unpacked s;
+  for (int64_t c = 0; c < a.T; c += chunk) {
+    const int64_t c1 = std::min(a.T, c + chunk);
+    for (int64_t g = g0; g < g1; ++g)
+      for (int64_t sb = 0; sb < a.K / 256; ++sb) {
+        const uint8_t* blk = w.block(g, sb);
+        if constexpr (kQ6) UnpackQ6K(blk, s);
+        else UnpackQ4K(blk, s);
+        for (int64_t t = c; t < c1; t += kMaxMT) kTiles[std::min<int64_t>(kMaxMT, c1 - t) - 1](s, blk, a, sb, t, g, n, y);
+      }
+  }
+}
+
+}  // namespace
+
+void KQuantGemmVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
+  if (w.dtype() == DType::kQ6_K) Gemm<true>(w, a, y, g0, g1);
+  else Gemm<false>(w, a, y, g0, g1);
+}
+
+}  // namespace strata::kernels::internal
+
+#endif  // __x86_64__
