@@ -133,6 +133,8 @@ std::vector<Shape> Shapes() {
       for (auto [N, K] : {std::pair<int64_t, int64_t>{16, 256}, {48, 512}, {64, 1280}}) v.push_back({d, N, K, T});
   for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1})
     v.push_back({d, 32, 96, 3});  // K not a multiple of 256
+  for (DType d : {DType::kQ4_K, DType::kQ6_K, DType::kQ4_0})
+    v.push_back({d, 16, 16384, 21});  // rows in two L2 chunks (16 rows of 16 KiB each)
   return v;
 }
 
