@@ -22,7 +22,7 @@
 #include "runtime/packed_weights.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant_matmul.h"
-#include "runtime/machine_probe.h"
+#include "runtime/cost_probe.h"
 
 namespace strata::cli {
 namespace {
@@ -90,7 +90,7 @@ struct Report {
   Measured m;
   int threads = 0;    // per process
   int processes = 1;  // under mpirun, one per rank
-  MachineRates rates;
+  ir::CostRates rates;  // the cost model's, measured on this plan's kernels
   double pp_tps = 0, tg_tps = 0, roofline_tps = 0;
   double decode_pred = 0, prefill_pred = 0;  // seconds
   int64_t bytes_per_token = 0;
@@ -107,12 +107,12 @@ void Predict(const CompiledModel& compiled, int batch, Report& r) {
   const int prompt = r.m.prompt, generated = r.m.generated;
   for (const ir::Plan& rank : compiled.ranks) {
     const ir::PlanCost dc =
-        ir::EstimatePlanCost(rank, {1, 1, prompt + generated / 2}, r.rates.bandwidth_gbs, r.rates.gflops);
+        ir::EstimatePlanCost(rank, {1, 1, prompt + generated / 2}, r.rates);
     r.decode_pred = std::max(r.decode_pred, dc.total_seconds);  // ranks run concurrently
     r.bytes_per_token += dc.total_bytes;
     for (int i = 0; i < prompt && rank.parallel.rank == 0; i += batch) {
       const int64_t n = std::min(batch, prompt - i);
-      r.prefill_pred += ir::EstimatePlanCost(rank, {n, 1, i + n}, r.rates.bandwidth_gbs, r.rates.gflops).total_seconds;
+      r.prefill_pred += ir::EstimatePlanCost(rank, {n, 1, i + n}, r.rates).total_seconds;
     }
   }
   r.pp_tps = prompt / r.m.pp_s;
@@ -162,7 +162,7 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch
     worker_exit = launch.RunWorker(compiled, pool);
     return std::nullopt;
   }
-  Report r{.threads = pool.size(), .processes = launch.processes(), .rates = ProbeMachine(pool)};
+  Report r{.threads = pool.size(), .processes = launch.processes(), .rates = ProbeCostRates(plan, pool)};
   CpuExecutor exec(launch.Factory(compiled, pool), o.prompt + o.generate);
   r.rss_after_load = ResidentBytes();
   r.file_bytes = FileBytes(o.model);
@@ -199,6 +199,29 @@ void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads
   else r.llama_error = f.status().message();
 }
 
+// The kernels' measured rates the predictions used: per weight dtype, attention, one dispatch.
+nlohmann::ordered_json RatesJson(const ir::CostRates& c) {
+  nlohmann::ordered_json j = {{"attention_gbs", c.attention_gbs}, {"attention_gflops", c.attention_gflops},
+                              {"op_us", c.op_seconds * 1e6}};
+  for (const auto& [t, v] : c.gemv_gbs) j["gemv_gbs"][Name(t)] = v;
+  for (const auto& [t, v] : c.gemm_gflops) j["gemm_gflops"][Name(t)] = v;
+  return j;
+}
+
+std::string RatesText(const ir::CostRates& c) {
+  std::string out;
+  char part[160];
+  for (const auto& [t, v] : c.gemv_gbs) {
+    const auto g = c.gemm_gflops.find(t);
+    std::snprintf(part, sizeof part, "%s GEMV %.1f GB/s, GEMM %.0f GFLOP/s; ", Name(t), v,
+                  g != c.gemm_gflops.end() ? g->second : 0.0);
+    out += part;
+  }
+  std::snprintf(part, sizeof part, "attention %.1f GB/s (decode), %.0f GFLOP/s (prefill); %.1f us a dispatch",
+                c.attention_gbs, c.attention_gflops, c.op_seconds * 1e6);
+  return out + part;
+}
+
 void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
@@ -209,6 +232,7 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
                               {"file_bytes", r.file_bytes}, {"rss_after_load", r.rss_after_load}, {"prompt", r.m.prompt}, {"generated", r.m.generated},
                               {"pp_tps", r.pp_tps}, {"tg_tps", r.tg_tps}, {"bytes_per_token", r.bytes_per_token},
                               {"bandwidth_gbs", r.rates.bandwidth_gbs}, {"gflops", r.rates.gflops},
+                              {"kernel_rates", RatesJson(r.rates)},
                               {"roofline_tps", r.roofline_tps}, {"roofline_pct", 100 * r.tg_tps / r.roofline_tps},
                               {"predicted_ms_per_token", r.decode_pred * 1e3}, {"measured_ms_per_token", 1e3 / r.tg_tps},
                               {"predicted_prefill_ms", r.prefill_pred * 1e3}, {"measured_prefill_ms", r.m.pp_s * 1e3}};
@@ -246,6 +270,7 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
   std::printf("machine: %.1f GB/s read bandwidth, %.1f GFLOP/s F32 matmul (measured now); integer path %s, F32 path %s\n",
               r.rates.bandwidth_gbs, r.rates.gflops, IntegerPath(),
               kernels::MatMulIsa());
+  std::printf("kernels: %s\n", RatesText(r.rates).c_str());
   std::printf("prompt  %4d tokens: %9.1f tok/s   %8.2f ms measured, %8.2f ms predicted (%.2fx)\n", r.m.prompt, r.pp_tps,
               r.m.pp_s * 1e3, r.prefill_pred * 1e3, r.prefill_pred > 0 ? r.m.pp_s / r.prefill_pred : 0.0);
   std::printf("decode  %4d tokens: %9.1f tok/s   %8.3f ms/token measured, %8.3f ms/token predicted (%.2fx)\n",

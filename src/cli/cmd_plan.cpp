@@ -12,7 +12,7 @@
 #include "compiler/plan_printer.h"
 #include "core/log.h"
 #include "runtime/cpu_executor.h"
-#include "runtime/machine_probe.h"
+#include "runtime/cost_probe.h"
 
 namespace strata::cli {
 namespace {
@@ -99,15 +99,22 @@ int Plan(const PlanOptions& o) {
   ordered_json cost_json;
   if (o.cost) {
     ThreadPool pool(o.threads);
-    const MachineRates rates = ProbeMachine(pool);
+    const ir::CostRates rates = ProbeCostRates(plan, pool);
     const ir::Binding decode{1, 1, plan.kv.n_ctx / 2};
-    const ir::PlanCost cost = ir::EstimatePlanCost(plan, decode, rates.bandwidth_gbs, rates.gflops);
-    char head[200];
-    std::snprintf(head, sizeof head, "cost of one decode step (T=1, C=%lld) at %.1f GB/s and %.1f GFLOP/s measured:\n",
+    const ir::PlanCost cost = ir::EstimatePlanCost(plan, decode, rates);
+    const int64_t prompt = std::min<int64_t>(512, plan.kv.n_ctx);
+    const ir::PlanCost prefill = ir::EstimatePlanCost(plan, {prompt, 1, prompt}, rates);
+    char head[240];
+    std::snprintf(head, sizeof head,
+                  "cost of one decode step (T=1, C=%lld) at %.1f GB/s and %.1f GFLOP/s measured, with the kernels' "
+                  "own rates:\n",
                   static_cast<long long>(decode.context), rates.bandwidth_gbs, rates.gflops);
-    cost_text = head + ir::DescribePlanCost(plan, cost, 12);
+    char tail[160];
+    std::snprintf(tail, sizeof tail, "  prefill of %lld tokens: %.3f ms predicted\n", static_cast<long long>(prompt),
+                  prefill.total_seconds * 1e3);
+    cost_text = head + ir::DescribePlanCost(plan, cost, 12) + tail;
     cost_json = {{"bandwidth_gbs", rates.bandwidth_gbs}, {"gflops", rates.gflops},
-                 {"decode_ms", cost.total_seconds * 1e3}, {"bytes", cost.total_bytes}, {"flops", cost.total_flops}};
+                 {"decode_ms", cost.total_seconds * 1e3}, {"prefill_tokens", prompt}, {"prefill_ms", prefill.total_seconds * 1e3}, {"bytes", cost.total_bytes}, {"flops", cost.total_flops}};
   }
   if (o.format == "json") {
     ordered_json j = {{"plan", ir::PlanToJson(plan)},

@@ -8,13 +8,41 @@
 
 namespace strata::ir {
 
-PlanCost EstimatePlanCost(const Plan& plan, const Binding& b, double bandwidth_gbs, double gflops) {
+namespace {
+
+double Rate(const std::map<DType, double>& rates, DType t, double fallback) {
+  const auto it = rates.find(t);
+  return it != rates.end() && it->second > 0 ? it->second : fallback;
+}
+double Seconds(int64_t amount, double per_second_1e9) {
+  return per_second_1e9 > 0 ? static_cast<double>(amount) / (per_second_1e9 * 1e9) : 0.0;
+}
+
+// Ops that run a kernel (graph inputs and the never-lowered unfused attention parts aside, every op does).
+bool Dispatched(const Node& n) { return n.op != Op::kTokens && n.op != Op::kStageInput; }
+
+double OpSeconds(const Plan& plan, const Node& n, const OpCost& oc, const CostRates& r) {
+  const bool linear = (n.op == Op::kMatMul || n.op == Op::kGatedFfn) && n.weight >= 0;
+  if (linear) {
+    const DType t = plan.weight(n.weight).dtype();
+    return std::max(Seconds(oc.weight_bytes, Rate(r.gemv_gbs, t, r.bandwidth_gbs)),
+                    Seconds(oc.flops, Rate(r.gemm_gflops, t, r.gflops))) +
+           Seconds(oc.activation_bytes, r.bandwidth_gbs);
+  }
+  if (n.op == Op::kAttention)
+    return std::max(Seconds(oc.bytes(), r.attention_gbs > 0 ? r.attention_gbs : r.bandwidth_gbs),
+                    Seconds(oc.flops, r.attention_gflops > 0 ? r.attention_gflops : r.gflops));
+  return std::max(Seconds(oc.bytes(), r.bandwidth_gbs), Seconds(oc.flops, r.gflops));
+}
+
+}  // namespace
+
+PlanCost EstimatePlanCost(const Plan& plan, const Binding& b, const CostRates& rates) {
   PlanCost c;
   c.op_seconds.assign(plan.nodes.size(), 0.0);
   for (const Node& n : plan.nodes) {
     const OpCost oc = EstimateOpCost(plan, n, b);
-    const double t = std::max(static_cast<double>(oc.bytes()) / (bandwidth_gbs * 1e9),
-                              static_cast<double>(oc.flops) / (gflops * 1e9));
+    const double t = OpSeconds(plan, n, oc, rates) + (Dispatched(n) ? rates.op_seconds : 0.0);
     c.op_seconds[static_cast<size_t>(n.id)] = t;
     c.total_seconds += t;
     c.total_bytes += oc.bytes();

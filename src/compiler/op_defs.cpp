@@ -123,9 +123,10 @@ void LinearCost(const Plan& p, const Node& n, const Binding& b, OpCost& c) {
 }
 
 void AttentionCost(const Plan& p, const Node& n, const Binding& b, OpCost& c) {
-  // Each row attends to about half the context on average in prefill, all of it in decode: C (or the window)
-  // is the bound.
-  const int64_t span = n.window > 0 ? std::min(b.context, n.window) : b.context;
+  // Row t of T attends to the C - T + t + 1 positions up to its own (the step's rows are the context's last):
+  // C - (T - 1) / 2 on average (rounded down); all C in decode. A window bounds it.
+  const int64_t mean = std::max<int64_t>(1, (2 * b.context - b.tokens + 1) / 2);
+  const int64_t span = n.window > 0 ? std::min(mean, n.window) : mean;
   const int64_t work = b.tokens * n.n_heads * span * n.head_dim;
   c.flops = n.op == Op::kAttention ? 4 * work : 2 * work;
   if (n.op != Op::kSoftmax) c.activation_bytes += 2 * span * RowBytes(p.kv.dtype, p.kv.kv_dim);

@@ -1,0 +1,172 @@
+#include "runtime/cost_probe.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <map>
+#include <vector>
+
+#include "runtime/kernels/attention.h"
+#include "runtime/kernels/matmul.h"
+#include "runtime/kernels/quant_matmul.h"
+#include "runtime/machine_probe.h"
+
+namespace strata {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The best of `reps` timings of f, in seconds (the first run warms caches and page tables and is dropped).
+template <class F>
+double BestSeconds(int reps, F&& f) {
+  f();
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    const auto t = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t).count());
+  }
+  return best;
+}
+
+constexpr size_t kStreamBytes = size_t{256} << 20;  // as the bandwidth probe: far past the caches
+
+// y = x · Wᵀ on the path the executor takes for w's dtype: the integer kernel when it packs, else MatMul.
+struct Linear {
+  Tensor w;
+  std::unique_ptr<kernels::PackedWeight> packed;
+  void Run(const float* x, float* y, int64_t T, ThreadPool& pool) const {
+    if (packed) kernels::QuantMatMul(*packed, x, y, T, pool);
+    else kernels::MatMul(w, x, y, T, pool);
+  }
+  int64_t bytes() const { return packed ? static_cast<int64_t>(packed->bytes()) : w.nbytes(); }
+};
+
+// An [n, k] weight of dtype t filled with bytes that decode to small finite values (0x11: fp16 ~6e-4).
+Linear MakeLinear(DType t, int64_t n, int64_t k) {
+  Linear l;
+  Tensor w = Tensor::Empty(t, {n, k});
+  std::memset(w.mutable_data(), 0x11, static_cast<size_t>(w.nbytes()));
+  l.packed = kernels::PackedWeight::Pack(w);
+  if (!l.packed) l.w = std::move(w);
+  return l;
+}
+
+struct Shape {
+  DType dtype;
+  int64_t n, k;
+};
+
+// The plan's matmul weights in execution order (a gated FFN's gate and up as two).
+std::vector<Shape> LinearShapes(const ir::Plan& plan) {
+  std::vector<Shape> out;
+  for (const ir::Node& n : plan.nodes) {
+    if ((n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn) || n.weight < 0) continue;
+    for (int w : {n.weight, n.weight2})
+      if (w >= 0 && plan.weight(w).rank() == 2)
+        out.push_back({plan.weight(w).dtype(), plan.weight(w).dim(0), plan.weight(w).dim(1)});
+  }
+  return out;
+}
+
+// Decode: the plan's own matmul shapes in its order, as many as fill kStreamBytes (a model's first layers),
+// run as GEMVs one after another as a decode step runs them, each op timed: per dtype the weight bytes over
+// the time, which counts what a step pays and a single large GEMV does not (each op's start, small matrices).
+void ProbeGemv(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates& r) {
+  std::vector<Linear> ls;
+  int64_t total = 0, max_n = 0, max_k = 0;
+  for (size_t i = 0; i < shapes.size() && total < static_cast<int64_t>(kStreamBytes); ++i) {
+    ls.push_back(MakeLinear(shapes[i].dtype, shapes[i].n, shapes[i].k));
+    total += ls.back().bytes();
+    max_n = std::max(max_n, shapes[i].n);
+    max_k = std::max(max_k, shapes[i].k);
+  }
+  std::vector<float> x(static_cast<size_t>(max_k), 0.5f), y(static_cast<size_t>(max_n));
+  std::map<DType, double> seconds, bytes, best;
+  for (int rep = 0; rep < 4; ++rep) {
+    seconds.clear();
+    for (size_t i = 0; i < ls.size(); ++i) {
+      const auto t = Clock::now();
+      ls[i].Run(x.data(), y.data(), 1, pool);
+      seconds[shapes[i].dtype] += std::chrono::duration<double>(Clock::now() - t).count();
+      if (rep == 0) bytes[shapes[i].dtype] += static_cast<double>(ls[i].bytes());
+    }
+    if (rep == 0) continue;  // the first pass pages the buffers in
+    for (const auto& [t, s] : seconds) best[t] = std::max(best[t], bytes[t] / s / 1e9);
+  }
+  for (const auto& [t, v] : best) r.gemv_gbs[t] = v;
+}
+
+// Prefill: per dtype, its largest matmul shape against 256 rows (a prompt chunk's worth): GFLOP/s.
+void ProbeGemm(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates& r) {
+  std::map<DType, Shape> largest;
+  for (const Shape& s : shapes) {
+    auto [it, added] = largest.emplace(s.dtype, s);
+    if (!added && s.n * s.k > it->second.n * it->second.k) it->second = s;
+  }
+  const int64_t T = 256;
+  for (const auto& [t, s] : largest) {
+    const Linear l = MakeLinear(t, s.n, s.k);
+    std::vector<float> x(static_cast<size_t>(T * s.k), 0.5f), y(static_cast<size_t>(T * s.n));
+    const double sec = BestSeconds(2, [&] { l.Run(x.data(), y.data(), T, pool); });
+    r.gemm_gflops[t] = 2.0 * static_cast<double>(s.n * s.k * T) / sec / 1e9;
+  }
+}
+
+const ir::Node* FirstAttention(const ir::Plan& plan) {
+  for (const ir::Node& n : plan.nodes)
+    if (n.op == ir::Op::kAttention) return &n;
+  return nullptr;
+}
+
+// One layer's cache of `positions` slots in the plan's KV layout, slot j at block j / 16: the attention
+// kernel's read rate for one decode row over all of it, and its FLOP rate for 64 rows at the end of 512.
+void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
+  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16;
+  const int64_t positions = std::max<int64_t>(512, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
+  std::vector<uint8_t> k(static_cast<size_t>(positions * row_bytes), 0x11), v(k);
+  std::vector<int32_t> table(static_cast<size_t>(positions / block));
+  std::iota(table.begin(), table.end(), 0);
+  const int64_t T = 64;
+  std::vector<const int32_t*> tables(static_cast<size_t>(T), table.data());
+  kernels::PagedKvView view{k.data(), v.data(), block, tables.data(), plan.kv.dtype, row_bytes};
+  kernels::AttentionShape shape{n.n_heads, n.n_kv_heads, n.head_dim, n.scale, n.softcap, n.window};
+  const int64_t q_dim = n.n_heads * n.head_dim;
+  std::vector<float> q(static_cast<size_t>(T * q_dim), 0.01f), out(q.size());
+  const int32_t last = static_cast<int32_t>(positions - 1);
+  double s = BestSeconds(2, [&] { kernels::Attention(q.data(), 1, &last, view, shape, out.data(), pool); });
+  const int64_t span = n.window > 0 ? std::min(positions, n.window) : positions;
+  r.attention_gbs = 2.0 * static_cast<double>(span * row_bytes) / s / 1e9;
+  std::vector<int32_t> pos(static_cast<size_t>(T));
+  std::iota(pos.begin(), pos.end(), 512 - static_cast<int32_t>(T));
+  s = BestSeconds(3, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
+  // as the cost model counts it (op_defs.cpp AttentionCost): 4 FLOPs per (row, head, attended position, dim)
+  const double attended = static_cast<double>(T) * (512.0 - static_cast<double>(T - 1) / 2.0);
+  r.attention_gflops = 4.0 * attended * static_cast<double>(n.n_heads * n.head_dim) / s / 1e9;
+}
+
+// One fork and join of the pool with nothing to do: what every op pays besides its work.
+double ProbeDispatch(ThreadPool& pool) {
+  constexpr int kRuns = 2000;
+  return BestSeconds(3, [&] {
+           for (int i = 0; i < kRuns; ++i) pool.Run([](int, int) {});
+         }) / kRuns;
+}
+
+}  // namespace
+
+ir::CostRates ProbeCostRates(const ir::Plan& plan, ThreadPool& pool) {
+  const MachineRates m = ProbeMachine(pool);
+  ir::CostRates r;
+  r.bandwidth_gbs = m.bandwidth_gbs;
+  r.gflops = m.gflops;
+  const std::vector<Shape> shapes = LinearShapes(plan);
+  ProbeGemv(shapes, pool, r);
+  ProbeGemm(shapes, pool, r);
+  if (const ir::Node* attention = FirstAttention(plan)) ProbeAttention(plan, *attention, pool, r);
+  r.op_seconds = ProbeDispatch(pool);
+  return r;
+}
+
+}  // namespace strata
