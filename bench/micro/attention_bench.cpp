@@ -3,10 +3,14 @@
 // Run it with build/bench/strata_microbench [--gtest_filter=...].
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <vector>
 
+#include "core/dtype.h"
+#include "core/thread_pool.h"
 #include "random_tensors.h"
 #include "runtime/kernels/attention.h"
 #include "scattered_cache.h"
@@ -38,6 +42,36 @@ TEST(KernelsBench, DecodeAttentionOverALongContext) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / 10;
     std::printf("[ %s ] 16 layers of decode attention over %lld positions: %.2f ms\n", pass ? "cold" : "hot",
                 static_cast<long long>(n_pos), ms);
+  }
+}
+
+// One decode row of the 1B shape over an F16 cache of 16384 positions (32 MiB of K and V, contiguous blocks),
+// 1 and 2 threads: GB/s of KV read, to set against the machine's read bandwidth.
+TEST(KernelsBench, DecodeAttentionF16ReadRate) {
+  const int64_t heads = 32, kv_heads = 8, D = 64, n_pos = std::getenv("NPOS") ? std::atoi(std::getenv("NPOS")) : 16384, kv_dim = kv_heads * D, block = 16;
+  const AttentionShape s{heads, kv_heads, D};
+  const auto q = Random(static_cast<size_t>(heads * D), 1);
+  const auto kf = Random(static_cast<size_t>(n_pos * kv_dim), 2), vf = Random(static_cast<size_t>(n_pos * kv_dim), 3);
+  std::vector<uint16_t> k(kf.size()), v(vf.size());
+  for (size_t i = 0; i < kf.size(); ++i) k[i] = Fp32ToFp16(kf[i]), v[i] = Fp32ToFp16(vf[i]);
+  std::vector<int32_t> table(static_cast<size_t>(n_pos / block));
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
+  const int32_t* tables[1] = {table.data()};
+  const PagedKvView view{reinterpret_cast<const uint8_t*>(k.data()), reinterpret_cast<const uint8_t*>(v.data()), block,
+                         tables, DType::kF16, kv_dim * 2};
+  std::vector<float> out(q.size());
+  const int32_t pos[1] = {static_cast<int32_t>(n_pos - 1)};
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    double best = 1e30;
+    for (int rep = 0; rep < 10; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      Attention(q.data(), 1, pos, view, s, out.data(), pool);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("[ %d thread%s ] decode attention over %lld F16 positions: %.2f ms, %.1f GB/s of KV\n", threads,
+                threads == 1 ? "" : "s", static_cast<long long>(n_pos), best * 1e3,
+                2.0 * static_cast<double>(n_pos * kv_dim * 2) / best / 1e9);
   }
 }
 

@@ -179,6 +179,31 @@ TEST(KernelsAttention, F16AndQ8_0CachesMatchTheReferenceOverTheirValues) {
     }
 }
 
+// One decode row over a long context is split by position across the pool's threads and the parts' softmax
+// states merged (flash-decoding): the same result as the reference for every cache type, block size, window
+// and thread count, with the positions before the window poisoned (a part that read one would give NaN).
+TEST(KernelsAttention, LongDecodeSplitAcrossThreadsMatchesTheReference) {
+  for (int threads : {1, 2, 3})
+    for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0})
+      for (const Case& c : {Case{8, 2, 64, 2600, 1, 16}, Case{4, 4, 32, 1500, 1, 4, 0.0f, 0.0f, 1300},
+                            Case{32, 8, 64, 3100, 1, 32, 0.3f, 20.0f, 2100}, Case{8, 2, 128, 1023, 1, 8}}) {
+        ThreadPool pool(threads);
+        const Inputs in = MakeInputs(c);
+        std::vector<float> fused(in.q.size()), ref(in.q.size());
+        if (t == DType::kF32) {
+          const ScatteredCache paged = PoisonedCache(c, in);
+          Attention(in.q.data(), c.rows, in.pos.data(), paged.view(), in.shape, fused.data(), pool);
+          AttentionReference(in.q.data(), c.rows, in.pos.data(), in.k.data(), in.v.data(), in.shape, ref.data());
+        } else {
+          const TypedCache cache(t, in, c.rows, c.block, static_cast<uint32_t>(c.past + 7));
+          Attention(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, fused.data(), pool);
+          AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(),
+                             in.shape, ref.data());
+        }
+        EXPECT_LE(MaxAbsDiff(fused, ref), 2e-5f) << threads << " threads " << Name(t) << " " << Name(c);
+      }
+}
+
 // The reference itself against hand-computed cases: a window of one returns the row's own value; a softcap
 // bounds the logits, so with a tiny cap every position weighs the same.
 TEST(KernelsAttention, ReferenceHonoursWindowAndSoftcap) {

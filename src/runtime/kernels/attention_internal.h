@@ -31,9 +31,17 @@ bool AttentionAvx512Supported();
 // all heads, head h at + h D), for KV heads kvh0..kvh1 and their G query heads each: out likewise. D a
 // AttentionAvx512Fits. Row r attends to WindowStart(pos0 + r, window) .. pos0 + r.
 // kv.row_bytes must be set (the stride between slots); F16 and Q8_0 rows are converted as they are read.
+// A part of the positions, for one decode row split across threads (flash-decoding): only positions in
+// [begin, end) are attended (begin a multiple of 16 and of the block size), and instead of the normalised
+// output, out holds Σ exp(s - max) v per head and max[h], sum[h] the head's softmax state.
+struct PositionPart {
+  int64_t begin = 0, end = INT64_MAX;
+  float* max = nullptr;  // null: the whole span, normalised
+  float* sum = nullptr;
+};
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
                       const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
-                      int64_t window, float* out);
+                      int64_t window, float* out, const PositionPart& part = {});
 #endif
 
 }  // namespace strata::kernels::internal
