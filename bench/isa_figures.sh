@@ -6,6 +6,7 @@
 # Usage: bench/isa_figures.sh
 #   STRATA=build/src/cli/strata  MODELS=/tmp/strata-bench  DTYPES="q4_0 q8_0"  THREADS=2  PROMPT=128  GEN=32
 #   ISAS="avx512 avxvnni avx2"  OUT=bench/RESULTS.md  VOCAB=$STRATA_TESTDATA/tokenizer/llama2-vocab.gguf
+#   LLAMA_CPP=/tmp/strata-llama-cpp (bench/llama_cpp/setup.sh; measured once per file, next to the first ISA)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STRATA=${STRATA:-build/src/cli/strata}
@@ -17,6 +18,9 @@ GEN=${GEN:-32}
 ISAS=${ISAS:-avx512 avxvnni avx2}
 OUT=${OUT:-bench/RESULTS.md}
 VOCAB=${VOCAB:-${STRATA_TESTDATA:-../shared/testdata}/tokenizer/llama2-vocab.gguf}
+LLAMA_CPP=${LLAMA_CPP:-/tmp/strata-llama-cpp}
+llama=()
+[[ -f "$LLAMA_CPP/bench.mjs" ]] && llama=(--llama-cpp "$LLAMA_CPP" --llama-cpp-threads "$THREADS")
 [[ -x "$STRATA" ]] || { echo "isa_figures.sh: no strata binary at $STRATA" >&2; exit 1; }
 mkdir -p "$MODELS"
 raw="$MODELS/isa-$(date +%Y%m%d-%H%M%S).jsonl"
@@ -25,11 +29,15 @@ raw="$MODELS/isa-$(date +%Y%m%d-%H%M%S).jsonl"
 for dtype in $DTYPES; do
   model="$MODELS/llama-1b-$dtype.gguf"
   [[ -f "$model" ]] || "$STRATA" gen-model --shape llama-1b --dtype "$dtype" -o "$model" --vocab "$VOCAB" >&2
+  first=1
   run() {  # label, then environment assignments
     local label=$1
     shift
     echo "isa_figures.sh: $dtype $label" >&2
-    env "$@" "$STRATA" bench -m "$model" -p "$PROMPT" -n "$GEN" -t "$THREADS" --json | python3 -c '
+    local with=()
+    ((first)) && with=("${llama[@]}")
+    first=0
+    env "$@" "$STRATA" bench -m "$model" -p "$PROMPT" -n "$GEN" -t "$THREADS" --json "${with[@]}" | python3 -c '
 import json, sys
 j = json.loads(sys.stdin.readline()); j["label"] = sys.argv[1]; j["dtype"] = sys.argv[2]; print(json.dumps(j))' "$label" "$dtype" >>"$raw"
   }
@@ -50,6 +58,9 @@ lines = ["## The integer path on each instruction set", "",
 for r in runs:
     lines.append(f"| {r['dtype']} | {r['label']} | {r['isa']} | {r['matmul_isa']} | {r['pp_tps']:.1f} | {r['tg_tps']:.2f} | "
                  f"{r['roofline_tps']:.1f} | {100 * r['tg_tps'] / r['roofline_tps']:.0f}% |")
+    if "llama_tg_tps" in r:
+        lines.append(f"| {r['dtype']} | llama.cpp {r['llama_version']} (its own best path) | | | {r['llama_pp_tps']:.1f} | "
+                     f"{r['llama_tg_tps']:.2f} | | {100 * r['llama_tg_tps'] / r['roofline_tps']:.0f}% |")
 lines += ["", f"Regenerate: `bench/isa_figures.sh` (raw JSON lines in {os.path.dirname(raw)})."]
 print("\n".join(lines))
 PY
