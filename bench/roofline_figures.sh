@@ -9,6 +9,8 @@
 #   STRATA=build/src/cli/strata  MODELS=/tmp/strata-bench  LLAMA_CPP=/tmp/strata-llama-cpp  THREADS=2
 #   DTYPES="q4_0 q8_0 q4_k_m q6_k"  CONTEXTS="512 4096 16384"  OUT=bench/RESULTS.md
 #   VOCAB=$STRATA_TESTDATA/tokenizer/llama2-vocab.gguf
+#   KINDS="kquant context cost"  the runs to make; RAW=FILE.jsonl adds them to an earlier run's raw lines (a
+#   rerun of a file replaces its earlier line), so one kind can be measured again and every section rewritten
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STRATA=${STRATA:-build/src/cli/strata}
@@ -27,8 +29,10 @@ else
   echo "roofline_figures.sh: no llama.cpp in $LLAMA_CPP (bench/llama_cpp/setup.sh): Strata alone" >&2
 fi
 mkdir -p "$MODELS"
-raw="$MODELS/roofline-$(date +%Y%m%d-%H%M%S).jsonl"
-: >"$raw"
+KINDS=${KINDS:-kquant context cost}
+raw=${RAW:-$MODELS/roofline-$(date +%Y%m%d-%H%M%S).jsonl}
+[[ -n "${RAW:-}" ]] || : >"$raw"
+wants() { [[ " $KINDS " == *" $1 "* ]]; }
 
 model() {  # shape dtype [ctx]: the file, generated once
   local file="$MODELS/$1-$2${3:+-ctx$3}.gguf"
@@ -37,21 +41,31 @@ model() {  # shape dtype [ctx]: the file, generated once
 }
 run() {  # kind shape dtype file prompt gen
   echo "roofline_figures.sh: $1 $2 $3 -p $5 -n $6" >&2
+  sleep 5  # the previous run's processes (llama.cpp's node) gone and their memory freed: probes see a quiet machine
   "$STRATA" bench -m "$4" -p "$5" -n "$6" -t "$THREADS" --json "${llama[@]}" | python3 -c '
 import json, sys
 j = json.loads(sys.stdin.readline()); j["kind"], j["shape"], j["dtype"] = sys.argv[1:4]; print(json.dumps(j))' "$1" "$2" "$3" >>"$raw"
 }
 
-for dtype in $DTYPES; do run kquant llama-1b "$dtype" "$(model llama-1b "$dtype")" 512 64; done
-long=$(model llama-1b q4_0 16640)
-for ctx in $CONTEXTS; do run context llama-1b q4_0 "$long" "$ctx" 32; done
-run cost llama-3b q4_0 "$(model llama-3b q4_0)" 512 32
+if wants kquant; then
+  for dtype in $DTYPES; do run kquant llama-1b "$dtype" "$(model llama-1b "$dtype")" 512 64; done
+fi
+if wants context; then
+  long=$(model llama-1b q4_0 16640)
+  for ctx in $CONTEXTS; do run context llama-1b q4_0 "$long" "$ctx" 32; done
+fi
+if wants cost; then run cost llama-3b q4_0 "$(model llama-3b q4_0)" 512 32; fi
 
 section() {  # name: the python below prints that section from the raw runs
   python3 - "$raw" "$1" "$THREADS" <<'PY' | bench/write_section.py "$OUT" "$1"
 import json, os, sys
 raw, name, threads = sys.argv[1:]
-runs = [json.loads(l) for l in open(raw) if l.strip()]
+last = {}
+for l in open(raw):  # a rerun (same kind, shape, file type and prompt) replaces the earlier line
+    if l.strip():
+        r = json.loads(l)
+        last[(r["kind"], r["shape"], r["dtype"], r["prompt"])] = r
+runs = list(last.values())
 def llama(r, key):
     return f"{r[key]:.1f}" if key in r else "-"
 def ratio(r, key):
@@ -97,12 +111,10 @@ elif name == "cost":
               "`strata bench` predicts prefill (in its 512-token chunks) and decode (at the run's mean context) from "
               "the plan's bytes and FLOPs and the rates of the kernels it runs, measured in the same process "
               "(runtime/cost_probe.cpp; `strata plan --cost` prints the same model per op). Ratio: measured / predicted.", "",
-              "| shape | file | prompt | measured prefill ms | predicted | ratio | measured decode ms/token | predicted | ratio |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| shape | file | run | prompt (context) | measured prefill ms | predicted | ratio | measured decode ms/token | predicted | ratio |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
-        if r["dtype"] not in ("q4_0", "q4_k_m") and r["kind"] == "kquant":
-            continue
-        lines.append(f"| {r['shape']} | {r['dtype']} | {r['prompt']} | {r['measured_prefill_ms']:.0f} | "
+        lines.append(f"| {r['shape']} | {r['dtype']} | {r['kind']} | {r['prompt']} | {r['measured_prefill_ms']:.0f} | "
                      f"{r['predicted_prefill_ms']:.0f} | {r['measured_prefill_ms'] / r['predicted_prefill_ms']:.2f} | "
                      f"{r['measured_ms_per_token']:.2f} | {r['predicted_ms_per_token']:.2f} | "
                      f"{r['measured_ms_per_token'] / r['predicted_ms_per_token']:.2f} |")

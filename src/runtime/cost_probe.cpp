@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <numeric>
+#include <tuple>
 #include <map>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -59,6 +60,7 @@ Linear MakeLinear(DType t, int64_t n, int64_t k) {
 struct Shape {
   DType dtype;
   int64_t n, k;
+  bool per_token;  // false: the head, run on the rows whose logits are wanted (one a sequence in prefill)
 };
 
 // The plan's matmul weights in execution order (a gated FFN's gate and up as two).
@@ -66,9 +68,10 @@ std::vector<Shape> LinearShapes(const ir::Plan& plan) {
   std::vector<Shape> out;
   for (const ir::Node& n : plan.nodes) {
     if ((n.op != ir::Op::kMatMul && n.op != ir::Op::kGatedFfn) || n.weight < 0) continue;
+    const bool per_token = n.shape.empty() || n.shape[0] != ir::kSymOutRows;
     for (int w : {n.weight, n.weight2})
       if (w >= 0 && plan.weight(w).rank() == 2)
-        out.push_back({plan.weight(w).dtype(), plan.weight(w).dim(0), plan.weight(w).dim(1)});
+        out.push_back({plan.weight(w).dtype(), plan.weight(w).dim(0), plan.weight(w).dim(1), per_token});
   }
   return out;
 }
@@ -87,7 +90,7 @@ void ProbeGemv(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates
   }
   std::vector<float> x(static_cast<size_t>(max_k), 0.5f), y(static_cast<size_t>(max_n));
   std::map<DType, double> seconds, bytes, best;
-  for (int rep = 0; rep < 4; ++rep) {
+  for (int rep = 0; rep < 7; ++rep) {  // the best of 6 after a warm-up: a shared machine's dips are not the rate
     seconds.clear();
     for (size_t i = 0; i < ls.size(); ++i) {
       const auto t = Clock::now();
@@ -101,20 +104,23 @@ void ProbeGemv(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates
   for (const auto& [t, v] : best) r.gemv_gbs[t] = v;
 }
 
-// Prefill: per dtype, its largest matmul shape against 256 rows (a prompt chunk's worth): GFLOP/s.
+// Prefill: each distinct per-token matmul shape against 512 rows (bench's and serve's prompt chunk), weighted by how often
+// the plan runs it: per dtype, its FLOPs over its time (GFLOP/s). The head is left out: prefill runs it on one
+// row a sequence.
 void ProbeGemm(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates& r) {
-  std::map<DType, Shape> largest;
-  for (const Shape& s : shapes) {
-    auto [it, added] = largest.emplace(s.dtype, s);
-    if (!added && s.n * s.k > it->second.n * it->second.k) it->second = s;
+  std::map<std::tuple<DType, int64_t, int64_t>, int> count;
+  for (const Shape& s : shapes)
+    if (s.per_token) ++count[{s.dtype, s.n, s.k}];
+  const int64_t T = 512;
+  std::map<DType, double> flops, seconds;
+  for (const auto& [key, times] : count) {
+    const auto [t, n, k] = key;
+    const Linear l = MakeLinear(t, n, k);
+    std::vector<float> x(static_cast<size_t>(T * k), 0.5f), y(static_cast<size_t>(T * n));
+    seconds[t] += times * BestSeconds(2, [&] { l.Run(x.data(), y.data(), T, pool); });
+    flops[t] += times * 2.0 * static_cast<double>(n * k * T);
   }
-  const int64_t T = 256;
-  for (const auto& [t, s] : largest) {
-    const Linear l = MakeLinear(t, s.n, s.k);
-    std::vector<float> x(static_cast<size_t>(T * s.k), 0.5f), y(static_cast<size_t>(T * s.n));
-    const double sec = BestSeconds(2, [&] { l.Run(x.data(), y.data(), T, pool); });
-    r.gemm_gflops[t] = 2.0 * static_cast<double>(s.n * s.k * T) / sec / 1e9;
-  }
+  for (const auto& [t, f] : flops) r.gemm_gflops[t] = f / seconds[t] / 1e9;
 }
 
 const ir::Node* FirstAttention(const ir::Plan& plan) {
@@ -124,14 +130,14 @@ const ir::Node* FirstAttention(const ir::Plan& plan) {
 }
 
 // One layer's cache of `positions` slots in the plan's KV layout, slot j at block j / 16: the attention
-// kernel's read rate for one decode row over all of it, and its FLOP rate for 64 rows at the end of 512.
+// kernel's read rate for one decode row over all of it, and its FLOP rate for a 512-token prompt's first chunk
+// (rows 0..511, causal: as prefill runs it).
 void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
-  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16;
-  const int64_t positions = std::max<int64_t>(512, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
+  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512;
+  const int64_t positions = std::max<int64_t>(T, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
   std::vector<uint8_t> k(static_cast<size_t>(positions * row_bytes), 0x11), v(k);
   std::vector<int32_t> table(static_cast<size_t>(positions / block));
   std::iota(table.begin(), table.end(), 0);
-  const int64_t T = 64;
   std::vector<const int32_t*> tables(static_cast<size_t>(T), table.data());
   kernels::PagedKvView view{k.data(), v.data(), block, tables.data(), plan.kv.dtype, row_bytes};
   kernels::AttentionShape shape{n.n_heads, n.n_kv_heads, n.head_dim, n.scale, n.softcap, n.window};
@@ -142,10 +148,11 @@ void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, i
   const int64_t span = n.window > 0 ? std::min(positions, n.window) : positions;
   r.attention_gbs = 2.0 * static_cast<double>(span * row_bytes) / s / 1e9;
   std::vector<int32_t> pos(static_cast<size_t>(T));
-  std::iota(pos.begin(), pos.end(), 512 - static_cast<int32_t>(T));
-  s = BestSeconds(3, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
-  // as the cost model counts it (op_defs.cpp AttentionCost): 4 FLOPs per (row, head, attended position, dim)
-  const double attended = static_cast<double>(T) * (512.0 - static_cast<double>(T - 1) / 2.0);
+  std::iota(pos.begin(), pos.end(), 0);
+  s = BestSeconds(2, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
+  // as the cost model counts it (op_defs.cpp AttentionCost): 4 FLOPs per (row, head, attended position, dim),
+  // the rows' mean span (2C - T + 1) / 2 with C = T
+  const double attended = static_cast<double>(T) * static_cast<double>((2 * T - T + 1) / 2);
   r.attention_gflops = 4.0 * attended * static_cast<double>(n.n_heads * n.head_dim) / s / 1e9;
 }
 
