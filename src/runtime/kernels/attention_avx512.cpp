@@ -120,16 +120,24 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t str
   return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), Lanes(first, nj), s);
 }
 
+// One chunk's keys and values as HeadsChunk reads them: each a row `stride` bytes apart, stored or converted.
+struct KvChunk {
+  const uint8_t* k;
+  int64_t k_stride;
+  const uint8_t* v;
+  int64_t v_stride;
+};
+
 // NH query heads that share one KV head, over positions [first, nj) of one chunk: online-softmax update, then
 // out += Σ_j p_j v_j, for all of them at once. One head's step is a chain (scores, their max, exp, the weighted sum of values) far longer than its
 // work, so head after head the kernel waited on latency (a decode row read its cache at ~9 GB/s a core, in
 // cache). Side by side the NH chains overlap, the rescale is branch-free (exp(0) = 1 when the max holds, one
 // vector exp for all heads instead of two scalar calls each), and each value row is loaded once for NH heads.
-template <int DV, int NH, class KT>
-STRATA_AVX512 void HeadsChunk(const float* const* q, const uint8_t* k, const uint8_t* v, int64_t stride, int64_t first,
-                              int64_t nj, const ScoreMap& map, HeadState* const* st, float* const* out) {
+template <int DV, int NH, class KT, class VT>
+STRATA_AVX512 void HeadsChunk(const float* const* q, const KvChunk& kv, int64_t first, int64_t nj, const ScoreMap& map,
+                              HeadState* const* st, float* const* out) {
   __m512 s[NH];
-  for (int h = 0; h < NH; ++h) s[h] = Scores<DV, KT>(q[h], k, stride, first, nj, map);
+  for (int h = 0; h < NH; ++h) s[h] = Scores<DV, KT>(q[h], kv.k, kv.k_stride, first, nj, map);
   alignas(64) float old_max[16] = {}, new_max[16] = {};
   for (int h = 0; h < NH; ++h) {
     old_max[h] = st[h]->max;
@@ -155,7 +163,7 @@ STRATA_AVX512 void HeadsChunk(const float* const* q, const uint8_t* k, const uin
   }
   for (int64_t j = first; j < nj; ++j) {
     __m512 vj[DV];
-    for (int d = 0; d < DV; ++d) vj[d] = KT::Load16(v + j * stride, d);
+    for (int d = 0; d < DV; ++d) vj[d] = VT::Load16(kv.v + j * kv.v_stride, d);
     for (int h = 0; h < NH; ++h) {
       const __m512 pj = _mm512_set1_ps(p[h][j]);
       for (int d = 0; d < DV; ++d) o[h][d] = _mm512_fmadd_ps(pj, vj[d], o[h][d]);
@@ -165,15 +173,11 @@ STRATA_AVX512 void HeadsChunk(const float* const* q, const uint8_t* k, const uin
     for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out[h] + 16 * d, o[h][d]);
 }
 
-// Rows 0..rows-1 of one KV head's keys and values (a row `stride` bytes apart) as floats, D = 16 DV a row.
+// Rows 0..rows-1 of one KV head's keys or values (a row `stride` bytes apart) as floats, D = 16 DV a row.
 template <int DV, class KT>
-STRATA_AVX512 inline void ConvertChunk(const uint8_t* k, const uint8_t* v, int64_t stride, int64_t rows, float* ks,
-                                       float* vs) {
+STRATA_AVX512 inline void ConvertRows(const uint8_t* src, int64_t stride, int64_t rows, float* dst) {
   for (int64_t j = 0; j < rows; ++j)
-    for (int d = 0; d < DV; ++d) {
-      _mm512_store_ps(ks + 16 * (DV * j + d), KT::Load16(k + j * stride, d));
-      _mm512_store_ps(vs + 16 * (DV * j + d), KT::Load16(v + j * stride, d));
-    }
+    for (int d = 0; d < DV; ++d) _mm512_store_ps(dst + 16 * (DV * j + d), KT::Load16(src + j * stride, d));
 }
 
 // Query heads taken side by side by HeadsChunk: as many as keep their outputs in 16 registers, at most 4.
@@ -181,16 +185,16 @@ template <int DV>
 inline constexpr int64_t kHeadsFor = DV >= 16 ? 1 : std::min(4, 16 / DV);
 inline constexpr int64_t kHeadsTogether = 4;
 
-template <int DV, class KT>
-STRATA_AVX512 void HeadsOf(int64_t m, const float* const* q, const uint8_t* k, const uint8_t* v, int64_t stride,
-                           int64_t first, int64_t nj, const ScoreMap& map, HeadState* const* st, float* const* out) {
+template <int DV, class KT, class VT>
+STRATA_AVX512 void HeadsOf(int64_t m, const float* const* q, const KvChunk& kv, int64_t first, int64_t nj,
+                           const ScoreMap& map, HeadState* const* st, float* const* out) {
   constexpr int64_t kMax = kHeadsFor<DV>;
   for (int64_t h = 0; h < m; h += kMax) {
     switch (std::min(kMax, m - h)) {
-      case 4: HeadsChunk<DV, (kMax >= 4 ? 4 : 1), KT>(q + h, k, v, stride, first, nj, map, st + h, out + h); break;
-      case 3: HeadsChunk<DV, (kMax >= 3 ? 3 : 1), KT>(q + h, k, v, stride, first, nj, map, st + h, out + h); break;
-      case 2: HeadsChunk<DV, (kMax >= 2 ? 2 : 1), KT>(q + h, k, v, stride, first, nj, map, st + h, out + h); break;
-      default: HeadsChunk<DV, 1, KT>(q + h, k, v, stride, first, nj, map, st + h, out + h); break;
+      case 4: HeadsChunk<DV, (kMax >= 4 ? 4 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
+      case 3: HeadsChunk<DV, (kMax >= 3 ? 3 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
+      case 2: HeadsChunk<DV, (kMax >= 2 ? 2 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
+      default: HeadsChunk<DV, 1, KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
     }
   }
 }
@@ -214,19 +218,36 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
     const int64_t n = std::min(kv.block_size, last + 1 - j0);
     const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * stride + kvh0 * head_bytes;
     for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16) {
+      // the next chunk's rows (the rest of this block, else the next block's first)
+      const int64_t next_rows = c + 16 < n ? std::min<int64_t>(16, n - c - 16)
+                                : j0 + kv.block_size <= last ? std::min<int64_t>(16, last + 1 - j0 - kv.block_size) : 0;
+      const int64_t next = c + 16 < n ? base + (c + 16) * stride
+                           : next_rows > 0 ? static_cast<int64_t>(table[j0 / kv.block_size + 1]) * kv.block_size * stride + kvh0 * head_bytes : 0;
       for (int64_t kh = 0; kh < kvh1 - kvh0; ++kh) {
         const int64_t off = base + c * stride + kh * head_bytes;
-        // A stored (F16 / Q8_0) chunk is converted once for all G query heads and R rows that read it, not
-        // once per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line).
-        const uint8_t *k = kv.k + off, *v = kv.v + off;
-        int64_t kv_stride = stride;
-        bool converted = false;
+        // The next chunk's rows of this KV head into L2 while this one is worked on: the head's rows are a cache
+        // row apart, a pattern the hardware prefetchers follow poorly (decode attention from memory 12 -> 16
+        // GB/s on 2 cores; into L1 it evicts the chunk in use: 15).
+        for (int64_t j = 0; j < next_rows; ++j)
+          for (int64_t b = 0; b < head_bytes; b += 64) {
+            _mm_prefetch(reinterpret_cast<const char*>(kv.k + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
+            _mm_prefetch(reinterpret_cast<const char*>(kv.v + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
+          }
+        // Stored (F16 / Q8_0) keys are converted once for all G query heads and R rows that read them, not once
+        // per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line). Values too
+        // when several rows read them; a decode row's heads share each value load (HeadsChunk) and convert it
+        // there, without the round trip through memory.
+        KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
+        bool k_converted = false, v_converted = false;
         if constexpr (!std::is_same_v<KT, KvF32>) {
+          const int64_t rows = std::min<int64_t>(16, n - c), f32_stride = D * static_cast<int64_t>(sizeof(float));
           if (G * R > 1) {
-            ConvertChunk<DV, KT>(k, v, stride, std::min<int64_t>(16, n - c), ks, vs);
-            k = reinterpret_cast<const uint8_t*>(ks), v = reinterpret_cast<const uint8_t*>(vs);
-            kv_stride = D * static_cast<int64_t>(sizeof(float));
-            converted = true;
+            ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
+            chunk.k = reinterpret_cast<const uint8_t*>(ks), chunk.k_stride = f32_stride, k_converted = true;
+          }
+          if (R > 1) {
+            ConvertRows<DV, KT>(chunk.v, stride, rows, vs);
+            chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
           }
         }
         for (int64_t r = 0; r < R; ++r) {
@@ -244,8 +265,9 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
               os[h] = out + r * ldq + (h0 + i + h) * D;
               ss[h] = &st[r][i + h];
             }
-            if (converted) HeadsOf<DV, KvF32>(m, qs, k, v, kv_stride, first, nj, map, ss, os);
-            else HeadsOf<DV, KT>(m, qs, k, v, kv_stride, first, nj, map, ss, os);
+            if (v_converted) HeadsOf<DV, KvF32, KvF32>(m, qs, chunk, first, nj, map, ss, os);
+            else if (k_converted) HeadsOf<DV, KvF32, KT>(m, qs, chunk, first, nj, map, ss, os);
+            else HeadsOf<DV, KT, KT>(m, qs, chunk, first, nj, map, ss, os);
             i += m;
           }
         }
