@@ -83,6 +83,8 @@ TEST(PlanCli, CostAndBenchPredictAndMeasure) {
   const json c = json::parse(cost.out)["cost"];
   EXPECT_GT(c["bandwidth_gbs"].get<double>(), 0);
   EXPECT_GT(c["decode_ms"].get<double>(), 0);
+  EXPECT_GT(c["prefill_ms"].get<double>(), c["decode_ms"].get<double>());  // many rows, and the rates of each path
+  EXPECT_GT(c["prefill_tokens"].get<int>(), 1);
   auto bench = Strata("bench -m " + Model("q8_0") + " -p 16 -n 8 --json --passes none --tp 2");
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   const json b = json::parse(bench.out);
@@ -90,6 +92,19 @@ TEST(PlanCli, CostAndBenchPredictAndMeasure) {
                           "predicted_ms_per_token", "measured_ms_per_token"})
     EXPECT_GT(b[key].get<double>(), 0) << key;
   EXPECT_EQ(b["generated"], 8);
+  // the kernels' own rates the predictions came from: the file's matmul dtype, attention, one dispatch
+  const json& rates = b["kernel_rates"];
+  EXPECT_GT(rates["gemv_gbs"]["q8_0"].get<double>(), 0) << rates.dump();
+  EXPECT_GT(rates["gemm_gflops"]["q8_0"].get<double>(), 0) << rates.dump();
+  EXPECT_EQ(rates["attention_gbs"].get<double>(), 0);  // --passes none: no fused attention op to measure
+  EXPECT_EQ(rates["attention_gflops"].get<double>(), 0);
+  EXPECT_GT(rates["op_us"].get<double>(), 0);
+  EXPECT_GT(b["predicted_prefill_ms"].get<double>(), 0);
+  auto fused = Strata("bench -m " + Model("q8_0") + " -p 16 -n 4 --json");
+  ASSERT_EQ(fused.exit_code, 0) << fused.err;
+  const json f = json::parse(fused.out)["kernel_rates"];
+  EXPECT_GT(f["attention_gbs"].get<double>(), 0) << f.dump();
+  EXPECT_GT(f["attention_gflops"].get<double>(), 0) << f.dump();
   EXPECT_NE(Strata("bench").exit_code, 0);
 }
 
