@@ -5,6 +5,7 @@
 #include <cstring>
 #include <numeric>
 #include <tuple>
+#include <utility>
 #include <map>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -112,12 +113,29 @@ void ProbeGemm(const std::vector<Shape>& shapes, ThreadPool& pool, ir::CostRates
   for (const Shape& s : shapes)
     if (s.per_token) ++count[{s.dtype, s.n, s.k}];
   const int64_t T = 512;
+  std::vector<std::pair<std::tuple<DType, int64_t, int64_t>, int>> distinct(count.begin(), count.end());
+  std::vector<Linear> ls;
+  int64_t max_n = 0, max_k = 0;
+  for (const auto& [key, times] : distinct) {
+    ls.push_back(MakeLinear(std::get<0>(key), std::get<1>(key), std::get<2>(key)));
+    max_n = std::max(max_n, std::get<1>(key));
+    max_k = std::max(max_k, std::get<2>(key));
+  }
+  std::vector<float> x(static_cast<size_t>(T * max_k), 0.5f), y(static_cast<size_t>(T * max_n));
+  // Passes over every shape, each shape's best of 3 after a warm pass: a single timing of a shape was off by up
+  // to a third now and then on this shared machine.
+  std::vector<double> best(distinct.size(), 1e30);
+  for (int rep = 0; rep < 4; ++rep)
+    for (size_t i = 0; i < ls.size(); ++i) {
+      const auto t0 = Clock::now();
+      ls[i].Run(x.data(), y.data(), T, pool);
+      if (rep > 0) best[i] = std::min(best[i], std::chrono::duration<double>(Clock::now() - t0).count());
+    }
   std::map<DType, double> flops, seconds;
-  for (const auto& [key, times] : count) {
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    const auto& [key, times] = distinct[i];
     const auto [t, n, k] = key;
-    const Linear l = MakeLinear(t, n, k);
-    std::vector<float> x(static_cast<size_t>(T * k), 0.5f), y(static_cast<size_t>(T * n));
-    seconds[t] += times * BestSeconds(2, [&] { l.Run(x.data(), y.data(), T, pool); });
+    seconds[t] += times * best[i];
     flops[t] += times * 2.0 * static_cast<double>(n * k * T);
   }
   for (const auto& [t, f] : flops) r.gemm_gflops[t] = f / seconds[t] / 1e9;
