@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "random_tensors.h"
@@ -73,6 +74,35 @@ TEST(QuantMatMulBench, GemvStreamingBandwidth) {
                   threads, static_cast<double>(bytes) / best / 1e9,
                   static_cast<double>(ps.size()) * static_cast<double>(w.nbytes()) / best / 1e9);
     }
+  }
+}
+
+// Prefill GEMM at T=512 on the 1B shape's projections (2048x2048, 8192x2048 and 2048x8192), one thread, best of
+// 5: GMAC/s per dtype, so K-quants can be set against Q8_0 in the same run. STRATA_BENCH_DTYPE picks one dtype.
+TEST(QuantMatMulBench, PrefillGemmRate) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const char* only = std::getenv("STRATA_BENCH_DTYPE");
+  ThreadPool pool(1);
+  const int64_t T = 512;
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+    if (only != nullptr && std::string(only) != Name(dtype)) continue;
+    double macs = 0, seconds = 0;
+    for (const auto [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {8192, 2048}, {2048, 8192}}) {
+      const Tensor w = RandomWeight(dtype, N, K, 1);
+      const auto p = PackedWeight::PackAnyCpu(w);
+      const std::vector<float> x = Random(static_cast<size_t>(T * K), 2);
+      std::vector<float> y(static_cast<size_t>(T * N));
+      double best = 1e9;
+      for (int rep = 0; rep < 5; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        QuantMatMul(*p, x.data(), y.data(), T, pool);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::printf("[ %s %lldx%lld T=512 ] %.1f GMAC/s\n", Name(dtype), static_cast<long long>(N),
+                  static_cast<long long>(K), static_cast<double>(N * K * T) / best / 1e9);
+      macs += static_cast<double>(N * K * T), seconds += best;
+    }
+    std::printf("[ %s prefill GEMM ] %.1f GMAC/s over the three shapes\n", Name(dtype), macs / seconds / 1e9);
   }
 }
 

@@ -203,6 +203,7 @@ void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads
 // The kernels' measured rates the predictions used: per weight dtype, attention, one dispatch.
 nlohmann::ordered_json RatesJson(const ir::CostRates& c) {
   nlohmann::ordered_json j = {{"attention_gbs", c.attention_gbs}, {"attention_gflops", c.attention_gflops},
+                              {"attention_row_ns", c.attention_row_seconds * 1e9},
                               {"op_us", c.op_seconds * 1e6}};
   for (const auto& [t, v] : c.gemv_gbs) j["gemv_gbs"][Name(t)] = v;
   for (const auto& [t, v] : c.gemm_gflops) j["gemm_gflops"][Name(t)] = v;
@@ -218,8 +219,8 @@ std::string RatesText(const ir::CostRates& c) {
                   g != c.gemm_gflops.end() ? g->second : 0.0);
     out += part;
   }
-  std::snprintf(part, sizeof part, "attention %.1f GB/s (decode), %.0f GFLOP/s (prefill); %.1f us a dispatch",
-                c.attention_gbs, c.attention_gflops, c.op_seconds * 1e6);
+  std::snprintf(part, sizeof part, "attention %.1f GB/s (decode), %.0f GFLOP/s + %.0f ns a row and head (prefill); %.1f us a dispatch",
+                c.attention_gbs, c.attention_gflops, c.attention_row_seconds * 1e9, c.op_seconds * 1e6);
   return out + part;
 }
 

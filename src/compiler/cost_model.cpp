@@ -21,7 +21,7 @@ double Seconds(int64_t amount, double per_second_1e9) {
 // Ops that run a kernel (graph inputs and the never-lowered unfused attention parts aside, every op does).
 bool Dispatched(const Node& n) { return n.op != Op::kTokens && n.op != Op::kStageInput; }
 
-double OpSeconds(const Plan& plan, const Node& n, const OpCost& oc, const CostRates& r) {
+double OpSeconds(const Plan& plan, const Node& n, const Binding& b, const OpCost& oc, const CostRates& r) {
   const bool linear = (n.op == Op::kMatMul || n.op == Op::kGatedFfn) && n.weight >= 0;
   if (linear) {
     const DType t = plan.weight(n.weight).dtype();
@@ -29,9 +29,12 @@ double OpSeconds(const Plan& plan, const Node& n, const OpCost& oc, const CostRa
                     Seconds(oc.flops, Rate(r.gemm_gflops, t, r.gflops))) +
            Seconds(oc.activation_bytes, r.bandwidth_gbs);
   }
-  if (n.op == Op::kAttention)
+  if (n.op == Op::kAttention) {
+    const double rows = static_cast<double>(b.tokens) * static_cast<double>(n.n_heads);
     return std::max(Seconds(oc.bytes(), r.attention_gbs > 0 ? r.attention_gbs : r.bandwidth_gbs),
-                    Seconds(oc.flops, r.attention_gflops > 0 ? r.attention_gflops : r.gflops));
+                    rows * r.attention_row_seconds +
+                        Seconds(oc.flops, r.attention_gflops > 0 ? r.attention_gflops : r.gflops));
+  }
   return std::max(Seconds(oc.bytes(), r.bandwidth_gbs), Seconds(oc.flops, r.gflops));
 }
 
@@ -42,7 +45,7 @@ PlanCost EstimatePlanCost(const Plan& plan, const Binding& b, const CostRates& r
   c.op_seconds.assign(plan.nodes.size(), 0.0);
   for (const Node& n : plan.nodes) {
     const OpCost oc = EstimateOpCost(plan, n, b);
-    const double t = OpSeconds(plan, n, oc, rates) + (Dispatched(n) ? rates.op_seconds : 0.0);
+    const double t = OpSeconds(plan, n, b, oc, rates) + (Dispatched(n) ? rates.op_seconds : 0.0);
     c.op_seconds[static_cast<size_t>(n.id)] = t;
     c.total_seconds += t;
     c.total_bytes += oc.bytes();

@@ -1,7 +1,8 @@
 // A roofline cost model of a plan, calibrated by the kernels' own measured rates: a matmul takes the longer of
 // its weight bytes over the rate its dtype's decode GEMV streams them and its FLOPs over its dtype's GEMM rate;
-// attention the longer of its KV bytes over the decode attention's read rate and its FLOPs over the prefill
-// attention's rate; any other op its bytes over the plain read bandwidth or its FLOPs over the F32 matmul rate.
+// attention the longer of its KV bytes over the decode attention's read rate and a fixed time per (row, query
+// head) plus its FLOPs over the prefill attention's rate (a row's setup, its softmax finish and output write
+// do not grow with its span: without that term one rate fits short or long spans, never both); any other op its bytes over the plain read bandwidth or its FLOPs over the F32 matmul rate.
 // Each op adds the fixed cost of one dispatch (the pool's fork and join). The rates are measured on the machine
 // by the caller (runtime/machine_probe.h). `strata plan --cost` prints the model per op; `strata bench`
 // compares its totals with measured prefill and decode.
@@ -23,6 +24,7 @@ struct CostRates {
   std::map<DType, double> gemv_gbs, gemm_gflops;
   double attention_gbs = 0;     // KV cache bytes a decode row's attention reads per second (0: bandwidth_gbs)
   double attention_gflops = 0;  // FLOP/s of fused attention over many rows (0: gflops)
+  double attention_row_seconds = 0;  // fixed time per (row, query head) of fused attention, besides the FLOPs
   double op_seconds = 0;        // fixed cost of one op
 };
 

@@ -148,11 +148,12 @@ const ir::Node* FirstAttention(const ir::Plan& plan) {
 }
 
 // One layer's cache of `positions` slots in the plan's KV layout, slot j at block j / 16: the attention
-// kernel's read rate for one decode row over all of it, and its FLOP rate for a 512-token prompt's first chunk
-// (rows 0..511, causal: as prefill runs it).
+// kernel's read rate for one decode row over all of it, and, from two 512-row prefill chunks (rows 0..511 of a
+// prompt, and rows 3584..4095 of a 4096-token one, causal as prefill runs them), its FLOP rate and fixed time
+// per (row, head): time = rows x heads x row_seconds + flops / rate, fitted through the two.
 void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
-  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512;
-  const int64_t positions = std::max<int64_t>(T, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
+  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512, kLong = 4096;
+  const int64_t positions = std::max<int64_t>(kLong, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
   std::vector<uint8_t> k(static_cast<size_t>(positions * row_bytes), 0x11), v(k);
   std::vector<int32_t> table(static_cast<size_t>(positions / block));
   std::iota(table.begin(), table.end(), 0);
@@ -165,13 +166,25 @@ void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, i
   double s = BestSeconds(2, [&] { kernels::Attention(q.data(), 1, &last, view, shape, out.data(), pool); });
   const int64_t span = n.window > 0 ? std::min(positions, n.window) : positions;
   r.attention_gbs = 2.0 * static_cast<double>(span * row_bytes) / s / 1e9;
-  std::vector<int32_t> pos(static_cast<size_t>(T));
-  std::iota(pos.begin(), pos.end(), 0);
-  s = BestSeconds(2, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
-  // as the cost model counts it (op_defs.cpp AttentionCost): 4 FLOPs per (row, head, attended position, dim),
-  // the rows' mean span (2C - T + 1) / 2 with C = T
-  const double attended = static_cast<double>(T) * static_cast<double>((2 * T - T + 1) / 2);
-  r.attention_gflops = 4.0 * attended * static_cast<double>(n.n_heads * n.head_dim) / s / 1e9;
+  // FLOPs as the cost model counts them (op_defs.cpp AttentionCost): 4 per (row, head, attended position, dim)
+  // over the rows' mean span (2C - T + 1) / 2, bounded by the window
+  auto chunk = [&](int64_t context, double& flops) {
+    std::vector<int32_t> pos(static_cast<size_t>(T));
+    std::iota(pos.begin(), pos.end(), static_cast<int32_t>(context - T));
+    int64_t mean = (2 * context - T + 1) / 2;
+    if (n.window > 0) mean = std::min(mean, n.window);
+    flops = 4.0 * static_cast<double>(T * mean) * static_cast<double>(q_dim);
+    return BestSeconds(2, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
+  };
+  double f_short = 0, f_long = 0;
+  const double s_short = chunk(T, f_short), s_long = chunk(kLong, f_long);
+  const double rows = static_cast<double>(T * n.n_heads);
+  if (s_long > s_short && f_long > f_short) {
+    r.attention_gflops = (f_long - f_short) / (s_long - s_short) / 1e9;
+    r.attention_row_seconds = std::max(0.0, (s_short - f_short / (r.attention_gflops * 1e9)) / rows);
+  } else {  // noise (or a window as short as the first chunk): one rate through the long chunk
+    r.attention_gflops = f_long / s_long / 1e9;
+  }
 }
 
 // One fork and join of the pool with nothing to do: what every op pays besides its work.

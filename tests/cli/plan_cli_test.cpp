@@ -105,6 +105,7 @@ TEST(PlanCli, CostAndBenchPredictAndMeasure) {
   const json f = json::parse(fused.out)["kernel_rates"];
   EXPECT_GT(f["attention_gbs"].get<double>(), 0) << f.dump();
   EXPECT_GT(f["attention_gflops"].get<double>(), 0) << f.dump();
+  EXPECT_GE(f["attention_row_ns"].get<double>(), 0) << f.dump();
   EXPECT_NE(Strata("bench").exit_code, 0);
 }
 

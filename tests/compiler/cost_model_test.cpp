@@ -67,13 +67,20 @@ TEST(CostModel, EveryKernelPaysOneDispatch) {
   EXPECT_NEAR(c.total_seconds - base.total_seconds, 3e-3, 1e-12);
 }
 
-TEST(CostModel, PrefillAttentionCountsTheMeanAttendedSpan) {
+// Tokens, then one fused attention op (node 1): 2 query heads of 64 sharing one KV head.
+Plan AttentionPlan() {
   Plan p;
   p.kv = {1, 4096, 64, 64};
   p.input = p.AddNode({.op = Op::kTokens, .name = "tokens", .shape = {kSymTokens}, .dtype = DType::kI32});
   Node n{.op = Op::kAttention, .name = "attn", .inputs = {p.input, p.input, p.input}, .shape = {kSymTokens, 128}};
   n.n_heads = 2, n.n_kv_heads = 1, n.head_dim = 64;
-  const int id = p.AddNode(n);
+  p.AddNode(n);
+  return p;
+}
+
+TEST(CostModel, PrefillAttentionCountsTheMeanAttendedSpan) {
+  const Plan p = AttentionPlan();
+  const int id = 1;
   // 512 new rows ending at context 1024 attend to 513..1024 positions: 768.5 on average (768 in integers)
   EXPECT_EQ(EstimateOpCost(p, p.node(id), {512, 1, 1024}).flops, 4 * 512 * 2 * 768 * 64);
   EXPECT_EQ(EstimateOpCost(p, p.node(id), {1, 1, 1024}).flops, 4 * 1 * 2 * 1024 * 64);
@@ -82,6 +89,20 @@ TEST(CostModel, PrefillAttentionCountsTheMeanAttendedSpan) {
   const OpCost oc = EstimateOpCost(p, p.node(id), {1, 1, 1024});
   EXPECT_NEAR(EstimatePlanCost(p, {1, 1, 1024}, r).op_seconds[static_cast<size_t>(id)],
               static_cast<double>(oc.bytes()) / 1e9, 1e-12);
+}
+
+TEST(CostModel, PrefillAttentionPaysAFixedTimePerRowAndHeadBesidesItsFlops) {
+  const Plan p = AttentionPlan();
+  const int id = 1;
+  CostRates r = Rates();
+  r.attention_gbs = 1e6;  // reads never the bound here
+  r.attention_gflops = 10;
+  r.attention_row_seconds = 1e-6;
+  for (const Binding b : {Binding{512, 1, 512}, Binding{512, 1, 4096}}) {
+    const double flops = static_cast<double>(EstimateOpCost(p, p.node(id), b).flops);
+    // 512 rows x 2 heads at 1 us each, plus the FLOPs at 10 GFLOP/s
+    EXPECT_NEAR(EstimatePlanCost(p, b, r).op_seconds[static_cast<size_t>(id)], 1024e-6 + flops / 10e9, 1e-12);
+  }
 }
 
 }  // namespace

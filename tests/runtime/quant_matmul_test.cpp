@@ -135,6 +135,9 @@ std::vector<Shape> Shapes() {
     v.push_back({d, 32, 96, 3});  // K not a multiple of 256
   for (DType d : {DType::kQ4_K, DType::kQ6_K, DType::kQ4_0})
     v.push_back({d, 16, 16384, 21});  // rows in two L2 chunks (16 rows of 16 KiB each)
+  // K-quant prefill (quant_matmul_kquant_gemm_avx512.cpp): two row blocks of 120 (the second 10), two K blocks of
+  // 8 super-blocks, a pair of groups and a single one
+  for (DType d : {DType::kQ4_K, DType::kQ6_K}) v.push_back({d, 48, 4096, 130});
   return v;
 }
 

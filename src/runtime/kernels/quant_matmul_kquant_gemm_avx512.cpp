@@ -66,104 +66,151 @@ STRATA_VNNI inline void StoreAcc(float* y, int64_t n, int64_t t0, int64_t g, con
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * n + g * kPackRows, acc[t]);
 }
 
-// Q4_K super-block sb against MT rows: as GroupTileQ4K (quant_matmul_avx512.cpp).
-template <int MT>
-STRATA_VNNI void TileQ4K(const Unpacked& s, const uint8_t* blk, const QuantActs& a, int64_t sb, int64_t t0,
+// Q4_K super-block sb of NG adjacent groups (s[i], blk[i]: group g + i) against MT rows: as GroupTileQ4K
+// (quant_matmul_avx512.cpp). With NG = 2 each activation broadcast feeds both groups' dot products (as Q8_0's
+// GroupPairTile), half the broadcasts per multiply-add; per (row, group) the operations and their order do not
+// change.
+template <int MT, int NG>
+STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const QuantActs& a, int64_t sb, int64_t t0,
                          int64_t g, int64_t n, float* y) {
-  __m512 main[MT], mins[MT];
-  for (int t = 0; t < MT; ++t) main[t] = mins[t] = _mm512_setzero_ps();
+  __m512 main[NG][MT], mins[NG][MT];
+  for (int i = 0; i < NG; ++i)
+    for (int t = 0; t < MT; ++t) main[i][t] = mins[i][t] = _mm512_setzero_ps();
   for (int j = 0; j < 8; ++j) {
     // The 6-bit scales as floats: Σ q x (|.| < 2^16) times a scale (< 64) is exact in float, as the decode
     // kernel's 32-bit multiply is, and costs one multiply instead of a two-uop vpmulld.
-    const __m512 sc = _mm512_cvtepi32_ps(
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j))));
-    const __m512 mf = _mm512_cvtepi32_ps(
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
+    __m512 sc[NG], mf[NG];
+    for (int i = 0; i < NG; ++i) {
+      sc[i] = _mm512_cvtepi32_ps(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_Sc + 16 * j))));
+      mf[i] = _mm512_cvtepi32_ps(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_M + 16 * j))));
+    }
     const int64_t b = 8 * sb + j;
-    __m512i acc[MT];
-    for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_si512();
+    __m512i acc[NG][MT];
+    for (int i = 0; i < NG; ++i)
+      for (int t = 0; t < MT; ++t) acc[i][t] = _mm512_setzero_si512();
     for (int u = 0; u < 8; ++u)
-      for (int t = 0; t < MT; ++t)
-        acc[t] = _mm512_dpbusd_epi32(acc[t], s.q[j][u], Bcast4(a.q + (t0 + t) * a.K + 32 * b + 4 * u));
+      for (int t = 0; t < MT; ++t) {
+        const __m512i x = Bcast4(a.q + (t0 + t) * a.K + 32 * b + 4 * u);
+        for (int i = 0; i < NG; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], s[i].q[j][u], x);
+      }
     for (int t = 0; t < MT; ++t) {
-      const __m512 i = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[t]), sc);
-      main[t] = _mm512_fmadd_ps(i, _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
-      mins[t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[t]);
+      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), ds = _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]);
+      for (int i = 0; i < NG; ++i) {
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][t]), sc[i]);
+        main[i][t] = _mm512_fmadd_ps(f, dx, main[i][t]);
+        mins[i][t] = _mm512_fmadd_ps(mf[i], ds, mins[i][t]);
+      }
     }
   }
-  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
-  const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
-  __m512 out[MT];
-  LoadAcc<MT>(y, n, t0, g, sb == 0, out);
-  for (int t = 0; t < MT; ++t) out[t] = _mm512_fnmadd_ps(dmin, mins[t], _mm512_fmadd_ps(d, main[t], out[t]));
-  StoreAcc<MT>(y, n, t0, g, out);
+  for (int i = 0; i < NG; ++i) {
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQ4K_D)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQ4K_Dmin)));
+    __m512 out[MT];
+    LoadAcc<MT>(y, n, t0, g + i, sb == 0, out);
+    for (int t = 0; t < MT; ++t) out[t] = _mm512_fnmadd_ps(dmin, mins[i][t], _mm512_fmadd_ps(d, main[i][t], out[t]));
+    StoreAcc<MT>(y, n, t0, g + i, out);
+  }
 }
 
-// Q6_K super-block sb against MT rows: as GroupTileQ6KRow.
-template <int MT>
-STRATA_VNNI void TileQ6K(const Unpacked& s, const uint8_t* blk, const QuantActs& a, int64_t sb, int64_t t0,
+// Q6_K super-block sb of NG adjacent groups against MT rows: as GroupTileQ6KRow.
+template <int MT, int NG>
+STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const QuantActs& a, int64_t sb, int64_t t0,
                          int64_t g, int64_t n, float* y) {
-  __m512 main[MT];
-  for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
+  __m512 main[NG][MT];
+  for (int i = 0; i < NG; ++i)
+    for (int t = 0; t < MT; ++t) main[i][t] = _mm512_setzero_ps();
   for (int j = 0; j < 8; ++j) {
-    const __m512 sc0 = _mm512_cvtepi32_ps(
-        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j))));
-    const __m512 sc1 = _mm512_cvtepi32_ps(
-        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16))));
+    __m512 sc0[NG], sc1[NG];
+    for (int i = 0; i < NG; ++i) {
+      sc0[i] = _mm512_cvtepi32_ps(
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j))));
+      sc1[i] = _mm512_cvtepi32_ps(
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j + 16))));
+    }
     const int64_t b = 8 * sb + j;
-    __m512i lo[MT], hi[MT];
+    __m512i lo[NG][MT], hi[NG][MT];
     for (int t = 0; t < MT; ++t) {
       const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
-      lo[t] = _mm512_set1_epi32(c[0]);
-      hi[t] = _mm512_set1_epi32(c[1]);
+      for (int i = 0; i < NG; ++i) lo[i][t] = _mm512_set1_epi32(c[0]), hi[i][t] = _mm512_set1_epi32(c[1]);
     }
     for (int u = 0; u < 4; ++u)
       for (int t = 0; t < MT; ++t) {
         const int8_t* x = a.q + (t0 + t) * a.K + 32 * b + 4 * u;
-        lo[t] = _mm512_dpbusd_epi32(lo[t], s.q[j][u], Bcast4(x));
-        hi[t] = _mm512_dpbusd_epi32(hi[t], s.q[j][u + 4], Bcast4(x + 16));
+        const __m512i xl = Bcast4(x), xh = Bcast4(x + 16);
+        for (int i = 0; i < NG; ++i) {
+          lo[i][t] = _mm512_dpbusd_epi32(lo[i][t], s[i].q[j][u], xl);
+          hi[i][t] = _mm512_dpbusd_epi32(hi[i][t], s[i].q[j][u + 4], xh);
+        }
       }
     for (int t = 0; t < MT; ++t) {
-      const __m512 f =
-          _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), sc1, _mm512_mul_ps(_mm512_cvtepi32_ps(lo[t]), sc0));
-      main[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
+      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
+      for (int i = 0; i < NG; ++i) {
+        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[i][t]), sc1[i],
+                                         _mm512_mul_ps(_mm512_cvtepi32_ps(lo[i][t]), sc0[i]));
+        main[i][t] = _mm512_fmadd_ps(f, dx, main[i][t]);
+      }
     }
   }
-  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
-  __m512 out[MT];
-  LoadAcc<MT>(y, n, t0, g, sb == 0, out);
-  for (int t = 0; t < MT; ++t) out[t] = _mm512_fmadd_ps(d, main[t], out[t]);
-  StoreAcc<MT>(y, n, t0, g, out);
+  for (int i = 0; i < NG; ++i) {
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQ6K_D)));
+    __m512 out[MT];
+    LoadAcc<MT>(y, n, t0, g + i, sb == 0, out);
+    for (int t = 0; t < MT; ++t) out[t] = _mm512_fmadd_ps(d, main[i][t], out[t]);
+    StoreAcc<MT>(y, n, t0, g + i, out);
+  }
 }
 
-using TileFn = void (*)(const Unpacked&, const uint8_t*, const QuantActs&, int64_t, int64_t, int64_t, int64_t,
+using TileFn = void (*)(const Unpacked*, const uint8_t* const*, const QuantActs&, int64_t, int64_t, int64_t, int64_t,
                         float*);
 // Rows a tile takes: as many as keep the accumulators in registers (Q4_K: an int32 chain and two float sums a
-// row; Q6_K: two chains and one sum). At 8, Q4_K spilled them to the stack and ran 12 % slower than at 4.
-template <bool kQ6>
-inline constexpr int kMaxMT = kQ6 ? 6 : 4;
+// row and group; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack and ran
+// 12 % slower than at 4. Two groups share each broadcast with half the rows.
+template <bool kQ6, int NG>
+inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? 2 : 3) : kQ6 ? 6 : 4;
 
-template <bool kQ6, int... I>
+template <bool kQ6, int NG, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
-  if constexpr (kQ6) return {&TileQ6K<I + 1>...};
-  else return {&TileQ4K<I + 1>...};
+  if constexpr (kQ6) return {&TileQ6K<I + 1, NG>...};
+  else return {&TileQ4K<I + 1, NG>...};
 }
 
+// Groups g..g+NG-1 over super-blocks sb0..sb1, each unpacked once, then taken against rows c..c1.
+template <bool kQ6, int NG>
+STRATA_VNNI void GroupsOverChunk(const PackedWeight& w, const QuantActs& a, float* y, int64_t g, int64_t sb0,
+                                 int64_t sb1, int64_t c, int64_t c1, Unpacked* s) {
+  constexpr int kMT = kMaxMT<kQ6, NG>;
+  static constexpr auto kTiles = Tiles<kQ6, NG>(std::make_integer_sequence<int, kMT>());
+  for (int64_t sb = sb0; sb < sb1; ++sb) {
+    const uint8_t* blk[NG];
+    for (int i = 0; i < NG; ++i) {
+      blk[i] = w.block(g + i, sb);
+      if constexpr (kQ6) UnpackQ6K(blk[i], s[i]);
+      else UnpackQ4K(blk[i], s[i]);
+    }
+    for (int64_t t = c; t < c1; t += kMT) kTiles[std::min<int64_t>(kMT, c1 - t) - 1](s, blk, a, sb, t, g, w.rows(), y);
+  }
+}
+
+// Blocked over rows and over K: a block of up to kRows activation rows by as many super-blocks as keep its
+// 8-bit activations in 256 KiB of L2 while every group passes over it. Blocking rows alone (as the Q8_0 path
+// does) left a K = 8192 matmul 32 rows a block, over which each unpacked super-block was spread too thin
+// (Q6_K ran that shape at 2/3 of its K = 2048 rate); partial sums wait in y between K blocks.
 template <bool kQ6>
 STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  constexpr int kMT = kMaxMT<kQ6>;
-  static constexpr auto kTiles = Tiles<kQ6>(std::make_integer_sequence<int, kMT>());
-  const int64_t chunk = L2RowChunk(a.K, kMT), n = w.rows();
-  Unpacked s;
-  for (int64_t c = 0; c < a.T; c += chunk) {
-    const int64_t c1 = std::min(a.T, c + chunk);
-    for (int64_t g = g0; g < g1; ++g)
-      for (int64_t sb = 0; sb < a.K / 256; ++sb) {
-        const uint8_t* blk = w.block(g, sb);
-        if constexpr (kQ6) UnpackQ6K(blk, s);
-        else UnpackQ4K(blk, s);
-        for (int64_t t = c; t < c1; t += kMT) kTiles[std::min<int64_t>(kMT, c1 - t) - 1](s, blk, a, sb, t, g, n, y);
-      }
+  constexpr int64_t kRows = 120;  // a multiple of every tile height (2, 3, 4, 6)
+  const int64_t super_blocks = a.K / 256;
+  const int64_t per_block = std::max<int64_t>(1, (int64_t{256} << 10) / (kRows * 256));
+  Unpacked s[2];
+  for (int64_t c = 0; c < a.T; c += kRows) {
+    const int64_t c1 = std::min(a.T, c + kRows);
+    for (int64_t sb0 = 0; sb0 < super_blocks; sb0 += per_block) {
+      const int64_t sb1 = std::min(super_blocks, sb0 + per_block);
+      int64_t g = g0;
+      for (; g + 1 < g1; g += 2) GroupsOverChunk<kQ6, 2>(w, a, y, g, sb0, sb1, c, c1, s);
+      for (; g < g1; ++g) GroupsOverChunk<kQ6, 1>(w, a, y, g, sb0, sb1, c, c1, s);
+    }
   }
 }
 
