@@ -100,8 +100,10 @@ TEST(PlanCli, CostAndBenchPredictAndMeasure) {
   EXPECT_EQ(rates["attention_gflops"].get<double>(), 0);
   EXPECT_GT(rates["op_us"].get<double>(), 0);
   EXPECT_GT(b["predicted_prefill_ms"].get<double>(), 0);
-  auto fused = Strata("bench -m " + Model("q8_0") + " -p 16 -n 4 --json");
+  // two repetitions, each from an empty cache (the cache holds one run's 20 positions)
+  auto fused = Strata("bench -m " + Model("q8_0") + " -p 16 -n 4 --json -r 2");
   ASSERT_EQ(fused.exit_code, 0) << fused.err;
+  EXPECT_EQ(json::parse(fused.out)["generated"], 4);
   const json f = json::parse(fused.out)["kernel_rates"];
   EXPECT_GT(f["attention_gbs"].get<double>(), 0) << f.dump();
   EXPECT_GT(f["attention_gflops"].get<double>(), 0) << f.dump();
