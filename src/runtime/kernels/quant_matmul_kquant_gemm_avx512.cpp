@@ -55,6 +55,13 @@ STRATA_VNNI void UnpackQ6K(const uint8_t* blk, Unpacked& s) {
     }
 }
 
+// v, which the compiler must keep in a register: GCC otherwise loads an unpacked quant vector again at each use
+// (it counts a load from unchanging memory as free), one 512-bit load per multiply-add.
+STRATA_VNNI inline __m512i InRegister(__m512i v) {
+  asm("" : "+v"(v));
+  return v;
+}
+
 // The running sums of rows t0..t0+MT-1 for group g: zero before the first super-block, else what y holds.
 template <int MT>
 STRATA_VNNI inline void LoadAcc(const float* y, int64_t n, int64_t t0, int64_t g, bool first, __m512 (&acc)[MT]) {
@@ -79,29 +86,34 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
   for (int j = 0; j < 8; ++j) {
     // The 6-bit scales as floats: Σ q x (|.| < 2^16) times a scale (< 64) is exact in float, as the decode
     // kernel's 32-bit multiply is, and costs one multiply instead of a two-uop vpmulld.
-    __m512 sc[NG], mf[NG];
+    __m512 sc[NG];
+    __m512i q[NG][8];  // the sub-block's quants, in registers for every row
     for (int i = 0; i < NG; ++i) {
       sc[i] = _mm512_cvtepi32_ps(
           _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_Sc + 16 * j))));
-      mf[i] = _mm512_cvtepi32_ps(
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_M + 16 * j))));
+      for (int u = 0; u < 8; ++u) q[i][u] = InRegister(_mm512_load_si512(&s[i].q[j][u]));
     }
     const int64_t b = 8 * sb + j;
-    __m512i acc[NG][MT];
-    for (int i = 0; i < NG; ++i)
-      for (int t = 0; t < MT; ++t) acc[i][t] = _mm512_setzero_si512();
-    for (int u = 0; u < 8; ++u)
-      for (int t = 0; t < MT; ++t) {
-        const __m512i x = Bcast4(a.q + (t0 + t) * a.K + 32 * b + 4 * u);
-        for (int i = 0; i < NG; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], s[i].q[j][u], x);
-      }
     for (int t = 0; t < MT; ++t) {
-      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), ds = _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]);
-      for (int i = 0; i < NG; ++i) {
-        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][t]), sc[i]);
-        main[i][t] = _mm512_fmadd_ps(f, dx, main[i][t]);
-        mins[i][t] = _mm512_fmadd_ps(mf[i], ds, mins[i][t]);
+      const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
+      __m512i acc[NG];
+      for (int i = 0; i < NG; ++i) acc[i] = _mm512_setzero_si512();
+      for (int u = 0; u < 8; ++u) {
+        const __m512i xv = Bcast4(x + 4 * u);
+        for (int i = 0; i < NG; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], q[i][u], xv);
       }
+      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
+      for (int i = 0; i < NG; ++i) main[i][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i]), sc[i]), dx, main[i][t]);
+    }
+  }
+  // the mins' term, sub-block by sub-block in the same order (a separate sum: apart from the quants' loop, it
+  // leaves that loop the registers to hold them)
+  for (int j = 0; j < 8; ++j) {
+    const int64_t b = 8 * sb + j;
+    for (int i = 0; i < NG; ++i) {
+      const __m512 mf = _mm512_cvtepi32_ps(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_M + 16 * j))));
+      for (int t = 0; t < MT; ++t) mins[i][t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[i][t]);
     }
   }
   for (int i = 0; i < NG; ++i) {
@@ -130,25 +142,28 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
           _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j + 16))));
     }
     const int64_t b = 8 * sb + j;
-    __m512i lo[NG][MT], hi[NG][MT];
-    for (int t = 0; t < MT; ++t) {
-      const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
-      for (int i = 0; i < NG; ++i) lo[i][t] = _mm512_set1_epi32(c[0]), hi[i][t] = _mm512_set1_epi32(c[1]);
-    }
-    for (int u = 0; u < 4; ++u)
+    // Each half's quants in registers for every row, one half after the other (left in memory, each was loaded
+    // again per row: on a core with one 512-bit load a cycle, the loads and not the multiply-adds set the pace;
+    // both halves at once leave too few registers).
+    __m512i sum[2][NG][MT];
+    for (int h = 0; h < 2; ++h) {
+      __m512i q[NG][4];
+      for (int i = 0; i < NG; ++i)
+        for (int u = 0; u < 4; ++u) q[i][u] = InRegister(_mm512_load_si512(&s[i].q[j][4 * h + u]));
       for (int t = 0; t < MT; ++t) {
-        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b + 4 * u;
-        const __m512i xl = Bcast4(x), xh = Bcast4(x + 16);
-        for (int i = 0; i < NG; ++i) {
-          lo[i][t] = _mm512_dpbusd_epi32(lo[i][t], s[i].q[j][u], xl);
-          hi[i][t] = _mm512_dpbusd_epi32(hi[i][t], s[i].q[j][u + 4], xh);
+        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b + 16 * h;
+        for (int i = 0; i < NG; ++i) sum[h][i][t] = _mm512_set1_epi32(a.corr16[(t0 + t) * 2 * a.nb + 2 * b + h]);
+        for (int u = 0; u < 4; ++u) {
+          const __m512i xv = Bcast4(x + 4 * u);
+          for (int i = 0; i < NG; ++i) sum[h][i][t] = _mm512_dpbusd_epi32(sum[h][i][t], q[i][u], xv);
         }
       }
+    }
     for (int t = 0; t < MT; ++t) {
       const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
       for (int i = 0; i < NG; ++i) {
-        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[i][t]), sc1[i],
-                                         _mm512_mul_ps(_mm512_cvtepi32_ps(lo[i][t]), sc0[i]));
+        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[1][i][t]), sc1[i],
+                                         _mm512_mul_ps(_mm512_cvtepi32_ps(sum[0][i][t]), sc0[i]));
         main[i][t] = _mm512_fmadd_ps(f, dx, main[i][t]);
       }
     }
@@ -168,7 +183,7 @@ using TileFn = void (*)(const Unpacked*, const uint8_t* const*, const QuantActs&
 // row and group; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack and ran
 // 12 % slower than at 4. Two groups share each broadcast with half the rows.
 template <bool kQ6, int NG>
-inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? 2 : 3) : kQ6 ? 6 : 4;
+inline constexpr int kMaxMT = NG == 2 ? 3 : kQ6 ? 6 : 4;
 
 template <bool kQ6, int NG, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
