@@ -7,7 +7,7 @@
 #
 # Usage: bench/roofline_figures.sh
 #   STRATA=build/src/cli/strata  MODELS=/tmp/strata-bench  LLAMA_CPP=/tmp/strata-llama-cpp  THREADS=2
-#   DTYPES="q4_0 q8_0 q4_k_m q6_k"  CONTEXTS="512 4096 16384"  OUT=bench/RESULTS.md
+#   DTYPES="q4_0 q8_0 q4_k_m q6_k"  CONTEXTS="512 4096 16384"  OUT=bench/RESULTS.md  REPS=3
 #   VOCAB=$STRATA_TESTDATA/tokenizer/llama2-vocab.gguf
 #   KINDS="kquant context cost"  the runs to make; RAW=FILE.jsonl adds them to an earlier run's raw lines (a
 #   rerun of a file replaces its earlier line), so one kind can be measured again and every section rewritten
@@ -17,6 +17,7 @@ STRATA=${STRATA:-build/src/cli/strata}
 MODELS=${MODELS:-/tmp/strata-bench}
 LLAMA_CPP=${LLAMA_CPP:-/tmp/strata-llama-cpp}
 THREADS=${THREADS:-2}
+REPS=${REPS:-3}  # strata bench -r: the fastest of this many prefills and decodes (the long-context runs take one)
 DTYPES=${DTYPES:-q4_0 q8_0 q4_k_m q6_k}
 CONTEXTS=${CONTEXTS:-512 4096 16384}
 OUT=${OUT:-bench/RESULTS.md}
@@ -39,10 +40,10 @@ model() {  # shape dtype [ctx]: the file, generated once
   [[ -f "$file" ]] || "$STRATA" gen-model --shape "$1" --dtype "$2" ${3:+--ctx "$3"} -o "$file" --vocab "$VOCAB" >&2
   echo "$file"
 }
-run() {  # kind shape dtype file prompt gen
-  echo "roofline_figures.sh: $1 $2 $3 -p $5 -n $6" >&2
+run() {  # kind shape dtype file prompt gen [repetitions]
+  echo "roofline_figures.sh: $1 $2 $3 -p $5 -n $6 -r ${7:-$REPS}" >&2
   sleep 5  # the previous run's processes (llama.cpp's node) gone and their memory freed: probes see a quiet machine
-  "$STRATA" bench -m "$4" -p "$5" -n "$6" -t "$THREADS" --json "${llama[@]}" | python3 -c '
+  "$STRATA" bench -m "$4" -p "$5" -n "$6" -r "${7:-$REPS}" -t "$THREADS" --json "${llama[@]}" | python3 -c '
 import json, sys
 j = json.loads(sys.stdin.readline()); j["kind"], j["shape"], j["dtype"] = sys.argv[1:4]; print(json.dumps(j))' "$1" "$2" "$3" >>"$raw"
 }
@@ -52,7 +53,7 @@ if wants kquant; then
 fi
 if wants context; then
   long=$(model llama-1b q4_0 16640)
-  for ctx in $CONTEXTS; do run context llama-1b q4_0 "$long" "$ctx" 32; done
+  for ctx in $CONTEXTS; do run context llama-1b q4_0 "$long" "$ctx" 32 1; done  # one run: 16384 is minutes
 fi
 if wants cost; then run cost llama-3b q4_0 "$(model llama-3b q4_0)" 512 32; fi
 

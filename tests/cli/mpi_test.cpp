@@ -135,8 +135,10 @@ TEST(MpiServe, ConcurrentRequestsMatchOneProcess) {
       const json& a = one[i]["choices"][0]["logprobs"]["token_logprobs"];
       const json& b = two[i]["choices"][0]["logprobs"]["token_logprobs"];
       ASSERT_EQ(a.size(), b.size());
+      // tp adds a row-split matmul's halves in another order; 16 steps on, a logprob moved 1.1e-5 (the tp
+      // equivalence tests allow 1e-4 too)
       for (size_t t = 0; t < a.size(); ++t)
-        EXPECT_NEAR(a[t].get<double>(), b[t].get<double>(), 1e-5) << flags[0] << " " << prompts[i] << " token " << t;
+        EXPECT_NEAR(a[t].get<double>(), b[t].get<double>(), 1e-4) << flags[0] << " " << prompts[i] << " token " << t;
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "runtime/kernels/attention_internal.h"
+#include "runtime/kernels/exp_avx512.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -19,23 +20,8 @@
 namespace strata::kernels::internal {
 namespace {
 
-// e^x to ~2 ulp for x <= 0 (Cephes' range reduction: x = n ln2 + r, |r| <= ln2 / 2, degree-6 polynomial, then
-// scale by 2^n). Inputs below -87.3 give 0, as they should here (probabilities after the max subtraction).
-STRATA_AVX512 inline __m512 Exp(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
+// e^x (exp_avx512.h): here only ever of x <= 0 (probabilities after the max subtraction).
+STRATA_AVX512 inline __m512 Exp(__m512 x) { return Exp512(x); }
 
 STRATA_AVX512 inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 // Lanes [first, n).
