@@ -119,6 +119,9 @@ elif name == "cost":
                      f"{r['predicted_prefill_ms']:.0f} | {r['measured_prefill_ms'] / r['predicted_prefill_ms']:.2f} | "
                      f"{r['measured_ms_per_token']:.2f} | {r['predicted_ms_per_token']:.2f} | "
                      f"{r['measured_ms_per_token'] / r['predicted_ms_per_token']:.2f} |")
+kind_runs = runs if name == "cost" else [r for r in runs if r["kind"] == name]
+cpus = sorted({r.get("cpu") or "an unnamed CPU" for r in kind_runs})
+lines += ["", f"Machine: {', '.join(cpus)}."]
 version = next((r["llama_version"] for r in runs if "llama_version" in r), None)
 if version:
     lines += ["", f"llama.cpp: {version} (the prebuilt CPU binaries of node-llama-cpp), {threads} threads, same file, "
@@ -127,5 +130,9 @@ lines += ["", f"Regenerate: `bench/roofline_figures.sh` (raw JSON lines in {os.p
 print("\n".join(lines))
 PY
 }
-for s in kquant context cost; do section "$s"; done
-echo "roofline_figures.sh: wrote the kquant, context and cost sections of $OUT (raw: $raw)" >&2
+# A section whose runs this raw file lacks is left as it was (measured on another day, perhaps another machine).
+written=()
+for s in kquant context cost; do
+  if [[ $s == cost ]] && [[ -s "$raw" ]] || grep -q "\"kind\": \"$s\"" "$raw"; then section "$s"; written+=("$s"); fi
+done
+echo "roofline_figures.sh: wrote the ${written[*]} sections of $OUT (raw: $raw)" >&2

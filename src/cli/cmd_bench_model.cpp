@@ -135,6 +135,14 @@ int64_t ResidentBytes() {
   return 0;
 }
 
+// The CPU's model name, from /proc/cpuinfo ("" where there is none): figures name the machine they came from.
+std::string CpuName() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) return line.substr(line.find(':') + 2);
+  return "";
+}
+
 // The model's bytes on disk: the file, or a folder's files together.
 int64_t FileBytes(const std::string& path) {
   std::error_code ec;
@@ -235,7 +243,7 @@ void PrintJson(const BenchModelOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
                               {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
-                              {"isa", IntegerPath()},
+                              {"cpu", CpuName()}, {"isa", IntegerPath()},
                               {"matmul_isa", kernels::MatMulIsa()},
                               {"kv_bytes_per_token", r.kv_bytes_per_token},
                               {"file_bytes", r.file_bytes}, {"rss_after_load", r.rss_after_load}, {"prompt", r.m.prompt}, {"generated", r.m.generated},

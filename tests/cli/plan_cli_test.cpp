@@ -111,5 +111,25 @@ TEST(PlanCli, CostAndBenchPredictAndMeasure) {
   EXPECT_NE(Strata("bench").exit_code, 0);
 }
 
+// `strata bench --json` names the machine and the integer path it ran: STRATA_ISA forces a lower one.
+TEST(PlanCli, BenchJsonNamesTheCpuAndTheIntegerPath) {
+  STRATA_REQUIRE_TESTDATA();
+  const std::string args = " bench -m " + Model("q8_0") + " -p 8 -n 2 --json";
+  auto scalar = Shell("STRATA_ISA=scalar " + Quote(StrataBinary()) + args);
+  ASSERT_EQ(scalar.exit_code, 0) << scalar.err;
+  const json s = json::parse(scalar.out);
+  EXPECT_EQ(s["isa"], "none");  // no integer kernel: activations stay F32
+  EXPECT_EQ(s["matmul_isa"], "scalar");
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  if (cpuinfo) EXPECT_FALSE(s["cpu"].get<std::string>().empty()) << s.dump();
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    auto avx2 = Shell("STRATA_ISA=avx2 " + Quote(StrataBinary()) + args);
+    ASSERT_EQ(avx2.exit_code, 0) << avx2.err;
+    EXPECT_EQ(json::parse(avx2.out)["isa"], "avx2");
+  }
+#endif
+}
+
 }  // namespace
 }  // namespace strata::testing
