@@ -147,25 +147,37 @@ const ir::Node* FirstAttention(const ir::Plan& plan) {
   return nullptr;
 }
 
-// One layer's cache of `positions` slots in the plan's KV layout, slot j at block j / 16: the attention
-// kernel's read rate for one decode row over all of it, and, from two 512-row prefill chunks (rows 0..511 of a
-// prompt, and rows 3584..4095 of a 4096-token one, causal as prefill runs them), its FLOP rate and fixed time
-// per (row, head): time = rows x heads x row_seconds + flops / rate, fitted through the two.
+// The attention kernel's rates in the plan's KV layout (slot j at block j / 16): for decode, one row's read rate
+// layer after layer over a cache per layer (together kStreamBytes, far past the caches, each of a size decode
+// meets: one 256 MiB layer ran at 2/3 of the rate the model's 16 layers of 16 MiB each did); for prefill,
+// from two 512-row chunks (rows 0..511 of a prompt, and rows 3584..4095 of a 4096-token one, causal as prefill
+// runs them), its FLOP rate and fixed time per (row, head): time = rows x heads x row_seconds + flops / rate,
+// fitted through the two.
 void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
   const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512, kLong = 4096;
-  const int64_t positions = std::max<int64_t>(kLong, static_cast<int64_t>(kStreamBytes / 2) / row_bytes / block * block);
-  std::vector<uint8_t> k(static_cast<size_t>(positions * row_bytes), 0x11), v(k);
+  const int64_t layers = std::max<int64_t>(1, plan.kv.n_layers);
+  const int64_t positions =
+      std::max<int64_t>(kLong, static_cast<int64_t>(kStreamBytes / 2) / layers / row_bytes / block * block);
+  struct LayerKv {
+    std::vector<uint8_t> k, v;
+  };
+  std::vector<LayerKv> caches(static_cast<size_t>(layers));
+  for (LayerKv& c : caches) c.k.assign(static_cast<size_t>(positions * row_bytes), 0x11), c.v = c.k;
   std::vector<int32_t> table(static_cast<size_t>(positions / block));
   std::iota(table.begin(), table.end(), 0);
   std::vector<const int32_t*> tables(static_cast<size_t>(T), table.data());
-  kernels::PagedKvView view{k.data(), v.data(), block, tables.data(), plan.kv.dtype, row_bytes};
+  auto view = [&](const LayerKv& c) {
+    return kernels::PagedKvView{c.k.data(), c.v.data(), block, tables.data(), plan.kv.dtype, row_bytes};
+  };
   kernels::AttentionShape shape{n.n_heads, n.n_kv_heads, n.head_dim, n.scale, n.softcap, n.window};
   const int64_t q_dim = n.n_heads * n.head_dim;
   std::vector<float> q(static_cast<size_t>(T * q_dim), 0.01f), out(q.size());
   const int32_t last = static_cast<int32_t>(positions - 1);
-  double s = BestSeconds(2, [&] { kernels::Attention(q.data(), 1, &last, view, shape, out.data(), pool); });
+  double s = BestSeconds(2, [&] {
+    for (const LayerKv& c : caches) kernels::Attention(q.data(), 1, &last, view(c), shape, out.data(), pool);
+  });
   const int64_t span = n.window > 0 ? std::min(positions, n.window) : positions;
-  r.attention_gbs = 2.0 * static_cast<double>(span * row_bytes) / s / 1e9;
+  r.attention_gbs = 2.0 * static_cast<double>(layers * span * row_bytes) / s / 1e9;
   // FLOPs as the cost model counts them (op_defs.cpp AttentionCost): 4 per (row, head, attended position, dim)
   // over the rows' mean span (2C - T + 1) / 2, bounded by the window
   auto chunk = [&](int64_t context, double& flops) {
@@ -174,7 +186,7 @@ void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, i
     int64_t mean = (2 * context - T + 1) / 2;
     if (n.window > 0) mean = std::min(mean, n.window);
     flops = 4.0 * static_cast<double>(T * mean) * static_cast<double>(q_dim);
-    return BestSeconds(2, [&] { kernels::Attention(q.data(), T, pos.data(), view, shape, out.data(), pool); });
+    return BestSeconds(2, [&] { kernels::Attention(q.data(), T, pos.data(), view(caches[0]), shape, out.data(), pool); });
   };
   double f_short = 0, f_long = 0;
   const double s_short = chunk(T, f_short), s_long = chunk(kLong, f_long);
