@@ -142,9 +142,8 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
           _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j + 16))));
     }
     const int64_t b = 8 * sb + j;
-    // Each half's quants in registers for every row, one half after the other (left in memory, each was loaded
-    // again per row: on a core with one 512-bit load a cycle, the loads and not the multiply-adds set the pace;
-    // both halves at once leave too few registers).
+    // Each half's quants in registers for every row, one half after the other (left to the compiler, each was
+    // loaded again per row; both halves at once leave too few registers).
     __m512i sum[2][NG][MT];
     for (int h = 0; h < 2; ++h) {
       __m512i q[NG][4];
