@@ -156,14 +156,18 @@ const ir::Node* FirstAttention(const ir::Plan& plan) {
 void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
   const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512, kLong = 4096;
   const int64_t layers = std::max<int64_t>(1, plan.kv.n_layers);
+  // per layer: kStreamBytes together (at least a block each); the first layer also holds the long chunk's
+  // context
   const int64_t positions =
-      std::max<int64_t>(kLong, static_cast<int64_t>(kStreamBytes / 2) / layers / row_bytes / block * block);
+      std::max<int64_t>(block, static_cast<int64_t>(kStreamBytes / 2) / layers / row_bytes / block * block);
   struct LayerKv {
     std::vector<uint8_t> k, v;
   };
   std::vector<LayerKv> caches(static_cast<size_t>(layers));
   for (LayerKv& c : caches) c.k.assign(static_cast<size_t>(positions * row_bytes), 0x11), c.v = c.k;
-  std::vector<int32_t> table(static_cast<size_t>(positions / block));
+  const int64_t first_positions = std::max(positions, kLong);
+  caches[0].k.resize(static_cast<size_t>(first_positions * row_bytes), 0x11), caches[0].v = caches[0].k;
+  std::vector<int32_t> table(static_cast<size_t>(first_positions / block));
   std::iota(table.begin(), table.end(), 0);
   std::vector<const int32_t*> tables(static_cast<size_t>(T), table.data());
   auto view = [&](const LayerKv& c) {

@@ -20,9 +20,6 @@
 namespace strata::kernels::internal {
 namespace {
 
-// e^x (exp_avx512.h): here only ever of x <= 0 (probabilities after the max subtraction).
-STRATA_AVX512 inline __m512 Exp(__m512 x) { return Exp512(x); }
-
 STRATA_AVX512 inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 // Lanes [first, n).
 STRATA_AVX512 inline __mmask16 Lanes(int64_t first, int64_t n) {
@@ -33,7 +30,7 @@ STRATA_AVX512 inline __mmask16 Lanes(int64_t first, int64_t n) {
 STRATA_AVX512 inline __m512 Tanh(__m512 x) {
   const __m512 sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
   const __m512 a = _mm512_abs_ps(x);
-  const __m512 e = Exp(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
+  const __m512 e = Exp512(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 t = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
   return _mm512_or_ps(t, sign);
@@ -133,11 +130,11 @@ STRATA_AVX512 void HeadsChunk(const float* const* q, const KvChunk& kv, int64_t 
   const __m512 diff = _mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max));
   alignas(64) float rescale[16];
   _mm512_store_ps(rescale, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(),
-                                                Exp(diff)));
+                                                Exp512(diff)));
   const __mmask16 lanes = Lanes(first, nj);
   alignas(64) float p[NH][16];
   for (int h = 0; h < NH; ++h) {
-    const __m512 pv = _mm512_maskz_mov_ps(lanes, Exp(_mm512_sub_ps(s[h], _mm512_set1_ps(new_max[h]))));
+    const __m512 pv = _mm512_maskz_mov_ps(lanes, Exp512(_mm512_sub_ps(s[h], _mm512_set1_ps(new_max[h]))));
     st[h]->sum = st[h]->sum * rescale[h] + _mm512_reduce_add_ps(pv);
     st[h]->max = new_max[h];
     _mm512_store_ps(p[h], pv);

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
 
-#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/elementwise_internal.h"
+#include "runtime/kernels/matmul_internal.h"
 
 namespace strata::kernels {
 namespace {
@@ -39,8 +38,7 @@ void Mul(const float* a, const float* b, float* y, int64_t n, ThreadPool& pool) 
 
 void Silu(const float* x, float* y, int64_t n, ThreadPool& pool) {
 #if defined(__x86_64__)
-  const std::string_view isa = IsaOverride();  // STRATA_ISA=avx2|scalar: the scalar loop below
-  if (internal::ElementwiseAvx512Supported() && isa != "avx2" && isa != "avxvnni" && isa != "scalar")
+  if (internal::BestIsa() == internal::Isa::kAvx512)  // as the F32 matmul chose it (CPU, STRATA_ISA)
     return pool.ParallelFor(n, kGrain, [&](int64_t begin, int64_t end) {
       internal::SiluAvx512(x + begin, y + begin, end - begin);
     });

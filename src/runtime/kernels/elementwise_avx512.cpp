@@ -21,11 +21,6 @@ __attribute__((target("avx512f"))) void SiluAvx512(const float* x, float* y, int
   }
 }
 
-bool ElementwiseAvx512Supported() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
-  return ok;
-}
-
 }  // namespace strata::kernels::internal
 
 #endif  // __x86_64__

@@ -6,8 +6,7 @@
 namespace strata::kernels::internal {
 
 #if defined(__x86_64__)
-void SiluAvx512(const float* x, float* y, int64_t n);
-bool ElementwiseAvx512Supported();
+void SiluAvx512(const float* x, float* y, int64_t n);  // only where the CPU has AVX-512F
 #endif
 
 }  // namespace strata::kernels::internal
