@@ -77,6 +77,30 @@ TEST(QuantMatMulBench, GemvStreamingBandwidth) {
   }
 }
 
+// Decode GEMV with the weights in L2 (512 x 2048: 0.3 to 1.1 MiB): the kernel's compute-bound rate, one thread,
+// best of 200 passes, so a kernel that streams slowly can be told apart from one that computes slowly.
+TEST(QuantMatMulBench, GemvInCacheRate) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t N = 512, K = 2048;
+  const char* only = std::getenv("STRATA_BENCH_DTYPE");
+  ThreadPool pool(1);
+  for (DType dtype : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+    if (only != nullptr && std::string(only) != Name(dtype)) continue;
+    const Tensor w = RandomWeight(dtype, N, K, 1);
+    const auto p = PackedWeight::PackAnyCpu(w);
+    const std::vector<float> x = Random(static_cast<size_t>(K), 2);
+    std::vector<float> y(static_cast<size_t>(N));
+    double best = 1e9;
+    for (int rep = 0; rep < 200; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      QuantMatMul(*p, x.data(), y.data(), 1, pool);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("[ %s GEMV in L2 ] %.1f GB/s of packed weights\n", Name(dtype),
+                static_cast<double>(p->bytes()) / best / 1e9);
+  }
+}
+
 // Prefill GEMM at T=512 on the 1B shape's projections (2048x2048, 8192x2048 and 2048x8192), one thread, best of
 // 5: GMAC/s per dtype, so K-quants can be set against Q8_0 in the same run. STRATA_BENCH_DTYPE picks one dtype.
 TEST(QuantMatMulBench, PrefillGemmRate) {

@@ -30,7 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct BenchModelOptions {
+struct BenchCommandOptions {
   std::string model;
   int prompt = 512;
   int generate = 128;
@@ -161,7 +161,7 @@ std::string ReadPromptFile(const std::string& path) {
 // Loads, compiles and measures Strata; the model, executor and thread pool are gone when it returns, so that
 // llama.cpp, measured next, has the cores and the memory to itself.
 // Under mpirun a worker rank serves rank 0's steps instead, and sets `worker_exit`.
-std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch, std::optional<int>& worker_exit) {
+std::optional<Report> MeasureStrata(BenchCommandOptions& o, ParallelLaunch& launch, std::optional<int>& worker_exit) {
   CompiledModel compiled;
   if (!launch.LoadAndCompile(o.model, o.compile, compiled)) return std::nullopt;
   const ir::Plan& plan = compiled.plan();
@@ -207,7 +207,7 @@ std::optional<Report> MeasureStrata(BenchModelOptions& o, ParallelLaunch& launch
 }
 
 // llama.cpp on the same file, prompt and decode lengths, at each of --llama-cpp-threads.
-void MeasureLlamaCpp(const BenchModelOptions& o, const std::vector<int>& threads, Report& r) {
+void MeasureLlamaCpp(const BenchCommandOptions& o, const std::vector<int>& threads, Report& r) {
   spdlog::info("measuring llama.cpp ({}) at {} thread count(s)", o.llama_cpp, threads.size());
   auto f = BenchLlamaCpp({.dir = o.llama_cpp, .model = o.model, .prompt = r.m.prompt, .generate = r.m.generated,
                           .batch = o.batch, .threads = threads});
@@ -239,7 +239,7 @@ std::string RatesText(const ir::CostRates& c) {
   return out + part;
 }
 
-void PrintJson(const BenchModelOptions& o, const Report& r) {
+void PrintJson(const BenchCommandOptions& o, const Report& r) {
   nlohmann::ordered_json j = {{"model", o.model}, {"threads", r.threads}, {"tp", o.compile.tp},
                               {"processes", r.processes},
                               {"passes", o.compile.passes}, {"kv_dtype", o.compile.kv_dtype},
@@ -280,7 +280,7 @@ void PrintLlamaCppText(const LlamaCppFigures& l, const Report& r) {
               r.tg_tps / l.best_tg.tg_tps, l.best_tg.threads, l.best_tg.threads == 1 ? "" : "s");
 }
 
-void PrintText(const BenchModelOptions& o, const Report& r) {
+void PrintText(const BenchCommandOptions& o, const Report& r) {
   std::printf("model %s, %d threads x %d process%s, tp %d, passes %s, KV cache %s (%lld bytes a token)\n",
               o.model.c_str(), r.threads, r.processes, r.processes == 1 ? "" : "es", o.compile.tp,
               o.compile.passes.c_str(), o.compile.kv_dtype.c_str(), static_cast<long long>(r.kv_bytes_per_token));
@@ -302,7 +302,7 @@ void PrintText(const BenchModelOptions& o, const Report& r) {
 }
 
 // The --llama-cpp checks that can fail before minutes of measuring: the install and the thread list.
-bool CheckLlamaCppOptions(const BenchModelOptions& o, std::vector<int>& threads) {
+bool CheckLlamaCppOptions(const BenchCommandOptions& o, std::vector<int>& threads) {
   if (o.llama_cpp.empty()) return true;
   if (Status st = CheckLlamaCppInstall(o.llama_cpp); !st.ok()) {
     spdlog::error("--llama-cpp: {}", st.message());
@@ -317,7 +317,7 @@ bool CheckLlamaCppOptions(const BenchModelOptions& o, std::vector<int>& threads)
   return true;
 }
 
-int BenchModel(BenchModelOptions o) {
+int BenchModel(BenchCommandOptions o) {
   if (o.prompt < 1 || o.generate < 1) {
     spdlog::error("-p and -n must be at least 1");
     return 1;
@@ -344,7 +344,7 @@ int BenchModel(BenchModelOptions o) {
 }  // namespace
 
 void AddBenchModel(CLI::App* bench, int& exit_code) {
-  auto o = std::make_shared<BenchModelOptions>();
+  auto o = std::make_shared<BenchCommandOptions>();
   bench->add_option("-m,--model", o->model, "GGUF model file to benchmark (without a subcommand)");
   bench->add_option("-p,--n-prompt", o->prompt, "prompt tokens")->capture_default_str();
   bench->add_option("-n,--n-gen", o->generate, "tokens to decode")->capture_default_str();

@@ -16,11 +16,6 @@ constexpr int kQ6SubBlocks = kQK_K / 16;  // Q6_K: 16 sub-blocks of 16
 
 namespace kquant {
 
-// Saturates far outside every quant range (where ggml's result is undefined) rather than overflow the conversion.
-int RoundToInt(float x) { return static_cast<int>(std::fmin(std::fmax(std::nearbyint(x), -1e9f), 1e9f)); }
-
-int Clamp(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
-
 // Sub-block fit: x[i] ≈ scale * q[i] - min with q in 0..nmax and min >= 0, minimising Σ w |error| (use_mad) or
 // Σ w (error)². Starts
 // from the grid spanning [min(x, 0), max(x)], then tries nstep + 1 grids of (nmax + rmin + rdelta * s) steps

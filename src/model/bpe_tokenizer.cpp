@@ -12,7 +12,6 @@
 namespace strata {
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 // Decodes bytes as Rust's String::from_utf8_lossy does: each maximal prefix of a well-formed sequence that
 // stops short (or a byte that starts none) becomes one U+FFFD.
@@ -40,7 +39,7 @@ std::string LossyUtf8(std::string_view b) {
       lo = 0x80;
       hi = 0xBF;
     }
-    out += kReplacement;
+    out += kReplacementChar;
     i = j;
   }
   return out;
@@ -75,7 +74,7 @@ std::vector<std::string> DecodeByteFallback(std::vector<std::string> tokens, boo
   auto flush = [&] {
     if (count == 0) return;
     if (raw || LossyUtf8(pending) == pending) out.push_back(pending);
-    else for (size_t k = 0; k < count; ++k) out.emplace_back(kReplacement);
+    else for (size_t k = 0; k < count; ++k) out.emplace_back(kReplacementChar);
     pending.clear();
     count = 0;
   };

@@ -15,7 +15,6 @@ static_assert(std::endian::native == std::endian::little, "the GGUF reader maps 
 namespace {
 
 constexpr uint64_t kDefaultAlignment = 32;
-constexpr int kMaxArrayDepth = 8;  // arrays of arrays are legal; unbounded nesting would recurse without limit
 constexpr uint32_t kMaxDims = 4;   // GGML_MAX_DIMS
 constexpr uint32_t kMaxGgufType = static_cast<uint32_t>(GgufType::kF64);
 // Smallest encodings, used to reject counts the rest of the file could never hold before anything is allocated.
@@ -340,8 +339,8 @@ class GgufParser {
   }
 
   Result<GgufArray> ReadArray(int depth) {
-    if (depth > kMaxArrayDepth)
-      return Fail("", "arrays nested more than " + std::to_string(kMaxArrayDepth) + " levels deep");
+    if (depth > kGgufMaxArrayDepth)
+      return Fail("", "arrays nested more than " + std::to_string(kGgufMaxArrayDepth) + " levels deep");
     GgufArray a;
     STRATA_ASSIGN_OR_RETURN(a.elem_type, ReadType("array element type"));
     STRATA_ASSIGN_OR_RETURN(const uint64_t n, Read<uint64_t>("array length"));

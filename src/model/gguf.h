@@ -23,6 +23,10 @@ enum class GgufType : uint32_t {
 };
 const char* GgufTypeName(GgufType t);
 
+// Arrays of arrays are legal; the reader refuses nesting deeper than this (unbounded nesting would recurse
+// without limit) and the writer writes no deeper.
+inline constexpr int kGgufMaxArrayDepth = 8;
+
 struct GgufValue;
 struct GgufArray {
   GgufType elem_type = GgufType::kU8;

@@ -7,12 +7,24 @@
 
 namespace strata {
 
+uint32_t LlamaFileType(DType t) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ8_0: return 7;
+    case DType::kQ4_K: return 15;  // Q4_K_M
+    case DType::kQ6_K: return 18;
+    case DType::kBF16: return 32;
+    default: return 1024;  // LLAMA_FTYPE_GUESSED: llama.cpp works the type out from the tensors
+  }
+}
+
 static_assert(std::endian::native == std::endian::little, "the GGUF writer writes little-endian fields directly");
 
 namespace {
 
 constexpr uint32_t kGgufVersion = 3;
-constexpr int kMaxArrayDepth = 8;  // as the reader accepts
 
 GgufValue Scalar(GgufType type, uint64_t v) { return GgufValue{type, v}; }
 
@@ -121,7 +133,7 @@ Status GgufWriter::WriteValue(const GgufValue& value, int depth) {
     }
     case GgufType::kArray: {
       const auto* a = std::get_if<GgufArray>(&value.v);
-      if (!a || depth >= kMaxArrayDepth) break;
+      if (!a || depth >= kGgufMaxArrayDepth) break;
       STRATA_RETURN_IF_ERROR(put(static_cast<uint32_t>(a->elem_type)));
       STRATA_RETURN_IF_ERROR(put(static_cast<uint64_t>(a->items.size())));
       for (const GgufValue& item : a->items) {

@@ -15,6 +15,9 @@
 
 namespace strata {
 
+// llama.cpp's general.file_type (enum llama_ftype) for a model mostly of `t`.
+uint32_t LlamaFileType(DType t);
+
 class GgufWriter {
  public:
   GgufWriter() = default;

@@ -15,20 +15,6 @@
 namespace strata {
 namespace {
 
-// llama.cpp's general.file_type (enum llama_ftype) for a model mostly of `t`.
-uint32_t FileType(DType t) {
-  switch (t) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    case DType::kQ4_K: return 15;  // Q4_K_M
-    case DType::kQ6_K: return 18;
-    case DType::kBF16: return 32;
-    default: return 1024;  // LLAMA_FTYPE_GUESSED: llama.cpp works the type out from the tensors
-  }
-}
-
 // The type a 2-D tensor with rows of `cols` elements gets: `want`, else the nearest block size that divides.
 DType TensorType(DType want, int64_t cols) {
   if (cols % Traits(want).block_elems == 0) return want;
@@ -39,7 +25,7 @@ DType TensorType(DType want, int64_t cols) {
 void AddLlamaKeys(const ModelConfig& c, const std::string& name, DType main_type, GgufWriter& w) {
   w.AddString("general.architecture", "llama");
   w.AddString("general.name", name);
-  w.AddU32("general.file_type", FileType(main_type));
+  w.AddU32("general.file_type", LlamaFileType(main_type));
   w.AddU32("general.quantization_version", 2);
   FindArchitecture(c.arch)->write_keys(c, w);
 }

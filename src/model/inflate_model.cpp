@@ -35,15 +35,6 @@ Result<DType> MatrixType(const std::string& name) {
   return Status::InvalidArgument("--dtype for --inflate must be f32, f16, q8_0 or q4_0, got '" + name + "'");
 }
 
-uint32_t FileType(DType t) {  // llama.cpp's LLAMA_FTYPE of a file whose matrices are all t
-  switch (t) {
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    default: return 0;
-  }
-}
-
 struct Plan {
   const GgufTensorInfo* src;
   DType out;
@@ -91,7 +82,7 @@ Status InflateModel(const InflateOptions& o) {
   GgufWriter w;
   for (const auto& [key, value] : in->metadata()) {
     if (key == ffn_key) w.AddU32(key, static_cast<uint32_t>(o.ffn));
-    else if (key == "general.file_type" && matrix) w.AddU32(key, FileType(*matrix));
+    else if (key == "general.file_type" && matrix) w.AddU32(key, LlamaFileType(*matrix));
     else w.AddKv(key, value);
   }
   std::vector<Plan> plans;

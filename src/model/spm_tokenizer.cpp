@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";          // U+2581 LOWER ONE EIGHTH BLOCK
 constexpr std::string_view kUnknownSurface = " \xE2\x81\x87 ";      // " ⁇ ", sentencepiece's <unk> text
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";           // U+FFFD
 
 // Length a UTF-8 lead byte announces, without validation (sentencepiece's OneCharLen).
 size_t LeadLength(char c) {
@@ -166,7 +165,7 @@ std::string SpmTokenizer::Normalize(std::string_view text) const {
     if (consumed == 0) consumed = Utf8CharLength(text);
     if (consumed == 0) {
       consumed = 1;
-      unit = kReplacement;
+      unit = kReplacementChar;
     } else {
       unit = text.substr(0, consumed);
     }
@@ -295,7 +294,7 @@ std::string SpmTokenizer::Decode(const std::vector<int32_t>& ids) const {
     for (size_t i = 0; i < bytes.size();) {
       const size_t n = Utf8CharLength(std::string_view(bytes).substr(i));
       if (n == 0) {
-        text.append(kReplacement);
+        text.append(kReplacementChar);
         ++i;
       } else {
         text.append(bytes, i, n);

@@ -55,6 +55,9 @@ size_t Utf8CharLength(std::string_view s);
 // Turns a stream of token bytes into complete UTF-8 text: holds back a partial multi-byte sequence until it
 // completes, so streamed output never splits a character. A byte that can't be part of a well-formed character
 // becomes U+FFFD (one per byte, as sentencepiece's decoder does).
+// U+FFFD, what invalid UTF-8 decodes to.
+inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
+
 class Utf8StreamDecoder {
  public:
   // Appends bytes; returns the text that is now complete.

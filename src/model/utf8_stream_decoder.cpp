@@ -9,7 +9,6 @@
 namespace strata {
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 bool IsTrail(uint8_t b) { return (b & 0xC0) == 0x80; }
 
@@ -60,7 +59,7 @@ size_t AppendValid(std::string_view s, bool hold_incomplete, std::string& out) {
     } else if (hold_incomplete && IsIncompleteCharacter(rest)) {
       break;
     } else {
-      out.append(kReplacement);
+      out.append(kReplacementChar);
       ++i;
     }
   }

@@ -10,14 +10,8 @@
 #include "cli_runner.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::testing {
 namespace {
-
-using testing::CommandResult;
-using testing::Model;
-using testing::Quote;
-using testing::ReadFile;
-using testing::Strata;
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -217,4 +211,4 @@ TEST(Cli, BenchServeWithoutAServerIsAnError) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::testing

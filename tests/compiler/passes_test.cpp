@@ -10,7 +10,7 @@
 #include "compiler/passes/passes.h"
 #include "testdata.h"
 
-namespace strata::ir {
+namespace strata::ir::passes_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 std::unique_ptr<Model>& TinyModel() {
@@ -219,4 +219,4 @@ TEST_F(PassTest, MemoryValidatorCatchesOverlappingLiveTensors) {
 }
 
 }  // namespace
-}  // namespace strata::ir
+}  // namespace strata::ir::passes_test

@@ -27,11 +27,13 @@ std::string GgmlBaseLibrary() {
 TEST(GgmlReference, QuantizeAndDequantizeEqualGgmls) {
   void* lib = ::dlopen(GgmlBaseLibrary().c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) GTEST_SKIP() << "ggml's library not found (" << GgmlBaseLibrary() << "): run bench/llama_cpp/setup.sh";
-  const int64_t n = 32 * 1024;
+  const int64_t n = 32 * 1024;  // a multiple of every block size (32 and the K-quants' 256)
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (DType t : {DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
-    const std::string name = Name(t);
+  for (DType t : {DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K}) {
+    std::string name = Name(t);
+    if (name.back() == 'k') name.back() = 'K';  // ggml spells the K-quants' functions quantize_row_q4_K_ref
     SCOPED_TRACE(name);
     const auto quantize = reinterpret_cast<QuantizeFn>(::dlsym(lib, ("quantize_row_" + name + "_ref").c_str()));
     const auto dequantize = reinterpret_cast<DequantizeFn>(::dlsym(lib, ("dequantize_row_" + name).c_str()));

@@ -12,7 +12,7 @@
 #include "model/gguf.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::json_grammar_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 using nlohmann::json;
@@ -144,9 +144,9 @@ TEST(TokenMask, RandomWalksEndInValidJson) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::json_grammar_test
 
-namespace strata {
+namespace strata::json_grammar_test {
 namespace {
 
 // The real 32000-token Llama-2 vocabulary: masks follow the matcher and their cost is printed (not asserted).
@@ -183,9 +183,9 @@ TEST(TokenMask, RealLlama2Vocabulary) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::json_grammar_test
 
-namespace strata {
+namespace strata::json_grammar_test {
 namespace {
 
 // With a token budget the mask steers the output to close in time: walks that never choose EOS still end
@@ -223,4 +223,4 @@ TEST(TokenMask, BudgetClosesTheDocumentInTime) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::json_grammar_test

@@ -18,7 +18,7 @@
 #include "greedy_reference.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::spec_decode_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 using testing::TestDataPath;
@@ -253,4 +253,4 @@ TEST_F(SpecDecode, ADraftWithAnotherVocabularyIsRefused) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::spec_decode_test

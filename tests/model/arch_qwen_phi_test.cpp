@@ -11,7 +11,7 @@
 #include "model/model.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::arch_qwen_phi_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 std::string Gen(const std::string& arch) {
@@ -183,4 +183,4 @@ TEST(ArchQwenPhiShapes, EachHasATinyShapeAndConsistentConfigs) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::arch_qwen_phi_test

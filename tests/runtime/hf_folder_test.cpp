@@ -13,7 +13,7 @@
 #include "hf_folder.h"
 #include "model/hf_convert.h"
 
-namespace strata {
+namespace strata::hf_folder_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 using testing::AllLogits;
@@ -104,4 +104,4 @@ TEST(HfFolder, TokenizerOfTheFolderEncodesLikeTheGguf) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::hf_folder_test

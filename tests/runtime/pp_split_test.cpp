@@ -20,7 +20,7 @@
 #include "runtime/model_runner.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::pp_split_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 constexpr int64_t kBlockSize = 16, kBlocks = 12;
@@ -221,4 +221,4 @@ TEST(PipelineStages, MisuseIsAnError) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::pp_split_test

@@ -9,7 +9,7 @@
 
 #include "runtime/kernels/quant_matmul.h"
 
-namespace strata::kernels {
+namespace strata::kernels::quant_matmul_q4_1_q5_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 constexpr DType kTypes[] = {DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
@@ -65,4 +65,4 @@ TEST(QuantMatMulQ4_1Q5, ReferenceIsExactOnIntegerProblems) {
 }
 
 }  // namespace
-}  // namespace strata::kernels
+}  // namespace strata::kernels::quant_matmul_q4_1_q5_test

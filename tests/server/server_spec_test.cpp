@@ -8,7 +8,7 @@
 #include "local_server.h"
 #include "runtime/model_runner.h"
 
-namespace strata::testing {
+namespace strata::testing::server_spec_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 using nlohmann::json;
@@ -106,4 +106,4 @@ TEST_F(ServerSpec, StructuredOutputUnderSpeculationIsValidAndUnchanged) {
 }
 
 }  // namespace
-}  // namespace strata::testing
+}  // namespace strata::testing::server_spec_test

@@ -109,7 +109,7 @@ void PackQ6_KBlock(const BlockQ6_K* const* rows, uint8_t* dst) {
         for (int h = 0; h < 2; ++h) {
           const int qd = Q6_KQuant(b, 32 * (4 * h + 3) + l);
           for (int k = 0; k < 3; ++k)
-            dst[Q6KPlane(h, k) + 64 * u + 4 * r + i] =
+            dst[Q6KUnit(h, k, u) + 4 * r + i] =
                 static_cast<uint8_t>(Q6_KQuant(b, 32 * (4 * h + k) + l) | ((qd >> (2 * k)) & 3) << 6);
         }
       }
@@ -321,13 +321,13 @@ float PackedQ6_K(const uint8_t* blk, int64_t r, const QuantActs& a, int64_t t, i
   for (int s = 0; s < 16; ++s) sc[s] = static_cast<int8_t>(blk[kQ6K_Sc + 16 * s + r]);
   for (int j = 0; j < 8; ++j)
     for (int l = 0; l < 32; ++l) {
-      const int64_t unit = 64 * (l / 4) + 4 * r + l % 4;
-      const int h = j / 4, k = j % 4;
+      const int64_t in_unit = 4 * r + l % 4;
+      const int h = j / 4, k = j % 4, u = l / 4;
       if (k < 3) {
-        q[32 * j + l] = blk[Q6KPlane(h, k) + unit] & 0x3f;
+        q[32 * j + l] = blk[Q6KUnit(h, k, u) + in_unit] & 0x3f;
       } else {
         q[32 * j + l] = 0;
-        for (int p = 0; p < 3; ++p) q[32 * j + l] |= (blk[Q6KPlane(h, p) + unit] >> 6) << (2 * p);
+        for (int p = 0; p < 3; ++p) q[32 * j + l] |= (blk[Q6KUnit(h, p, u) + in_unit] >> 6) << (2 * p);
       }
     }
   uint16_t dh;

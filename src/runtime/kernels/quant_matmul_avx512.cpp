@@ -20,14 +20,10 @@
 namespace strata::kernels::internal {
 namespace {
 
-// Every cache line of the `bytes` that lie kPrefetchAhead past p, into L1. Q6_K's decode GEMV reads three
-// planes 512 bytes apart, which the hardware prefetcher follows poorly: with the whole block requested ~4 KiB
-// early it streams as fast as Q4_0 (18 -> 24 GB/s on 2 threads, bench/micro:
-// QuantMatMulBench.GemvStreamingBandwidth); the sequential Q4_0 / Q4_K kernels lose by it, so they keep one line.
-inline constexpr int64_t kPrefetchAhead = 4096;
-STRATA_VNNI inline void PrefetchAhead(const uint8_t* p, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + o), _MM_HINT_T0);
-}
+// The GEMV kernels read their packed blocks in address order and prefetch one line two blocks ahead: the
+// hardware prefetchers stream the rest. (Requesting every line of the next block 4 KiB ahead was faster on
+// Intel while Q6_K's planes lay 512 bytes apart; with them unit by unit it is slower on AMD Zen 4: 25 vs 19 GB/s,
+// one thread, bench/micro QuantMatMulBench.GemvStreamingBandwidth.)
 
 // The 8 quant vectors of one packed block: vector i holds, per row lane, the weights of elements 4i..4i+3.
 template <bool kQ4>
@@ -162,12 +158,59 @@ STRATA_VNNI void GroupTileQ4K(const PackedWeight& w, const QuantActs& a, int64_t
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
 }
 
+// Sub-block j's int32 dot products (16 rows) times the rows' u8 scales, in float (exact: both are integers and
+// the product stays below 2^24), times d_x, added to main; the mins' term into mins. As GroupTileQ4K.
+STRATA_VNNI inline void Q4KSubBlock(const uint8_t* blk, int j, __m512i dot, float dx, float dsx, __m512& main,
+                                    __m512& mins) {
+  const __m512 sc = _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j))));
+  const __m512 mf = _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
+  main = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), sc), _mm512_set1_ps(dx), main);
+  mins = _mm512_fmadd_ps(mf, _mm512_set1_ps(dsx), mins);
+}
+
+// Q4_K against one activation row (decode): each unit of a sub-block pair is loaded once and its low and high
+// nibbles feed sub-blocks 2p and 2p + 1 (GroupTileQ4K loads it twice, which on a core that splits 512-bit
+// loads in two halves is what bounds it); then per sub-block, in order, the same operations as GroupTileQ4K.
+STRATA_VNNI void GroupTileQ4KRow(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  __m512 acc = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const uint8_t* blk = w.block(g, 0);
+  const int8_t* xrow = a.q + t0 * a.K;
+  const float* xd = a.d + t0 * a.nb;
+  const float* xds = a.ds + t0 * a.nb;
+  for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ4K_BlockBytes) {
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ4K_BlockBytes), _MM_HINT_T0);
+    __m512 main = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+    for (int p = 0; p < 4; ++p) {
+      const uint8_t* qp = blk + kQ4K_Qs + 512 * p;
+      const int8_t* x = xrow + 256 * sb + 64 * p;
+      __m512i lo0 = _mm512_setzero_si512(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+      for (int u = 0; u < 8; u += 2) {
+        const __m512i v0 = _mm512_loadu_si512(qp + 64 * u), v1 = _mm512_loadu_si512(qp + 64 * u + 64);
+        lo0 = _mm512_dpbusd_epi32(lo0, _mm512_and_si512(v0, low4), Bcast4(x + 4 * u));
+        lo1 = _mm512_dpbusd_epi32(lo1, _mm512_and_si512(v1, low4), Bcast4(x + 4 * u + 4));
+        hi0 = _mm512_dpbusd_epi32(hi0, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low4), Bcast4(x + 32 + 4 * u));
+        hi1 = _mm512_dpbusd_epi32(hi1, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low4), Bcast4(x + 36 + 4 * u));
+      }
+      const int64_t b = 8 * sb + 2 * p;
+      Q4KSubBlock(blk, 2 * p, _mm512_add_epi32(lo0, lo1), xd[b], xds[b], main, mins);
+      Q4KSubBlock(blk, 2 * p + 1, _mm512_add_epi32(hi0, hi1), xd[b + 1], xds[b + 1], main, mins);
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
+    acc = _mm512_fnmadd_ps(dmin, mins, _mm512_fmadd_ps(d, main, acc));
+  }
+  _mm512_storeu_ps(y + t0 * w.rows() + g * kPackRows, acc);
+}
+
 // The four quant vectors of unit u of Q6_K quad h (groups 4h..4h + 3): three masked bytes and the fourth
 // group's quant gathered from the planes' top bits (quant_matmul_internal.h).
 STRATA_VNNI inline void UnpackQ6KQuad(const uint8_t* blk, int h, int u, __m512i (&q)[4]) {
-  const __m512i b0 = _mm512_loadu_si512(blk + Q6KPlane(h, 0) + 64 * u);
-  const __m512i b1 = _mm512_loadu_si512(blk + Q6KPlane(h, 1) + 64 * u);
-  const __m512i b2 = _mm512_loadu_si512(blk + Q6KPlane(h, 2) + 64 * u);
+  const __m512i b0 = _mm512_loadu_si512(blk + Q6KUnit(h, 0, u));
+  const __m512i b1 = _mm512_loadu_si512(blk + Q6KUnit(h, 1, u));
+  const __m512i b2 = _mm512_loadu_si512(blk + Q6KUnit(h, 2, u));
   const __m512i low6 = _mm512_set1_epi8(0x3f);
   q[0] = _mm512_and_si512(b0, low6);
   q[1] = _mm512_and_si512(b1, low6);
@@ -204,7 +247,7 @@ STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int6
   const int8_t* xrow = a.q + t0 * a.K;
   const int32_t* crow = a.corr16 + t0 * 2 * a.nb;
   for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
-    PrefetchAhead(blk, kQ6K_BlockBytes);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
     __m512 main = _mm512_setzero_ps();
     for (int h = 0; h < 2; ++h) {
       const int64_t b0 = 8 * sb + 4 * h;  // activation block of group a
@@ -288,7 +331,7 @@ constexpr std::array<TileFn, sizeof...(I)> PairTiles(std::integer_sequence<int, 
 
 template <int kKind, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
-  if constexpr (kKind == 2) return {&GroupTileQ4K<I + 1>...};
+  if constexpr (kKind == 2) return {(I == 0 ? &GroupTileQ4KRow : &GroupTileQ4K<I + 1>)...};
   else if constexpr (kKind == 3) return {&GroupTileQ6K<I + 1>...};
   else return {&GroupTile<I + 1, kKind == 1>...};
 }

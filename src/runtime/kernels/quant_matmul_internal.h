@@ -23,13 +23,15 @@ struct QuantActs {
 
 // Byte offsets inside one packed Q6_K (group, super-block): fp16 d per row, the 16 sub-block scales per row
 // (int8, sub-block s row r at 16 s + r), then per quad h of 32-groups (a, b, c, d = 4h..4h + 3) three planes
-// of 8 units each: plane k's byte holds group a / b / c's 6-bit quant in bits 0..5 (k = 0, 1, 2) and bits
+// of 8 units each, stored unit by unit (Q6KUnit): plane k's byte holds group a / b / c's 6-bit quant in bits 0..5 (k = 0, 1, 2) and bits
 // 2k..2k + 1 of group d's quant in bits 6..7. Three groups unpack with one AND each and the fourth with three
 // shifts and three bitwise ops: half the work of separate nibble and top-bit planes, in the same 6 bits.
 inline constexpr int64_t kQ6K_D = 0, kQ6K_Sc = 32, kQ6K_Q = 288;
 inline constexpr int64_t kQ6K_BlockBytes = kQ6K_Q + 2 * 3 * 512;
-// Byte offset of plane k (0..2) of quad h (0..1) in a packed Q6_K block.
-inline constexpr int64_t Q6KPlane(int h, int k) { return kQ6K_Q + 1536 * h + 512 * k; }
+// Byte offset of unit u (0..7) of plane k (0..2) of quad h (0..1) in a packed Q6_K block. A unit's three planes
+// lie side by side, so a quad is read in address order: with the planes 512 bytes apart, a core whose hardware
+// prefetcher follows few streams (AMD Zen 4) read Q6_K weights at under half Q4_K's rate.
+inline constexpr int64_t Q6KUnit(int h, int k, int u) { return kQ6K_Q + 1536 * h + 192 * u + 64 * k; }
 
 // Byte offsets inside one packed Q4_K (group, super-block): fp16 d and dmin per row, the 8 sub-blocks' scales
 // and mins per row (u8, sub-block j row r at 16 j + r), then the quants of sub-block pair p (0..3) as 8 units.

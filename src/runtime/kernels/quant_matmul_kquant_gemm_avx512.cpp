@@ -43,9 +43,9 @@ STRATA_VNNI void UnpackQ6K(const uint8_t* blk, Unpacked& s) {
   const __m512i low6 = _mm512_set1_epi8(0x3f), m2 = _mm512_set1_epi8(0x03), m4 = _mm512_set1_epi8(0x0f);
   for (int h = 0; h < 2; ++h)
     for (int u = 0; u < 8; ++u) {
-      const __m512i b0 = _mm512_loadu_si512(blk + Q6KPlane(h, 0) + 64 * u);
-      const __m512i b1 = _mm512_loadu_si512(blk + Q6KPlane(h, 1) + 64 * u);
-      const __m512i b2 = _mm512_loadu_si512(blk + Q6KPlane(h, 2) + 64 * u);
+      const __m512i b0 = _mm512_loadu_si512(blk + Q6KUnit(h, 0, u));
+      const __m512i b1 = _mm512_loadu_si512(blk + Q6KUnit(h, 1, u));
+      const __m512i b2 = _mm512_loadu_si512(blk + Q6KUnit(h, 2, u));
       s.q[4 * h][u] = _mm512_and_si512(b0, low6);
       s.q[4 * h + 1][u] = _mm512_and_si512(b1, low6);
       s.q[4 * h + 2][u] = _mm512_and_si512(b2, low6);
