@@ -11,6 +11,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           libyaml-cpp-dev  # strata serve --coe: the Composition of Experts config
           libopenmpi-dev openmpi-bin  # multi-process tensor and pipeline parallelism (mpirun)
           prometheus curl
+          python3 python3-numpy python3-torch libopenblas0-pthread  # independent references the tests compute with
           clang libclang-rt-14-dev llvm)  # .ci/run's sanitizer and fuzz builds (libFuzzer, TSan, llvm-symbolizer)
 
 # Node.js runs the official openai client and the Kubernetes manifest check in tests; the machine's own node is
