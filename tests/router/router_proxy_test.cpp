@@ -269,7 +269,11 @@ TEST(RouterProxy, BackendsFileIsReReadWhenItChanges) {
   }
   ASSERT_TRUE(WaitFor([&] { return router.Find(b.url()) && !router.Find(a.url()); }));
   EXPECT_EQ(router.Post("/v1/completions", R"({"prompt":"hi"})").second["backend"], "b");
-  std::ofstream(path) << "garbage line\n";  // a broken file keeps the last good list
+  {  // a broken file keeps the last good list (written whole by a rename: a truncating write can be read empty,
+     // and an empty file is a valid list of no backends)
+    std::ofstream(path + ".tmp") << "garbage line\n";
+    std::filesystem::rename(path + ".tmp", path);
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(router.Find(b.url()));
 }
