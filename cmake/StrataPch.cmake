@@ -1,8 +1,8 @@
 # Precompiled headers: most of a translation unit's compile time here is parsing the same big headers (the
-# standard library, nlohmann/json, spdlog, GoogleTest, cpp-httplib, CLI11) again; one precompiled copy per target
-# parses them once. STRATA_PCH=OFF builds without (to check that every file includes what it uses).
+# standard library, nlohmann/json, spdlog, GoogleTest, CLI11) again; one precompiled copy per target
+# parses them once (not cpp-httplib: see src/router/CMakeLists.txt). STRATA_PCH=OFF builds without (to check that every file includes what it uses).
 option(STRATA_PCH "Precompile the common headers of each target" ON)
-# Unity builds: the files of a target each instantiate the same json, GoogleTest and httplib templates, compiled
+# Unity builds: the files of a target each instantiate the same json and GoogleTest templates, compiled
 # (and optimised) once per batch of 8 files instead of once per file. Anonymous-namespace helpers of one batch
 # share a scope: a file whose helpers would collide keeps them in a namespace named for it.
 option(STRATA_UNITY "Compile each target in batches of files (unity builds)" ON)

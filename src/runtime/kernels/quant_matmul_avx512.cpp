@@ -115,51 +115,8 @@ STRATA_VNNI void GroupPairTile(const PackedWeight& w, const QuantActs& a, int64_
   }
 }
 
-// Q4_K: per sub-block j, the int32 dot products times the rows' 6-bit scales, to float, times d_x; the mins'
-// term as u8 mins times d_x Σ q_x; d and dmin applied once per super-block. The same operations in the same
-// order as QuantRowsScalar's Q4_K path.
-template <int MT>
-STRATA_VNNI void GroupTileQ4K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
-  __m512 acc[MT];
-  for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const uint8_t* blk = w.block(g, 0);
-  for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ4K_BlockBytes) {
-    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ4K_BlockBytes), _MM_HINT_T0);
-    __m512 main[MT], mins[MT];
-    for (int t = 0; t < MT; ++t) main[t] = mins[t] = _mm512_setzero_ps();
-    for (int j = 0; j < 8; ++j) {
-      const uint8_t* qp = blk + kQ4K_Qs + 512 * (j / 2);
-      __m512i q[8];
-      for (int u = 0; u < 8; ++u) {
-        const __m512i v = _mm512_loadu_si512(qp + 64 * u);
-        q[u] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
-      }
-      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j)));
-      const __m512 mf = _mm512_cvtepi32_ps(
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
-      const int64_t b = 8 * sb + j;
-      for (int t = 0; t < MT; ++t) {
-        const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
-        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-        for (int u = 0; u < 8; u += 2) {
-          s0 = _mm512_dpbusd_epi32(s0, q[u], Bcast4(x + 4 * u));
-          s1 = _mm512_dpbusd_epi32(s1, q[u + 1], Bcast4(x + 4 * u + 4));
-        }
-        const __m512i i = _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc);
-        main[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]), main[t]);
-        mins[t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[t]);
-      }
-    }
-    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
-    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
-    for (int t = 0; t < MT; ++t) acc[t] = _mm512_fnmadd_ps(dmin, mins[t], _mm512_fmadd_ps(d, main[t], acc[t]));
-  }
-  for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
-}
-
 // Sub-block j's int32 dot products (16 rows) times the rows' u8 scales, in float (exact: both are integers and
-// the product stays below 2^24), times d_x, added to main; the mins' term into mins. As GroupTileQ4K.
+// the product stays below 2^24), times d_x, added to main; the mins' term (u8 mins times d_x Σ q_x) into mins.
 STRATA_VNNI inline void Q4KSubBlock(const uint8_t* blk, int j, __m512i dot, float dx, float dsx, __m512& main,
                                     __m512& mins) {
   const __m512 sc = _mm512_cvtepi32_ps(
@@ -170,9 +127,10 @@ STRATA_VNNI inline void Q4KSubBlock(const uint8_t* blk, int j, __m512i dot, floa
   mins = _mm512_fmadd_ps(mf, _mm512_set1_ps(dsx), mins);
 }
 
-// Q4_K against one activation row (decode): each unit of a sub-block pair is loaded once and its low and high
-// nibbles feed sub-blocks 2p and 2p + 1 (GroupTileQ4K loads it twice, which on a core that splits 512-bit
-// loads in two halves is what bounds it); then per sub-block, in order, the same operations as GroupTileQ4K.
+// Q4_K against one activation row (decode; T > 1 takes KQuantGemmVnni): each unit of a sub-block pair is
+// loaded once and its low and high nibbles feed sub-blocks 2p and 2p + 1 (loading it once per sub-block bounded
+// a core that splits 512-bit loads in two halves); then per sub-block, in order, Q4KSubBlock; d and dmin once
+// per super-block. The same operations in the same order as QuantRowsScalar's Q4_K path.
 STRATA_VNNI void GroupTileQ4KRow(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
   __m512 acc = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
@@ -279,51 +237,11 @@ STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int6
   _mm512_storeu_ps(y + t0 * w.rows() + g * kPackRows, acc);
 }
 
-// Q6_K against MT activation rows: each quad unpacked once into 32 vectors on the stack (L1), then per group
-// the rows' dot products as GroupTileQ6KRow computes them, in the same order.
-template <int MT>
-STRATA_VNNI void GroupTileQ6K(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
-  if constexpr (MT == 1) {
-    return GroupTileQ6KRow(w, a, t0, g, y);
-  } else {
-    __m512 acc[MT];
-    for (int t = 0; t < MT; ++t) acc[t] = _mm512_setzero_ps();
-    const uint8_t* blk = w.block(g, 0);
-    alignas(64) __m512i qs[8][4];
-    for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
-      __m512 main[MT];
-      for (int t = 0; t < MT; ++t) main[t] = _mm512_setzero_ps();
-      for (int h = 0; h < 2; ++h) {
-        for (int u = 0; u < 8; ++u) UnpackQ6KQuad(blk, h, u, qs[u]);
-        for (int k = 0; k < 4; ++k) {
-          __m512 sc0, sc1;
-          Q6KScales(blk, 4 * h + k, sc0, sc1);
-          const int64_t b = 8 * sb + 4 * h + k;
-          for (int t = 0; t < MT; ++t) {
-            const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
-            const int32_t* c = a.corr16 + (t0 + t) * 2 * a.nb + 2 * b;
-            __m512i lo = _mm512_set1_epi32(c[0]), hi = _mm512_set1_epi32(c[1]);
-            for (int u = 0; u < 4; ++u) {
-              lo = _mm512_dpbusd_epi32(lo, qs[u][k], Bcast4(x + 4 * u));
-              hi = _mm512_dpbusd_epi32(hi, qs[u + 4][k], Bcast4(x + 16 + 4 * u));
-            }
-            main[t] = Q6KGroup(lo, hi, sc0, sc1, a.d[(t0 + t) * a.nb + b], main[t]);
-          }
-        }
-      }
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
-      for (int t = 0; t < MT; ++t) acc[t] = _mm512_fmadd_ps(d, main[t], acc[t]);
-    }
-    for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * w.rows() + g * kPackRows, acc[t]);
-  }
-}
-
 using TileFn = void (*)(const PackedWeight&, const QuantActs&, int64_t, int64_t, float*);
 constexpr int kPairMT = 4;  // GroupPairTile: 16 quant vectors + 8 accumulators + temporaries
 
 // Tiles[i]: i + 1 activation rows. Q8_0/Q4_0 take up to 8 (8 accumulators + 8 quant vectors + temporaries
-// fit the 32 registers), Q4_K up to 4 (three accumulators a row).
+// fit the 32 registers); Q4_K and Q6_K come here for decode only (one row).
 template <bool kQ4, int... I>
 constexpr std::array<TileFn, sizeof...(I)> PairTiles(std::integer_sequence<int, I...>) {
   return {&GroupPairTile<I + 1, kQ4>...};
@@ -331,15 +249,15 @@ constexpr std::array<TileFn, sizeof...(I)> PairTiles(std::integer_sequence<int, 
 
 template <int kKind, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
-  if constexpr (kKind == 2) return {(I == 0 ? &GroupTileQ4KRow : &GroupTileQ4K<I + 1>)...};
-  else if constexpr (kKind == 3) return {&GroupTileQ6K<I + 1>...};
+  if constexpr (kKind == 2) return {&GroupTileQ4KRow};
+  else if constexpr (kKind == 3) return {&GroupTileQ6KRow};
   else return {&GroupTile<I + 1, kKind == 1>...};
 }
 
 // kKind: 0 Q8_0, 1 Q4_0, 2 Q4_K, 3 Q6_K.
 template <int kKind>
 STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  constexpr int kMaxMT = kKind >= 2 ? 4 : 8;
+  constexpr int kMaxMT = kKind >= 2 ? 1 : 8;
   static constexpr auto kTiles = Tiles<kKind>(std::make_integer_sequence<int, kMaxMT>());
   const int64_t chunk = L2RowChunk(a.K, kMaxMT);
   for (int64_t c = 0; c < a.T; c += chunk) {

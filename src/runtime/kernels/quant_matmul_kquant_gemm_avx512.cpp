@@ -73,7 +73,7 @@ STRATA_VNNI inline void StoreAcc(float* y, int64_t n, int64_t t0, int64_t g, con
   for (int t = 0; t < MT; ++t) _mm512_storeu_ps(y + (t0 + t) * n + g * kPackRows, acc[t]);
 }
 
-// Q4_K super-block sb of NG adjacent groups (s[i], blk[i]: group g + i) against MT rows: as GroupTileQ4K
+// Q4_K super-block sb of NG adjacent groups (s[i], blk[i]: group g + i) against MT rows: as GroupTileQ4KRow
 // (quant_matmul_avx512.cpp). With NG = 2 each activation broadcast feeds both groups' dot products (as Q8_0's
 // GroupPairTile), half the broadcasts per multiply-add; per (row, group) the operations and their order do not
 // change.
