@@ -3,6 +3,7 @@
 // Run it with build/bench/strata_microbench [--gtest_filter=...].
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -106,6 +107,9 @@ TEST(QuantMatMulBench, GemvInCacheRate) {
 TEST(QuantMatMulBench, PrefillGemmRate) {
   if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI";
   const char* only = std::getenv("STRATA_BENCH_DTYPE");
+  // best of this many runs a shape (STRATA_BENCH_REPS): more steadies an A/B comparison on a noisy machine
+  const char* reps_env = std::getenv("STRATA_BENCH_REPS");
+  const int reps = reps_env != nullptr ? std::clamp(std::atoi(reps_env), 1, 1000) : 5;
   ThreadPool pool(1);
   const int64_t T = 512;
   for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
@@ -117,7 +121,7 @@ TEST(QuantMatMulBench, PrefillGemmRate) {
       const std::vector<float> x = Random(static_cast<size_t>(T * K), 2);
       std::vector<float> y(static_cast<size_t>(T * N));
       double best = 1e9;
-      for (int rep = 0; rep < 5; ++rep) {
+      for (int rep = 0; rep < reps; ++rep) {
         const auto t0 = std::chrono::steady_clock::now();
         QuantMatMul(*p, x.data(), y.data(), T, pool);
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

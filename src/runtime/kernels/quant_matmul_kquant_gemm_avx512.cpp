@@ -96,14 +96,17 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
     const int64_t b = 8 * sb + j;
     for (int t = 0; t < MT; ++t) {
       const int8_t* x = a.q + (t0 + t) * a.K + 32 * b;
-      __m512i acc[NG];
-      for (int i = 0; i < NG; ++i) acc[i] = _mm512_setzero_si512();
+      // two chains a (row, group), even and odd units, as GroupPairTile: int32 sums are exact in any order
+      __m512i acc[NG][2];
+      for (int i = 0; i < NG; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
       for (int u = 0; u < 8; ++u) {
         const __m512i xv = Bcast4(x + 4 * u);
-        for (int i = 0; i < NG; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], q[i][u], xv);
+        for (int i = 0; i < NG; ++i) acc[i][u & 1] = _mm512_dpbusd_epi32(acc[i][u & 1], q[i][u], xv);
       }
       const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
-      for (int i = 0; i < NG; ++i) main[i][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i]), sc[i]), dx, main[i][t]);
+      for (int i = 0; i < NG; ++i)
+        main[i][t] = _mm512_fmadd_ps(
+            _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][0], acc[i][1])), sc[i]), dx, main[i][t]);
     }
   }
   // the mins' term, sub-block by sub-block in the same order (a separate sum: apart from the quants' loop, it
@@ -178,11 +181,12 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
 
 using TileFn = void (*)(const Unpacked*, const uint8_t* const*, const QuantActs&, int64_t, int64_t, int64_t, int64_t,
                         float*);
-// Rows a tile takes: as many as keep the accumulators in registers (Q4_K: an int32 chain and two float sums a
-// row and group; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack and ran
-// 12 % slower than at 4. Two groups share each broadcast with half the rows.
+// Rows a tile takes: as many as keep the accumulators in registers (Q4_K: two float sums a row and group, two
+// short-lived int32 chains; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack
+// and ran 12 % slower than at 4. Two groups share each broadcast: Q4_K's 16 quant vectors, 8 sums and 4 chains
+// fit 4 rows (3 rows ran ~10 % slower); Q6_K at 4 rows spilled and ran ~8 % slower than at 3.
 template <bool kQ6, int NG>
-inline constexpr int kMaxMT = NG == 2 ? 3 : kQ6 ? 6 : 4;
+inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? 3 : 4) : kQ6 ? 6 : 4;
 
 template <bool kQ6, int NG, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
