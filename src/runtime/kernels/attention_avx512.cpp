@@ -121,29 +121,33 @@ STRATA_AVX512 void HeadsChunk(const float* const* q, const KvChunk& kv, int64_t 
                               HeadState* const* st, float* const* out) {
   __m512 s[NH];
   for (int h = 0; h < NH; ++h) s[h] = Scores<DV, KT>(q[h], kv.k, kv.k_stride, first, nj, map);
-  alignas(64) float old_max[16] = {}, new_max[16] = {};
+  // The heads' old and new maxima as lanes of two vectors, built in registers: written as floats to an array
+  // and read back as one vector, the load waited for the stores to retire (no store forwarding from several
+  // stores), which drained the pipeline once per chunk and head group.
+  __m512 vold = _mm512_setzero_ps(), vnew = _mm512_setzero_ps();
+  float new_max[NH];
   for (int h = 0; h < NH; ++h) {
-    old_max[h] = st[h]->max;
     new_max[h] = std::max(st[h]->max, _mm512_reduce_max_ps(s[h]));
+    vold = _mm512_mask_mov_ps(vold, static_cast<__mmask16>(1u << h), _mm512_set1_ps(st[h]->max));
+    vnew = _mm512_mask_mov_ps(vnew, static_cast<__mmask16>(1u << h), _mm512_set1_ps(new_max[h]));
   }
   // exp(old - new) per head in lane h (0 on a head's first chunk, where old is -inf)
-  const __m512 diff = _mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max));
-  alignas(64) float rescale[16];
-  _mm512_store_ps(rescale, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(),
-                                                Exp512(diff)));
+  const __m512 diff = _mm512_sub_ps(vold, vnew);
+  const __m512 rescale =
+      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
+  __m512 r[NH];  // head h's rescale in every lane
+  for (int h = 0; h < NH; ++h) r[h] = _mm512_permutexvar_ps(_mm512_set1_epi32(h), rescale);
   const __mmask16 lanes = Lanes(first, nj);
   alignas(64) float p[NH][16];
   for (int h = 0; h < NH; ++h) {
     const __m512 pv = _mm512_maskz_mov_ps(lanes, Exp512(_mm512_sub_ps(s[h], _mm512_set1_ps(new_max[h]))));
-    st[h]->sum = st[h]->sum * rescale[h] + _mm512_reduce_add_ps(pv);
+    st[h]->sum = st[h]->sum * _mm512_cvtss_f32(r[h]) + _mm512_reduce_add_ps(pv);
     st[h]->max = new_max[h];
     _mm512_store_ps(p[h], pv);
   }
   __m512 o[NH][DV];
-  for (int h = 0; h < NH; ++h) {
-    const __m512 r = _mm512_set1_ps(rescale[h]);
-    for (int d = 0; d < DV; ++d) o[h][d] = _mm512_mul_ps(_mm512_loadu_ps(out[h] + 16 * d), r);
-  }
+  for (int h = 0; h < NH; ++h)
+    for (int d = 0; d < DV; ++d) o[h][d] = _mm512_mul_ps(_mm512_loadu_ps(out[h] + 16 * d), r[h]);
   for (int64_t j = first; j < nj; ++j) {
     __m512 vj[DV];
     for (int d = 0; d < DV; ++d) vj[d] = VT::Load16(kv.v + j * kv.v_stride, d);
