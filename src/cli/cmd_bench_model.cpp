@@ -180,7 +180,7 @@ std::optional<Report> MeasureStrata(BenchCommandOptions& o, ParallelLaunch& laun
   Report r{.threads = pool.size(), .processes = launch.processes()};
   CpuExecutor exec(launch.Factory(compiled, pool), o.prompt + o.generate);
   r.rss_after_load = ResidentBytes();  // before the probes: their buffers (and the kernels' grown scratch) are not the model's
-  r.rates = ProbeCostRates(plan, pool);
+  r.rates = ProbeCostRates(plan, pool, o.prompt);
   r.file_bytes = FileBytes(o.model);
   const int64_t n_vocab = plan.node(plan.output).shape.back();
   launch.StartTrace(o.compile.trace);  // written by launch.Finish (every rank's, under mpirun)

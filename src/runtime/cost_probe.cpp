@@ -150,11 +150,13 @@ const ir::Node* FirstAttention(const ir::Plan& plan) {
 // The attention kernel's rates in the plan's KV layout (slot j at block j / 16): for decode, one row's read rate
 // layer after layer over a cache per layer (together kStreamBytes, far past the caches, each of a size decode
 // meets: one 256 MiB layer ran at 2/3 of the rate the model's 16 layers of 16 MiB each did); for prefill,
-// from two 512-row chunks (rows 0..511 of a prompt, and rows 3584..4095 of a 4096-token one, causal as prefill
-// runs them), its FLOP rate and fixed time per (row, head): time = rows x heads x row_seconds + flops / rate,
-// fitted through the two.
-void ProbeAttention(const ir::Plan& plan, const ir::Node& n, ThreadPool& pool, ir::CostRates& r) {
-  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512, kLong = 4096;
+// from two 512-row chunks (rows 0..511 of a prompt, and the last 512 rows of a `context`-token one, causal as
+// prefill runs them), its FLOP rate and fixed time per (row, head): time = rows x heads x row_seconds + flops /
+// rate, fitted through the two. Fitted at 4096 and extrapolated, a 16384-token prefill was predicted 1/3 too
+// slow (the rate still grows past 4096 positions a row): the caller passes the context it will run.
+void ProbeAttention(const ir::Plan& plan, const ir::Node& n, int64_t context, ThreadPool& pool, ir::CostRates& r) {
+  const int64_t row_bytes = RowBytes(plan.kv.dtype, plan.kv.kv_dim), block = 16, T = 512;
+  const int64_t kLong = std::clamp<int64_t>(context / block * block, 8 * T, kMaxProbeContext);
   const int64_t layers = std::max<int64_t>(1, plan.kv.n_layers);
   // per layer: kStreamBytes together (at least a block each); the first layer also holds the long chunk's
   // context
@@ -213,7 +215,7 @@ double ProbeDispatch(ThreadPool& pool) {
 
 }  // namespace
 
-ir::CostRates ProbeCostRates(const ir::Plan& plan, ThreadPool& pool) {
+ir::CostRates ProbeCostRates(const ir::Plan& plan, ThreadPool& pool, int64_t context) {
   const MachineRates m = ProbeMachine(pool);
   ir::CostRates r;
   r.bandwidth_gbs = m.bandwidth_gbs;
@@ -221,7 +223,7 @@ ir::CostRates ProbeCostRates(const ir::Plan& plan, ThreadPool& pool) {
   const std::vector<Shape> shapes = LinearShapes(plan);
   ProbeGemv(shapes, pool, r);
   ProbeGemm(shapes, pool, r);
-  if (const ir::Node* attention = FirstAttention(plan)) ProbeAttention(plan, *attention, pool, r);
+  if (const ir::Node* attention = FirstAttention(plan)) ProbeAttention(plan, *attention, context, pool, r);
   r.op_seconds = ProbeDispatch(pool);
 #if defined(__GLIBC__)
   // The probes' large buffers raise glibc's mmap threshold as they are freed, so the later ones came from the

@@ -46,7 +46,7 @@ TEST(GenModel, Q4_1Q5_0Q5_1AndAByteLevelBpeVocab) {
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     auto info = Strata("info -m " + Quote(path));
     ASSERT_EQ(info.exit_code, 0) << info.err;
-    for (const std::string want : {std::string("blk.0.ffn_up.weight              ") + dtype, std::string("\"gpt2\""),
+    for (const std::string& want : {std::string("blk.0.ffn_up.weight              ") + dtype, std::string("\"gpt2\""),
                                    std::string("tokenizer.ggml.merges"), std::string("vocab 128256, dim 2048")})
       EXPECT_NE(info.out.find(want), std::string::npos) << want << "\n" << info.out;
   }

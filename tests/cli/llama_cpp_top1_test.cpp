@@ -63,7 +63,7 @@ std::string InstallGreedyScript() {
 std::vector<int32_t> LlamaCppGreedy(const std::string& script, const std::string& model,
                                     const std::vector<int32_t>& prompt, int gen) {
   std::string ids;
-  for (int32_t id : prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  for (int32_t id : prompt) ids.append(ids.empty() ? "" : ",").append(std::to_string(id));
   const std::string out = testing::ScratchDir() + "/greedy.json";
   const std::string cmd = "node " + Quote(script) + " --model " + Quote(model) + " --ids " + ids + " --gen " +
                           std::to_string(gen) + " >" + Quote(out);

@@ -121,7 +121,9 @@ TEST(PlanCli, BenchJsonNamesTheCpuAndTheIntegerPath) {
   EXPECT_EQ(s["isa"], "none");  // no integer kernel: activations stay F32
   EXPECT_EQ(s["matmul_isa"], "scalar");
   std::ifstream cpuinfo("/proc/cpuinfo");
-  if (cpuinfo) EXPECT_FALSE(s["cpu"].get<std::string>().empty()) << s.dump();
+  if (cpuinfo) {
+    EXPECT_FALSE(s["cpu"].get<std::string>().empty()) << s.dump();
+  }
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     auto avx2 = Shell("STRATA_ISA=avx2 " + Quote(StrataBinary()) + args);

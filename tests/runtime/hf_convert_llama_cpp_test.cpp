@@ -12,7 +12,7 @@
 #include "hf_folder.h"
 #include "model/hf_convert.h"
 
-namespace strata {
+namespace strata::hf_convert_llama_cpp_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 std::string LlamaCppDir() {
@@ -40,7 +40,7 @@ std::string Capture(const std::string& cmd) {
 
 std::string Join(const std::vector<int32_t>& ids) {
   std::string s;
-  for (int32_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  for (int32_t id : ids) s.append(s.empty() ? "" : ",").append(std::to_string(id));
   return s;
 }
 
@@ -129,4 +129,4 @@ TEST_P(HfConvertLlamaCppBpe, TokenizesAsOnVocabGgufAndGreedyMatchesStrata) {
 INSTANTIATE_TEST_SUITE_P(Vocabularies, HfConvertLlamaCppBpe, ::testing::Values("llama3", "qwen3", "deepseek_v3"));
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::hf_convert_llama_cpp_test

@@ -23,7 +23,7 @@
 #include "runtime/cpu_executor.h"
 #include "testdata.h"
 
-namespace strata {
+namespace strata::llama_cpp_top1_test {  // its own namespace: helpers apart from unity-batch neighbours
 namespace {
 
 namespace fs = std::filesystem;
@@ -45,7 +45,7 @@ std::string Capture(const std::string& cmd) {
 
 std::vector<int32_t> LlamaCppGreedy(const std::string& model, const std::vector<int32_t>& prompt, int gen) {
   std::string ids;
-  for (int32_t id : prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  for (int32_t id : prompt) ids.append(ids.empty() ? "" : ",").append(std::to_string(id));
   const std::string script = std::string(STRATA_SOURCE_DIR) + "/bench/llama_cpp/greedy.mjs";
   const std::string out = Capture("node '" + script + "' --llama-cpp '" + LlamaCppDir() + "' --model '" + model +
                                   "' --ids " + ids + " --gen " + std::to_string(gen) + " 2>/dev/null");
@@ -138,7 +138,7 @@ TEST(LlamaCppTop1, LlamaQuantizePresets) {
   const std::string f16 = GenModel("f16");
   for (const char* preset : {"Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0"}) {
     const std::string out = testing::ScratchDir() + "/llama-quantize-" + preset + ".gguf";
-    ASSERT_EQ(std::system(("'" + std::string(quantize) + "' '" + f16 + "' '" + out + "' " + preset + " 2 >/dev/null 2>&1").c_str()), 0)
+    ASSERT_EQ(std::system((std::string("'") + quantize + "' '" + f16 + "' '" + out + "' " + preset + " 2 >/dev/null 2>&1").c_str()), 0)
         << preset;
     std::string lower = preset;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -158,4 +158,4 @@ TEST(LlamaCppTop1, LlamaQuantizePresets) {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::llama_cpp_top1_test

@@ -54,7 +54,7 @@ inline std::optional<LlamaCppTopK> RunLlamaCppTopK(const std::string& model, con
                                                    int gen, int top, int threads = 1) {
   if (prompt.empty() || gen < 1 || top < 1 || !HaveLlamaCppNode()) return std::nullopt;
   std::string ids;
-  for (int32_t id : prompt) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  for (int32_t id : prompt) ids.append(ids.empty() ? "" : ",").append(std::to_string(id));
   const std::string cmd = "node '" + std::string(STRATA_SOURCE_DIR) + "/bench/llama_cpp/topk.mjs' --llama-cpp '" +
                           LlamaCppInstallDir() + "' --model '" + model + "' --ids " + ids + " --gen " +
                           std::to_string(gen) + " --top " + std::to_string(top) + " --threads " +
