@@ -190,6 +190,7 @@ std::optional<Report> MeasureStrata(BenchCommandOptions& o, ParallelLaunch& laun
     return std::nullopt;
   }
   r.m = *m;
+  r.rates = ir::FasterOf(r.rates, ProbeCostRates(plan, pool, o.prompt));  // best probe against the best runs
   r.kv_bytes_per_token = launch.KvBytesPerToken(compiled);
   Predict(compiled, o.batch, r);
   if (o.spec.enabled()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <utility>
 
 #include "compiler/op_cost.h"
 
@@ -52,6 +53,21 @@ PlanCost EstimatePlanCost(const Plan& plan, const Binding& b, const CostRates& r
     c.total_flops += oc.flops;
   }
   return c;
+}
+
+CostRates FasterOf(const CostRates& a, const CostRates& b) {
+  CostRates r = a;
+  r.bandwidth_gbs = std::max(a.bandwidth_gbs, b.bandwidth_gbs);
+  r.gflops = std::max(a.gflops, b.gflops);
+  for (auto [rates, other] : {std::pair{&r.gemv_gbs, &b.gemv_gbs}, std::pair{&r.gemm_gflops, &b.gemm_gflops}})
+    for (const auto& [t, rate] : *other) (*rates)[t] = std::max((*rates)[t], rate);
+  r.attention_gbs = std::max(a.attention_gbs, b.attention_gbs);
+  if (b.attention_gflops > a.attention_gflops) {
+    r.attention_gflops = b.attention_gflops;
+    r.attention_row_seconds = b.attention_row_seconds;
+  }
+  r.op_seconds = a.op_seconds > 0 && b.op_seconds > 0 ? std::min(a.op_seconds, b.op_seconds) : std::max(a.op_seconds, b.op_seconds);
+  return r;
 }
 
 std::string DescribePlanCost(const Plan& plan, const PlanCost& cost, int top) {

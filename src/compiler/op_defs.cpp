@@ -18,7 +18,6 @@ Status CheckAttentionWidths(const Node& n, const Node& q, int64_t kv_width) {
 }
 
 Result<Shape> SameAsInput(const Plan& p, const Node& n) { return In(p, n, 0).shape; }
-Result<Shape> NoOutput(const Plan&, const Node&) { return Shape{0}; }
 
 Result<Shape> TokensShape(const Plan&, const Node&) { return Shape{kSymTokens}; }
 // The received activations' width is the node's own attribute: there is no input to derive it from.

@@ -105,5 +105,35 @@ TEST(CostModel, PrefillAttentionPaysAFixedTimePerRowAndHeadBesidesItsFlops) {
   }
 }
 
+TEST(CostModel, FasterOfTakesEachRateFromTheFasterProbe) {
+  CostRates a = Rates(), b = Rates();
+  a.bandwidth_gbs = 30, b.bandwidth_gbs = 25;
+  a.gflops = 150, b.gflops = 180;
+  a.gemv_gbs[DType::kQ4_0] = 20, b.gemv_gbs[DType::kQ4_0] = 24;
+  a.gemv_gbs[DType::kQ8_0] = 18;  // measured by one probe only
+  b.gemm_gflops[DType::kQ6_K] = 400;
+  a.attention_gbs = 12, b.attention_gbs = 10;
+  a.attention_gflops = 80, a.attention_row_seconds = 1e-7;
+  b.attention_gflops = 90, b.attention_row_seconds = 3e-7;  // a pair: both from b, whose rate is higher
+  a.op_seconds = 2e-7, b.op_seconds = 1e-6;
+  const CostRates r = FasterOf(a, b);
+  EXPECT_EQ(r.bandwidth_gbs, 30);
+  EXPECT_EQ(r.gflops, 180);
+  EXPECT_EQ(r.gemv_gbs.at(DType::kQ4_0), 24);
+  EXPECT_EQ(r.gemv_gbs.at(DType::kQ8_0), 18);
+  EXPECT_EQ(r.gemm_gflops.at(DType::kQ6_K), 400);
+  EXPECT_EQ(r.attention_gbs, 12);
+  EXPECT_EQ(r.attention_gflops, 90);
+  EXPECT_EQ(r.attention_row_seconds, 3e-7);
+  EXPECT_EQ(r.op_seconds, 2e-7);
+  // the same either way round, and a faster probe never predicts a plan slower
+  const CostRates swapped = FasterOf(b, a);
+  EXPECT_EQ(swapped.gemv_gbs, r.gemv_gbs);
+  EXPECT_EQ(swapped.attention_row_seconds, r.attention_row_seconds);
+  const Plan p = TwoDtypePlan();
+  EXPECT_LE(EstimatePlanCost(p, {1, 1, 1}, r).total_seconds, EstimatePlanCost(p, {1, 1, 1}, a).total_seconds);
+  EXPECT_LE(EstimatePlanCost(p, {1, 1, 1}, r).total_seconds, EstimatePlanCost(p, {1, 1, 1}, b).total_seconds);
+}
+
 }  // namespace
 }  // namespace strata::ir

@@ -83,7 +83,7 @@ TEST_F(PassTest, FuseRopeMovesTheRotationIntoQAndKProjections) {
   EXPECT_EQ(after.count("rope"), 0u);
   EXPECT_EQ(after.at("matmul+rope"), 8);
   for (const Node& n : plan_.nodes)
-    if (n.rope) EXPECT_TRUE(n.name.ends_with("attn_q") || n.name.ends_with("attn_k")) << n.name;
+    if (n.rope) { EXPECT_TRUE(n.name.ends_with("attn_q") || n.name.ends_with("attn_k")) << n.name; }
 }
 
 TEST_F(PassTest, FuseRmsNormGivesEveryConsumerTheNorm) {
@@ -99,7 +99,7 @@ TEST_F(PassTest, FuseResidualFoldsTheAddsIntoTheirProducers) {
   EXPECT_EQ(after.count("add"), 0u);
   EXPECT_EQ(after.at("matmul+add"), 8);
   for (const Node& n : plan_.nodes)
-    if (n.residual) EXPECT_LT(n.inputs.back(), n.id);
+    if (n.residual) { EXPECT_LT(n.inputs.back(), n.id); }
 }
 
 TEST_F(PassTest, PassesWithNothingToFuseChangeNothing) {
@@ -138,11 +138,13 @@ TEST_F(PassTest, TensorParallelSplitDividesHeadsAndAddsCollectives) {
   EXPECT_EQ(plan_.kv.kv_dim, 32);         // one of the two KV heads
   EXPECT_EQ(plan_.parallel.rank, 1);
   for (const Node& n : plan_.nodes) {
-    if (n.op == Op::kAttnScores) EXPECT_EQ(n.n_heads, 3);
-    if (n.op == Op::kMatMul && WeightName(plan_, n.weight).starts_with("blk.0.attn_q"))
+    if (n.op == Op::kAttnScores) { EXPECT_EQ(n.n_heads, 3); }
+    if (n.op == Op::kMatMul && WeightName(plan_, n.weight).starts_with("blk.0.attn_q")) {
       EXPECT_EQ(WeightName(plan_, n.weight), "blk.0.attn_q.weight[96:192, :]");
-    if (n.op == Op::kMatMul && WeightName(plan_, n.weight).starts_with("blk.0.ffn_down"))
+    }
+    if (n.op == Op::kMatMul && WeightName(plan_, n.weight).starts_with("blk.0.ffn_down")) {
       EXPECT_EQ(plan_.weight(n.weight).shape(), (std::vector<int64_t>{192, 256}));
+    }
   }
   EXPECT_EQ(plan_.node(plan_.output).op, Op::kAllGather);
   EXPECT_EQ(plan_.node(plan_.output).shape.back(), 1024);
@@ -184,7 +186,7 @@ TEST_F(PassTest, PlacementPutsLackingOpsOnTheHostWithCopies) {
   ASSERT_TRUE(FuseRope(fused, ctx_).ok());
   ASSERT_TRUE(PlaceOps(fused, {.device_lacks = {"rope"}}).ok());
   for (const Node& n : fused.nodes)
-    if (n.rope) EXPECT_EQ(n.placement, Placement::kHost);
+    if (n.rope) { EXPECT_EQ(n.placement, Placement::kHost); }
 }
 
 TEST_F(PassTest, MemoryPlanIsValidAndBelowTheNaiveSumForEveryModelAndPipeline) {

@@ -23,10 +23,19 @@ namespace strata::kernels::internal {
 namespace {
 
 // One (group, super-block) unpacked: q[j][u] holds, per row lane, the 8-bit quants of elements 4u..4u+3 of
-// 32-group j (unsigned: Q4_K 0..15, Q6_K 0..63).
+// 32-group j (unsigned: Q4_K 0..15, Q6_K 0..63); sc[j] the row lanes' scales as floats (Q4_K: scale, min;
+// Q6_K: the two 16-element halves' scales), converted once here rather than in every tile.
 struct Unpacked {
   alignas(64) __m512i q[8][8];
+  alignas(64) __m512 sc[8][2];
 };
+
+STRATA_VNNI inline __m512 U8Floats(const uint8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+STRATA_VNNI inline __m512 I8Floats(const uint8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
 
 STRATA_VNNI void UnpackQ4K(const uint8_t* blk, Unpacked& s) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
@@ -36,6 +45,10 @@ STRATA_VNNI void UnpackQ4K(const uint8_t* blk, Unpacked& s) {
       s.q[2 * p][u] = _mm512_and_si512(v, low4);
       s.q[2 * p + 1][u] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
     }
+  for (int j = 0; j < 8; ++j) {
+    s.sc[j][0] = U8Floats(blk + kQ4K_Sc + 16 * j);
+    s.sc[j][1] = U8Floats(blk + kQ4K_M + 16 * j);
+  }
 }
 
 // As UnpackQ6KQuad in quant_matmul_avx512.cpp (the layout: quant_matmul_internal.h).
@@ -53,6 +66,10 @@ STRATA_VNNI void UnpackQ6K(const uint8_t* blk, Unpacked& s) {
       s.q[4 * h + 3][u] =
           _mm512_and_si512(_mm512_ternarylogic_epi32(t, _mm512_srli_epi16(b2, 2), m4, 0xe4), low6);
     }
+  for (int j = 0; j < 8; ++j) {
+    s.sc[j][0] = I8Floats(blk + kQ6K_Sc + 32 * j);
+    s.sc[j][1] = I8Floats(blk + kQ6K_Sc + 32 * j + 16);
+  }
 }
 
 // v, which the compiler must keep in a register: GCC otherwise loads an unpacked quant vector again at each use
@@ -89,8 +106,7 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
     __m512 sc[NG];
     __m512i q[NG][8];  // the sub-block's quants, in registers for every row
     for (int i = 0; i < NG; ++i) {
-      sc[i] = _mm512_cvtepi32_ps(
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_Sc + 16 * j))));
+      sc[i] = s[i].sc[j][0];
       for (int u = 0; u < 8; ++u) q[i][u] = InRegister(_mm512_load_si512(&s[i].q[j][u]));
     }
     const int64_t b = 8 * sb + j;
@@ -114,8 +130,7 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
   for (int j = 0; j < 8; ++j) {
     const int64_t b = 8 * sb + j;
     for (int i = 0; i < NG; ++i) {
-      const __m512 mf = _mm512_cvtepi32_ps(
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ4K_M + 16 * j))));
+      const __m512 mf = s[i].sc[j][1];
       for (int t = 0; t < MT; ++t) mins[i][t] = _mm512_fmadd_ps(mf, _mm512_set1_ps(a.ds[(t0 + t) * a.nb + b]), mins[i][t]);
     }
   }
@@ -139,10 +154,8 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
   for (int j = 0; j < 8; ++j) {
     __m512 sc0[NG], sc1[NG];
     for (int i = 0; i < NG; ++i) {
-      sc0[i] = _mm512_cvtepi32_ps(
-          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j))));
-      sc1[i] = _mm512_cvtepi32_ps(
-          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + kQ6K_Sc + 32 * j + 16))));
+      sc0[i] = s[i].sc[j][0];
+      sc1[i] = s[i].sc[j][1];
     }
     const int64_t b = 8 * sb + j;
     // Each half's quants in registers for every row, one half after the other (left to the compiler, each was
