@@ -62,7 +62,13 @@ CostRates FasterOf(const CostRates& a, const CostRates& b) {
   for (auto [rates, other] : {std::pair{&r.gemv_gbs, &b.gemv_gbs}, std::pair{&r.gemm_gflops, &b.gemm_gflops}})
     for (const auto& [t, rate] : *other) (*rates)[t] = std::max((*rates)[t], rate);
   r.attention_gbs = std::max(a.attention_gbs, b.attention_gbs);
-  if (b.attention_gflops > a.attention_gflops) {
+  // The pair that predicts the shorter time for one (row, head) attending 2048 positions of a 64-wide head: a
+  // higher rate with a longer fixed time can be the slower pair for short spans.
+  constexpr double kRowFlops = 4.0 * 2048 * 64;
+  auto row_time = [&](const CostRates& x) {
+    return x.attention_gflops > 0 ? x.attention_row_seconds + kRowFlops / (x.attention_gflops * 1e9) : 1e30;
+  };
+  if (row_time(b) < row_time(a)) {
     r.attention_gflops = b.attention_gflops;
     r.attention_row_seconds = b.attention_row_seconds;
   }

@@ -37,7 +37,7 @@ struct PlanCost {
 PlanCost EstimatePlanCost(const Plan& plan, const Binding& b, const CostRates& rates);
 
 // Each rate the faster of two probes' (the higher rate, the shorter fixed time; prefill attention's rate and
-// per-row time as one pair, from the probe with the higher rate). `strata bench` probes before and after it
+// per-row time as one pair, from the probe that predicts a 2048-position row faster). `strata bench` probes before and after it
 // measures and compares its best runs with these: on a shared machine one probe can land in a slow moment
 // (a decode then ran at 111 % of the read bandwidth probed before it).
 CostRates FasterOf(const CostRates& a, const CostRates& b);

@@ -113,8 +113,9 @@ TEST(CostModel, FasterOfTakesEachRateFromTheFasterProbe) {
   a.gemv_gbs[DType::kQ8_0] = 18;  // measured by one probe only
   b.gemm_gflops[DType::kQ6_K] = 400;
   a.attention_gbs = 12, b.attention_gbs = 10;
+  // a pair: both from b, the faster at 2048 positions of 64 (a: 0.1 + 6.6 us, b: 0.2 + 5.7 us)
   a.attention_gflops = 80, a.attention_row_seconds = 1e-7;
-  b.attention_gflops = 90, b.attention_row_seconds = 3e-7;  // a pair: both from b, whose rate is higher
+  b.attention_gflops = 92, b.attention_row_seconds = 2e-7;
   a.op_seconds = 2e-7, b.op_seconds = 1e-6;
   const CostRates r = FasterOf(a, b);
   EXPECT_EQ(r.bandwidth_gbs, 30);
@@ -123,16 +124,19 @@ TEST(CostModel, FasterOfTakesEachRateFromTheFasterProbe) {
   EXPECT_EQ(r.gemv_gbs.at(DType::kQ8_0), 18);
   EXPECT_EQ(r.gemm_gflops.at(DType::kQ6_K), 400);
   EXPECT_EQ(r.attention_gbs, 12);
-  EXPECT_EQ(r.attention_gflops, 90);
-  EXPECT_EQ(r.attention_row_seconds, 3e-7);
+  EXPECT_EQ(r.attention_gflops, 92);
+  EXPECT_EQ(r.attention_row_seconds, 2e-7);
   EXPECT_EQ(r.op_seconds, 2e-7);
   // the same either way round, and a faster probe never predicts a plan slower
   const CostRates swapped = FasterOf(b, a);
   EXPECT_EQ(swapped.gemv_gbs, r.gemv_gbs);
   EXPECT_EQ(swapped.attention_row_seconds, r.attention_row_seconds);
-  const Plan p = TwoDtypePlan();
-  EXPECT_LE(EstimatePlanCost(p, {1, 1, 1}, r).total_seconds, EstimatePlanCost(p, {1, 1, 1}, a).total_seconds);
-  EXPECT_LE(EstimatePlanCost(p, {1, 1, 1}, r).total_seconds, EstimatePlanCost(p, {1, 1, 1}, b).total_seconds);
+  // a higher rate whose fixed time more than makes up for it is not taken: 100 GFLOP/s with 5 us a row loses
+  // to 80 with 0.1 us
+  CostRates slow_rows = b;
+  slow_rows.attention_gflops = 100, slow_rows.attention_row_seconds = 5e-6;
+  EXPECT_EQ(FasterOf(a, slow_rows).attention_gflops, 80);
+  EXPECT_EQ(FasterOf(slow_rows, a).attention_row_seconds, 1e-7);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Prefill (T > 1) kernels of the integer matmul for Q4_K and Q6_K weights (quant_matmul.h). Unlike Q4_0 and
 // Q8_0, whose quants feed vpdpbusd almost as stored, a K-quant super-block costs shifts and masks to unpack;
 // done per tile of a few activation rows (as the decode kernel does) it cost Q4_K ~20 % and Q6_K ~45 % of
-// Q8_0's GEMM rate. Here each (group, super-block) is unpacked once into 4 KiB of 8-bit quants on the stack
+// Q8_0's GEMM rate. Here each (group, super-block) is unpacked once into 4 KiB of 8-bit quants (and 1 KiB of float scales) on the stack
 // (L1), and every activation row of the L2 chunk is taken against it: the unpacking is spread over ~100
 // rows. Per (row, block) the operations and their order are those of the decode kernels and of
 // QuantRowsScalar, so results are identical to theirs; the running sums live in y between super-blocks.
