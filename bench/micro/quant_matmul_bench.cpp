@@ -115,7 +115,7 @@ TEST(QuantMatMulBench, PrefillGemmRate) {
   for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
     if (only != nullptr && std::string(only) != Name(dtype)) continue;
     double macs = 0, seconds = 0;
-    for (const auto [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {8192, 2048}, {2048, 8192}}) {
+    for (const auto& [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {8192, 2048}, {2048, 8192}}) {
       const Tensor w = RandomWeight(dtype, N, K, 1);
       const auto p = PackedWeight::PackAnyCpu(w);
       const std::vector<float> x = Random(static_cast<size_t>(T * K), 2);

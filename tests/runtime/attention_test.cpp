@@ -39,6 +39,12 @@ std::vector<Case> Cases() {
     cases.push_back({4, 2, d, 0, 12, 4, 0.0f, 0.0f, 5});            // prefill from 0 with a window
     cases.push_back({4, 2, d, 50, 4, 16, 0.7f, 3.0f, 1});           // window of one: attends to itself
     cases.push_back({32, 8, d, 33, 4, 16, 0.25f, 50.0f, 16});       // everything together
+    // decode rows with grouped heads (query heads in lane groups of four): 2, 3 and 5 a KV head (a group cut
+    // short, a second group), short blocks, softcap and window
+    cases.push_back({4, 2, d, 19, 1, 16});                          // two a KV head
+    cases.push_back({6, 2, d, 37, 1, 8, 0.0f, 0.0f, 0});            // three, blocks of 8
+    cases.push_back({10, 2, d, 45, 1, 4, 0.5f, 4.0f, 21});          // five: groups of 4 and 1
+    cases.push_back({16, 2, d, 3, 1, 16});                          // eight, 4 positions
   }
   return cases;
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "runtime/kernels/attention_internal.h"
 #include "runtime/kernels/exp_avx512.h"
@@ -186,21 +187,14 @@ STRATA_AVX512 void HeadsOf(int64_t m, const float* const* q, const KvChunk& kv, 
   }
 }
 
-// Query rows r < R (all heads; row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1:
-// position chunks outermost, so the rows of keys and values stream through in address order; within a chunk,
-// head by head, every row of the tile takes the head's 16 keys and values while they are in L1. With a window,
-// blocks and chunks before the first row's window are skipped.
-template <int DV, class KT>
-STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
-                              const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
-                              float* out, const PositionPart& part) {
-  constexpr int64_t D = 16 * DV;
-  HeadState st[kMaxTileRows][kMaxRowHeads];
-  alignas(64) float ks[16 * D], vs[16 * D];  // one KV head's chunk as floats (read by every query head of it)
-  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = std::min(pos0 + R - 1, part.end - 1),
-                lo = std::max(WindowStart(pos0, window), part.begin);
-  const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
-  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
+// The cache's positions [lo, last] of one sequence for KV heads kvh0..kvh1, in chunks of up to 16 rows (fewer
+// when blocks are shorter), position chunks outermost so the rows stream through in address order: fn(kh, off,
+// j, n) for each chunk and KV head, off the byte offset of the head's slice in the chunk's first row (position
+// j), n rows, the chunk's first row at or after lo rounded down to 16 within its block.
+template <class Fn>
+STRATA_AVX512 void ForEachChunk(const int32_t* table, const PagedKvView& kv, int64_t kvh0, int64_t kvh1,
+                                int64_t head_bytes, int64_t lo, int64_t last, Fn&& fn) {
+  const int64_t stride = kv.row_bytes;
   for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= last; j0 += kv.block_size) {
     const int64_t n = std::min(kv.block_size, last + 1 - j0);
     const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * stride + kvh0 * head_bytes;
@@ -214,7 +208,6 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
                                             ahead % kv.block_size) * stride + kvh0 * head_bytes
                                          : 0;
       for (int64_t kh = 0; kh < kvh1 - kvh0; ++kh) {
-        const int64_t off = base + c * stride + kh * head_bytes;
         // The next chunk's rows of this KV head into L2 while this one is worked on: the head's rows are a cache
         // row apart, a pattern the hardware prefetchers follow poorly (decode attention from memory 12 -> 16
         // GB/s on 2 cores; into L1 it evicts the chunk in use: 15).
@@ -223,47 +216,66 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
             _mm_prefetch(reinterpret_cast<const char*>(kv.k + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
             _mm_prefetch(reinterpret_cast<const char*>(kv.v + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
           }
-        // Stored (F16 / Q8_0) keys are converted once for all G query heads and R rows that read them, not once
-        // per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line). Values too
-        // when several rows read them; a decode row's heads share each value load (HeadsChunk) and convert it
-        // there, without the round trip through memory.
-        KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
-        bool k_converted = false, v_converted = false;
-        if constexpr (!std::is_same_v<KT, KvF32>) {
-          const int64_t rows = std::min<int64_t>(16, n - c), f32_stride = D * static_cast<int64_t>(sizeof(float));
-          if (G * R > 1) {
-            ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
-            chunk.k = reinterpret_cast<const uint8_t*>(ks), chunk.k_stride = f32_stride, k_converted = true;
-          }
-          if (R > 1) {
-            ConvertRows<DV, KT>(chunk.v, stride, rows, vs);
-            chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
-          }
-        }
-        for (int64_t r = 0; r < R; ++r) {
-          // the chunk's positions, cut to row r's window WindowStart(pos0 + r) .. pos0 + r
-          const int64_t nj = std::min<int64_t>(std::min<int64_t>(16, n - c), pos0 + r + 1 - (j0 + c));
-          const int64_t first = std::max<int64_t>(0, WindowStart(pos0 + r, window) - (j0 + c));
-          if (nj <= first) continue;
-          for (int64_t i = kh * G; i < (kh + 1) * G;) {
-            const int64_t m = std::min<int64_t>(kHeadsTogether, (kh + 1) * G - i);
-            const float* qs[kHeadsTogether];
-            float* os[kHeadsTogether];
-            HeadState* ss[kHeadsTogether];
-            for (int64_t h = 0; h < m; ++h) {
-              qs[h] = q + r * ldq + (h0 + i + h) * D;
-              os[h] = out + r * ldq + (h0 + i + h) * D;
-              ss[h] = &st[r][i + h];
-            }
-            if (v_converted) HeadsOf<DV, KvF32, KvF32>(m, qs, chunk, first, nj, map, ss, os);
-            else if (k_converted) HeadsOf<DV, KvF32, KT>(m, qs, chunk, first, nj, map, ss, os);
-            else HeadsOf<DV, KT, KT>(m, qs, chunk, first, nj, map, ss, os);
-            i += m;
-          }
-        }
+        fn(kh, base + c * stride + kh * head_bytes, j0 + c, std::min<int64_t>(16, n - c));
       }
     }
   }
+}
+
+// Query rows r < R (all heads; row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1:
+// chunk by chunk (ForEachChunk); within a chunk, head by head, every row of the tile takes the head's 16 keys
+// and values while they are in L1. With a window, blocks and chunks before the first row's window are skipped.
+template <int DV, class KT>
+STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                              const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
+                              float* out, const PositionPart& part) {
+  constexpr int64_t D = 16 * DV;
+  HeadState st[kMaxTileRows][kMaxRowHeads];
+  alignas(64) float ks[16 * D], vs[16 * D];  // one KV head's chunk as floats (read by every query head of it)
+  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = std::min(pos0 + R - 1, part.end - 1),
+                lo = std::max(WindowStart(pos0, window), part.begin);
+  const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
+  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) {
+    // Stored (F16 / Q8_0) keys are converted once for all G query heads and R rows that read them, not once
+    // per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line). Values too
+    // when several rows read them; a decode row's heads share each value load (HeadsChunk) and convert it
+    // there, without the round trip through memory.
+    KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
+    bool k_converted = false, v_converted = false;
+    if constexpr (!std::is_same_v<KT, KvF32>) {
+      const int64_t f32_stride = D * static_cast<int64_t>(sizeof(float));
+      if (G * R > 1) {
+        ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
+        chunk.k = reinterpret_cast<const uint8_t*>(ks), chunk.k_stride = f32_stride, k_converted = true;
+      }
+      if (R > 1) {
+        ConvertRows<DV, KT>(chunk.v, stride, rows, vs);
+        chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
+      }
+    }
+    for (int64_t r = 0; r < R; ++r) {
+      // the chunk's positions, cut to row r's window WindowStart(pos0 + r) .. pos0 + r
+      const int64_t nj = std::min<int64_t>(rows, pos0 + r + 1 - j);
+      const int64_t first = std::max<int64_t>(0, WindowStart(pos0 + r, window) - j);
+      if (nj <= first) continue;
+      for (int64_t i = kh * G; i < (kh + 1) * G;) {
+        const int64_t m = std::min<int64_t>(kHeadsTogether, (kh + 1) * G - i);
+        const float* qs[kHeadsTogether];
+        float* os[kHeadsTogether];
+        HeadState* ss[kHeadsTogether];
+        for (int64_t h = 0; h < m; ++h) {
+          qs[h] = q + r * ldq + (h0 + i + h) * D;
+          os[h] = out + r * ldq + (h0 + i + h) * D;
+          ss[h] = &st[r][i + h];
+        }
+        if (v_converted) HeadsOf<DV, KvF32, KvF32>(m, qs, chunk, first, nj, map, ss, os);
+        else if (k_converted) HeadsOf<DV, KvF32, KT>(m, qs, chunk, first, nj, map, ss, os);
+        else HeadsOf<DV, KT, KT>(m, qs, chunk, first, nj, map, ss, os);
+        i += m;
+      }
+    }
+  });
   if (part.max != nullptr) {
     for (int64_t i = 0; i < nh; ++i) part.max[h0 + i] = st[0][i].max, part.sum[h0 + i] = st[0][i].sum;
     return;
@@ -272,11 +284,200 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
     for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
+// A decode row with grouped KV heads, query heads in 128-bit lanes: the four heads of a lane group (of one KV
+// head) take lanes 4h..4h+3 of every vector, so one 16-lane FMA advances four heads' dot products with the same
+// key and a score needs only a 4-lane reduction (6 shuffles and 3 adds per 16 scores, was 30 and 15 with one
+// head's 16 lanes summed), and the softmax of the four heads runs in the same vectors.
+struct LaneState {  // per lane group: running max (every lane of head h's group), partial sums (summed at the end)
+  alignas(64) float max[16];
+  alignas(64) float sum[16];
+};
+
+// qmix vector v (of D / 4), lane 4h + t: q_h[4v + t], for the n <= 4 heads of a group (other lanes 0).
+template <int DV>
+STRATA_AVX512 inline void LaneQuery(const float* const* q, int64_t n, float* qmix) {
+  for (int v = 0; v < 4 * DV; ++v) {
+    __m512 x = _mm512_setzero_ps();
+    for (int64_t h = 0; h < n; ++h)
+      x = _mm512_mask_broadcast_f32x4(x, static_cast<__mmask16>(0xFu << (4 * h)), _mm_loadu_ps(q[h] + 4 * v));
+    _mm512_store_ps(qmix + 16 * v, x);
+  }
+}
+
+// Four positions' lane-group dot products a[p] (lane 4h + t: a partial sum of head h) -> lane 4h + p: head h's
+// score at position p.
+STRATA_AVX512 inline __m512 LaneSums(const __m512 (&a)[4]) {
+  const __m512 s01 = _mm512_add_ps(_mm512_shuffle_ps(a[0], a[1], 0x44), _mm512_shuffle_ps(a[0], a[1], 0xee));
+  const __m512 s23 = _mm512_add_ps(_mm512_shuffle_ps(a[2], a[3], 0x44), _mm512_shuffle_ps(a[2], a[3], 0xee));
+  return _mm512_add_ps(_mm512_shuffle_ps(s01, s23, 0x88), _mm512_shuffle_ps(s01, s23, 0xdd));
+}
+
+// S[g] lane 4h + p: head h's raw q.k at position 4g + p of a chunk of F32 keys (row j at k + j stride bytes);
+// rows outside [first, nj) are read as row first or nj - 1 (in the chunk, and masked later).
+template <int DV>
+STRATA_AVX512 inline void LaneScores(const float* qmix, const uint8_t* k, int64_t stride, int64_t first, int64_t nj,
+                                     __m512 (&S)[4]) {
+  constexpr int NV = 4 * DV;
+  __m512 qv[NV];
+  for (int v = 0; v < NV; ++v) qv[v] = _mm512_load_ps(qmix + 16 * v);
+  for (int g = 0; g < 4; ++g) {
+    const float* row[4];
+    for (int p = 0; p < 4; ++p)
+      row[p] = reinterpret_cast<const float*>(k + std::clamp<int64_t>(4 * g + p, first, nj - 1) * stride);
+    __m512 a[4][2];  // two chains a position: eight in flight cover the FMA latency
+    for (int p = 0; p < 4; ++p) a[p][0] = a[p][1] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; v += 2)
+      for (int p = 0; p < 4; ++p) {
+        a[p][0] = _mm512_fmadd_ps(qv[v], _mm512_broadcast_f32x4(_mm_loadu_ps(row[p] + 4 * v)), a[p][0]);
+        if (v + 1 < NV)
+          a[p][1] = _mm512_fmadd_ps(qv[v + 1], _mm512_broadcast_f32x4(_mm_loadu_ps(row[p] + 4 * v + 4)), a[p][1]);
+      }
+    const __m512 sums[4] = {_mm512_add_ps(a[0][0], a[0][1]), _mm512_add_ps(a[1][0], a[1][1]),
+                            _mm512_add_ps(a[2][0], a[2][1]), _mm512_add_ps(a[3][0], a[3][1])};
+    S[g] = LaneSums(sums);
+  }
+}
+
+// out_h += Σ_j p_j v_j for heads h0..h0+NH-1 of the group (after rescaling out_h by r, lane 4h), p from the
+// chunk's probabilities (position j, head h at p[16 (j / 4) + 4h + j % 4]).
+template <int DV, int NH, class VT>
+STRATA_AVX512 void LaneValues(const KvChunk& kv, int64_t first, int64_t nj, const float* p, __m512 rescale, int64_t h0,
+                              float* const* out) {
+  __m512 o[NH][DV];
+  for (int h = 0; h < NH; ++h) {
+    const __m512 r = _mm512_permutexvar_ps(_mm512_set1_epi32(static_cast<int>(4 * (h0 + h))), rescale);
+    for (int d = 0; d < DV; ++d) o[h][d] = _mm512_mul_ps(_mm512_loadu_ps(out[h0 + h] + 16 * d), r);
+  }
+  for (int64_t j = first; j < nj; ++j) {
+    __m512 vj[DV];
+    for (int d = 0; d < DV; ++d) vj[d] = VT::Load16(kv.v + j * kv.v_stride, d);
+    const float* pj = p + 16 * (j / 4) + j % 4;
+    for (int h = 0; h < NH; ++h) {
+      const __m512 w = _mm512_set1_ps(pj[4 * (h0 + h)]);
+      for (int d = 0; d < DV; ++d) o[h][d] = _mm512_fmadd_ps(w, vj[d], o[h][d]);
+    }
+  }
+  for (int h = 0; h < NH; ++h)
+    for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out[h0 + h] + 16 * d, o[h][d]);
+}
+
+// One lane group (n <= 4 heads) over positions [first, nj) of a chunk: scores, online softmax, values.
+template <int DV, class VT>
+STRATA_AVX512 void LaneChunk(const float* qmix, const KvChunk& kv, int64_t first, int64_t nj, int64_t n,
+                             const ScoreMap& map, LaneState& st, float* const* out) {
+  __m512 S[4];
+  LaneScores<DV>(qmix, kv.k, kv.k_stride, first, nj, S);
+  const uint32_t heads = n >= 4 ? 0xFFFFu : (1u << (4 * n)) - 1, pos = FirstLanes(nj) & ~FirstLanes(first);
+  __mmask16 valid[4];
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  for (int g = 0; g < 4; ++g) {
+    valid[g] = static_cast<__mmask16>(((pos >> (4 * g)) & 0xFu) * 0x1111u & heads);
+    S[g] = _mm512_mul_ps(S[g], _mm512_set1_ps(map.pre));
+    if (map.cap > 0) S[g] = _mm512_mul_ps(_mm512_set1_ps(map.cap), Tanh(S[g]));
+    S[g] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), valid[g], S[g]);
+    m = _mm512_max_ps(m, S[g]);
+  }
+  m = _mm512_max_ps(m, _mm512_shuffle_ps(m, m, 0x4e));  // each head's max in all four of its lanes
+  m = _mm512_max_ps(m, _mm512_shuffle_ps(m, m, 0xb1));
+  const __m512 old = _mm512_load_ps(st.max), now = _mm512_max_ps(old, m), diff = _mm512_sub_ps(old, now);
+  // exp(old - new), 0 while a head has seen nothing (-inf - -inf)
+  const __m512 rescale = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
+  alignas(64) float p[64];
+  __m512 sum = _mm512_mul_ps(_mm512_load_ps(st.sum), rescale);
+  for (int g = 0; g < 4; ++g) {
+    const __m512 pg = _mm512_maskz_mov_ps(valid[g], Exp512(_mm512_sub_ps(S[g], now)));
+    sum = _mm512_add_ps(sum, pg);
+    _mm512_store_ps(p + 16 * g, pg);
+  }
+  _mm512_store_ps(st.max, now);
+  _mm512_store_ps(st.sum, sum);
+  constexpr int kMax = static_cast<int>(kHeadsFor<DV>);
+  for (int64_t h = 0; h < n; h += kMax) {
+    switch (std::min<int64_t>(kMax, n - h)) {
+      case 4: LaneValues<DV, (kMax >= 4 ? 4 : 1), VT>(kv, first, nj, p, rescale, h, out); break;
+      case 3: LaneValues<DV, (kMax >= 3 ? 3 : 1), VT>(kv, first, nj, p, rescale, h, out); break;
+      case 2: LaneValues<DV, (kMax >= 2 ? 2 : 1), VT>(kv, first, nj, p, rescale, h, out); break;
+      default: LaneValues<DV, 1, VT>(kv, first, nj, p, rescale, h, out); break;
+    }
+  }
+}
+
+// Query rows r < R (row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1, G >= 2 query
+// heads each, in lane groups of up to four heads: as AttendRows. Every row takes the same arithmetic whatever
+// R is, so a prompt run whole or in chunks (or decoded row by row) gives bit-identical rows.
+template <int DV, class KT>
+STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                               const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
+                               float* out, const PositionPart& part) {
+  constexpr int64_t D = 16 * DV;
+  const int64_t per_kv = (G + 3) / 4, groups = (kvh1 - kvh0) * per_kv, h0 = kvh0 * G, nh = (kvh1 - kvh0) * G;
+  // per thread, reused: a pool thread runs this once a layer and step
+  struct alignas(64) Vector { float lanes[16]; };
+  thread_local std::vector<Vector> qmix_vectors;  // aligned (C++17 aligned new)
+  thread_local std::vector<LaneState> states;     // row r's group g at r groups + g
+  qmix_vectors.resize(static_cast<size_t>(R * groups * D / 4));
+  float* const qmix = reinterpret_cast<float*>(qmix_vectors.data());
+  states.resize(static_cast<size_t>(R * groups));
+  const auto heads_of = [&](int64_t g) { return std::min<int64_t>(4, G - g % per_kv * 4); };
+  const auto head0_of = [&](int64_t g) { return h0 + g / per_kv * G + g % per_kv * 4; };
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* qs[4];
+      for (int64_t h = 0; h < heads_of(g); ++h) qs[h] = q + r * ldq + (head0_of(g) + h) * D;
+      LaneQuery<DV>(qs, heads_of(g), qmix + (r * groups + g) * 4 * D);
+      LaneState& st = states[static_cast<size_t>(r * groups + g)];
+      std::fill(std::begin(st.max), std::end(st.max), -INFINITY);
+      std::fill(std::begin(st.sum), std::end(st.sum), 0.0f);
+    }
+  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
+  const int64_t last = std::min(pos0 + R - 1, part.end - 1), lo = std::max(WindowStart(pos0, window), part.begin);
+  const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
+  alignas(64) float ks[16 * D], vs[16 * D];
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) {
+    KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
+    bool v_converted = false;
+    if constexpr (!std::is_same_v<KT, KvF32>) {  // keys as floats once for every group and row; values for rows
+      const int64_t f32_stride = D * static_cast<int64_t>(sizeof(float));
+      ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
+      chunk.k = reinterpret_cast<const uint8_t*>(ks), chunk.k_stride = f32_stride;
+      if (R > 1) {
+        ConvertRows<DV, KT>(chunk.v, stride, rows, vs);
+        chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
+      }
+    }
+    for (int64_t r = 0; r < R; ++r) {
+      // the chunk's positions, cut to row r's window (and the part)
+      const int64_t nj = std::min<int64_t>(rows, pos0 + r + 1 - j);
+      const int64_t first = std::max<int64_t>(0, std::max(WindowStart(pos0 + r, window), part.begin) - j);
+      if (nj <= first) continue;
+      for (int64_t g = kh * per_kv; g < (kh + 1) * per_kv; ++g) {
+        float* os[4];
+        for (int64_t h = 0; h < heads_of(g); ++h) os[h] = out + r * ldq + (head0_of(g) + h) * D;
+        const float* qg = qmix + (r * groups + g) * 4 * D;
+        LaneState& st = states[static_cast<size_t>(r * groups + g)];
+        if (v_converted) LaneChunk<DV, KvF32>(qg, chunk, first, nj, heads_of(g), map, st, os);
+        else LaneChunk<DV, KT>(qg, chunk, first, nj, heads_of(g), map, st, os);
+      }
+    }
+  });
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t h = 0; h < heads_of(g); ++h) {
+        const LaneState& st = states[static_cast<size_t>(r * groups + g)];
+        const float sum = (st.sum[4 * h] + st.sum[4 * h + 1]) + (st.sum[4 * h + 2] + st.sum[4 * h + 3]);
+        const int64_t head = head0_of(g) + h;
+        if (part.max != nullptr) part.max[head] = st.max[4 * h], part.sum[head] = sum;
+        else Scale(out + r * ldq + head * D, 1.0f / sum, D);
+      }
+}
+
 template <class KT>
 void AttendRowsOf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
                   const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map, int64_t window,
                   float* out, const PositionPart& part) {
-#define STRATA_ATTEND(DV) AttendRows<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out, part)
+#define STRATA_ATTEND(DV)                                                                            \
+  (G >= 2 ? AttendLanes<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out, part) \
+          : AttendRows<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out, part))
   switch (D / 16) {  // a head's output lives in D / 16 registers
     case 1: return STRATA_ATTEND(1);
     case 2: return STRATA_ATTEND(2);
