@@ -236,7 +236,7 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
                 lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
-  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) {
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) STRATA_AVX512 {
     // Stored (F16 / Q8_0) keys are converted once for all G query heads and R rows that read them, not once
     // per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line). Values too
     // when several rows read them; a decode row's heads share each value load (HeadsChunk) and convert it
@@ -433,7 +433,7 @@ STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G
   const int64_t last = std::min(pos0 + R - 1, part.end - 1), lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   alignas(64) float ks[16 * D], vs[16 * D];
-  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) {
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) STRATA_AVX512 {
     KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
     bool v_converted = false;
     if constexpr (!std::is_same_v<KT, KvF32>) {  // keys as floats once for every group and row; values for rows
