@@ -41,4 +41,20 @@ inline bool CpuHasF16c() {
 #endif
 }
 
+// An Intel CPU (CPUID vendor "GenuineIntel"): where the prefetch a streaming kernel wants differs by vendor.
+inline bool CpuIsIntel() {
+#if defined(__x86_64__)
+  static const bool intel = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+    char vendor[12];
+    std::memcpy(vendor, &ebx, 4), std::memcpy(vendor + 4, &edx, 4), std::memcpy(vendor + 8, &ecx, 4);
+    return std::memcmp(vendor, "GenuineIntel", 12) == 0;
+  }();
+  return intel;
+#else
+  return false;
+#endif
+}
+
 }  // namespace strata::kernels

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
 #include "runtime/kernels/quant_matmul_q4_1_q5.h"
 #include "runtime/kernels/quant_matmul_vnni.h"
@@ -23,7 +24,9 @@ namespace {
 // The GEMV kernels read their packed blocks in address order and prefetch one line two blocks ahead: the
 // hardware prefetchers stream the rest. (Requesting every line of the next block 4 KiB ahead was faster on
 // Intel while Q6_K's planes lay 512 bytes apart; with them unit by unit it is slower on AMD Zen 4: 25 vs 19 GB/s,
-// one thread, bench/micro QuantMatMulBench.GemvStreamingBandwidth.)
+// one thread, bench/micro QuantMatMulBench.GemvStreamingBandwidth. On an Intel Xeon, unit by unit, Q6_K still
+// wants every line of the next block: 10.1-10.7 -> 11.9-12.0 GB/s, one thread, same benchmark; Q4_K does not:
+// 13.0 -> 11.4.)
 
 // The 8 quant vectors of one packed block: vector i holds, per row lane, the weights of elements 4i..4i+3.
 template <bool kQ4>
@@ -200,12 +203,18 @@ STRATA_VNNI inline __m512 Q6KGroup(__m512i lo, __m512i hi, __m512 sc0, __m512 sc
 // to float times their int8 scales, summed, times d_x; d applied once per super-block. As QuantRowsScalar's
 // Q6_K path.
 STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
+  static const bool whole_block = CpuIsIntel();
   __m512 acc = _mm512_setzero_ps();
   const uint8_t* blk = w.block(g, 0);
   const int8_t* xrow = a.q + t0 * a.K;
   const int32_t* crow = a.corr16 + t0 * 2 * a.nb;
   for (int64_t sb = 0; sb < a.K / 256; ++sb, blk += kQ6K_BlockBytes) {
-    _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
+    if (whole_block) {
+      for (int64_t b = 0; b < kQ6K_BlockBytes; b += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk + kQ6K_BlockBytes + b), _MM_HINT_T0);
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + 2 * kQ6K_BlockBytes), _MM_HINT_T0);
+    }
     __m512 main = _mm512_setzero_ps();
     for (int h = 0; h < 2; ++h) {
       const int64_t b0 = 8 * sb + 4 * h;  // activation block of group a
