@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -174,6 +175,21 @@ TEST(QuantMatMul, DispatchedKernelEqualsReference) {
       ExpectEqualsReference(s, 3, "threads " + std::to_string(threads),
                             [&](const PackedWeight& p, const float* x, float* y, int64_t T) { QuantMatMul(p, x, y, T, pool); });
   }
+}
+
+// Q6_K's prefill tile is 3 or 4 rows by two groups, by CPU vendor (quant_matmul_kquant_gemm_avx512.cpp): both
+// forced through STRATA_Q6K_PAIR_ROWS, bit for bit against the reference, whichever this CPU picks.
+TEST(QuantMatMul, BothQ6KPairTilesEqualTheReference) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU: no K-quant GEMM to force";
+  ThreadPool pool(2);
+  for (const char* rows : {"3", "4"}) {
+    ::setenv("STRATA_Q6K_PAIR_ROWS", rows, 1);
+    for (const Shape& s : Shapes())
+      if (s.dtype == DType::kQ6_K && s.T > 1)
+        ExpectEqualsReference(s, 11, std::string("pair rows ") + rows,
+                              [&](const PackedWeight& p, const float* x, float* y, int64_t T) { QuantMatMul(p, x, y, T, pool); });
+  }
+  ::unsetenv("STRATA_Q6K_PAIR_ROWS");
 }
 
 // Every integer path this CPU can run (AVX2's vpmaddubsw, AVX-VNNI's 256-bit vpdpbusd, AVX-512 VNNI), forced

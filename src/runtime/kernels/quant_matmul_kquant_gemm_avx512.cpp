@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
+#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
 #include "runtime/kernels/quant_matmul_vnni.h"
 
@@ -197,9 +200,11 @@ using TileFn = void (*)(const Unpacked*, const uint8_t* const*, const QuantActs&
 // Rows a tile takes: as many as keep the accumulators in registers (Q4_K: two float sums a row and group, two
 // short-lived int32 chains; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack
 // and ran 12 % slower than at 4. Two groups share each broadcast: Q4_K's 16 quant vectors, 8 sums and 4 chains
-// fit 4 rows (3 rows ran ~10 % slower); Q6_K at 4 rows spilled and ran ~8 % slower than at 3.
-template <bool kQ6, int NG>
-inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? 3 : 4) : kQ6 ? 6 : 4;
+// fit 4 rows (3 rows ran ~10 % slower). Q6_K's pair tile is kQ6PairRows: at 4 rows it spills a few registers,
+// which cost AMD Zen 4 ~8 % against 3 rows and gains an Intel Xeon 4-5 % (147.5-150.9 -> 155.5-156.5 GMAC/s,
+// QuantMatMulBench.PrefillGemmRate), so the CPU picks (Gemm).
+template <bool kQ6, int NG, int kQ6PairRows>
+inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? kQ6PairRows : 4) : kQ6 ? 6 : 4;
 
 template <bool kQ6, int NG, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
@@ -208,10 +213,10 @@ constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...
 }
 
 // Groups g..g+NG-1 over super-blocks sb0..sb1, each unpacked once, then taken against rows c..c1.
-template <bool kQ6, int NG>
+template <bool kQ6, int NG, int kQ6PairRows>
 STRATA_VNNI void GroupsOverChunk(const PackedWeight& w, const QuantActs& a, float* y, int64_t g, int64_t sb0,
                                  int64_t sb1, int64_t c, int64_t c1, Unpacked* s) {
-  constexpr int kMT = kMaxMT<kQ6, NG>;
+  constexpr int kMT = kMaxMT<kQ6, NG, kQ6PairRows>;
   static constexpr auto kTiles = Tiles<kQ6, NG>(std::make_integer_sequence<int, kMT>());
   for (int64_t sb = sb0; sb < sb1; ++sb) {
     const uint8_t* blk[NG];
@@ -228,7 +233,7 @@ STRATA_VNNI void GroupsOverChunk(const PackedWeight& w, const QuantActs& a, floa
 // 8-bit activations in 256 KiB of L2 while every group passes over it. Blocking rows alone (as the Q8_0 path
 // does) left a K = 8192 matmul 32 rows a block, over which each unpacked super-block was spread too thin
 // (Q6_K ran that shape at 2/3 of its K = 2048 rate); partial sums wait in y between K blocks.
-template <bool kQ6>
+template <bool kQ6, int kQ6PairRows>
 STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
   constexpr int64_t kRows = 120;  // a multiple of every tile height (2, 3, 4, 6)
   const int64_t super_blocks = a.K / 256;
@@ -239,17 +244,27 @@ STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64
     for (int64_t sb0 = 0; sb0 < super_blocks; sb0 += per_block) {
       const int64_t sb1 = std::min(super_blocks, sb0 + per_block);
       int64_t g = g0;
-      for (; g + 1 < g1; g += 2) GroupsOverChunk<kQ6, 2>(w, a, y, g, sb0, sb1, c, c1, s);
-      for (; g < g1; ++g) GroupsOverChunk<kQ6, 1>(w, a, y, g, sb0, sb1, c, c1, s);
+      for (; g + 1 < g1; g += 2) GroupsOverChunk<kQ6, 2, kQ6PairRows>(w, a, y, g, sb0, sb1, c, c1, s);
+      for (; g < g1; ++g) GroupsOverChunk<kQ6, 1, kQ6PairRows>(w, a, y, g, sb0, sb1, c, c1, s);
     }
   }
+}
+
+// Q6_K's pair tile height for this CPU (kMaxMT); STRATA_Q6K_PAIR_ROWS=3|4 forces one, so the tests take both
+// on any machine. Read per call: a matmul call is far longer than getenv.
+int Q6PairRows() {
+  static const int cpu = CpuIsIntel() ? 4 : 3;
+  const char* env = std::getenv("STRATA_Q6K_PAIR_ROWS");
+  if (env != nullptr && (std::strcmp(env, "3") == 0 || std::strcmp(env, "4") == 0)) return env[0] - '0';
+  return cpu;
 }
 
 }  // namespace
 
 void KQuantGemmVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  if (w.dtype() == DType::kQ6_K) Gemm<true>(w, a, y, g0, g1);
-  else Gemm<false>(w, a, y, g0, g1);
+  if (w.dtype() != DType::kQ6_K) Gemm<false, 3>(w, a, y, g0, g1);
+  else if (Q6PairRows() == 4) Gemm<true, 4>(w, a, y, g0, g1);
+  else Gemm<true, 3>(w, a, y, g0, g1);
 }
 
 }  // namespace strata::kernels::internal
