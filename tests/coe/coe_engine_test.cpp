@@ -150,7 +150,9 @@ TEST(CoeEngine, ServesManyMoreExpertsThanFitWithinTheBudget) {
   const int64_t grew = peak - baseline;
   std::printf("150 experts of %.1f MiB each, budget %.1f MiB: resident memory grew by at most %.1f MiB\n",
               need / 1048576.0, config.ram_budget / 1048576.0, grew / 1048576.0);
-  if (!testing::kSanitized) EXPECT_LE(grew, config.ram_budget + kOverhead);
+  if (!testing::kSanitized) {
+    EXPECT_LE(grew, config.ram_budget + kOverhead);
+  }
   EXPECT_LE((*coe)->metrics().gauges().resident_bytes, config.ram_budget);
 }
 

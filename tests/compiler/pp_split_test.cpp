@@ -70,12 +70,16 @@ std::set<int> CheckStagePlan(const Plan& p, int stage, int stages, int tp_rank, 
       EXPECT_GE(l, r.begin) << n.name;
       EXPECT_LT(l, r.end) << n.name;
     }
-    if (n.layer >= 0) EXPECT_EQ(n.layer + p.parallel.first_layer, l) << n.name << " local layer " << n.layer;
+    if (n.layer >= 0) {
+      EXPECT_EQ(n.layer + p.parallel.first_layer, l) << n.name << " local layer " << n.layer;
+    }
   }
   // Only the stage's weights stay (the other layers' tensor-parallel slices are dropped).
   for (const WeightRef& w : p.weights) {
     const int l = NameLayer(w.name);
-    if (l >= 0) EXPECT_TRUE(l >= r.begin && l < r.end) << w.name;
+    if (l >= 0) {
+      EXPECT_TRUE(l >= r.begin && l < r.end) << w.name;
+    }
   }
   const bool first = stage == 0, last = stage == stages - 1;
   EXPECT_EQ(Count(p, Op::kStageInput), first ? 0 : 1);
@@ -84,7 +88,9 @@ std::set<int> CheckStagePlan(const Plan& p, int stage, int stages, int tp_rank, 
   EXPECT_EQ(p.node(p.input).op, Op::kTokens);
   if (!first) {
     for (const Node& n : p.nodes)
-      if (n.op == Op::kStageInput) EXPECT_EQ(n.shape, (std::vector<int64_t>{kSymTokens, dim}));
+      if (n.op == Op::kStageInput) {
+        EXPECT_EQ(n.shape, (std::vector<int64_t>{kSymTokens, dim}));
+      }
   }
   const Node& out = p.node(p.output);
   if (!last) {

@@ -85,7 +85,9 @@ void CheckAgainstBruteForce(const Case& c, const std::vector<std::string>& all) 
     ASSERT_EQ(accepted, it != shortest.end()) << c.schema << " prefix '" << p << "'";
     if (!accepted) continue;
     EXPECT_EQ(m.MinBytesToComplete(), it->second) << c.schema << " prefix '" << p << "'";
-    if (!p.empty() && p != "-") EXPECT_EQ(m.IsComplete(), it->second == 0) << c.schema << " '" << p << "'";
+    if (!p.empty() && p != "-") {
+      EXPECT_EQ(m.IsComplete(), it->second == 0) << c.schema << " '" << p << "'";
+    }
   }
 }
 

@@ -67,8 +67,9 @@ void CheckHfVectors(const std::string& model, Source source) {
       if (tok->add_bos()) with_special.push_back(tok->bos_id());
       with_special.insert(with_special.end(), ids.begin(), ids.end());
       if (tok->add_eos()) with_special.push_back(tok->eos_id());
-      if (c.contains("llamacpp_ids") && c.at("llamacpp_ids") == c.at("ids"))
+      if (c.contains("llamacpp_ids") && c.at("llamacpp_ids") == c.at("ids")) {
         EXPECT_EQ(with_special, c.at("llamacpp_ids_with_special").get<std::vector<int32_t>>()) << Escaped(text);
+      }
     }
     const std::vector<int32_t> got = tok->Encode(text, false);
     const std::vector<int32_t> got_special = EncodeWithSpecialTokens(*tok, text);
