@@ -104,7 +104,7 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t str
   return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), Lanes(first, nj), s);
 }
 
-// One chunk's keys and values as HeadsChunk reads them: each a row `stride` bytes apart, stored or converted.
+// One chunk's keys and values as HeadChunk and LaneChunk read them: each a row `stride` bytes apart, stored or converted.
 struct KvChunk {
   const uint8_t* k;
   int64_t k_stride;
@@ -112,53 +112,28 @@ struct KvChunk {
   int64_t v_stride;
 };
 
-// NH query heads that share one KV head, over positions [first, nj) of one chunk: online-softmax update, then
-// out += Σ_j p_j v_j, for all of them at once. One head's step is a chain (scores, their max, exp, the weighted sum of values) far longer than its
-// work, so head after head the kernel waited on latency (a decode row read its cache at ~9 GB/s a core, in
-// cache). Side by side the NH chains overlap, the rescale is branch-free (exp(0) = 1 when the max holds, one
-// vector exp for all heads instead of two scalar calls each), and each value row is loaded once for NH heads.
-template <int DV, int NH, class KT, class VT>
-STRATA_AVX512 void HeadsChunk(const float* const* q, const KvChunk& kv, int64_t first, int64_t nj, const ScoreMap& map,
-                              HeadState* const* st, float* const* out) {
-  __m512 s[NH];
-  for (int h = 0; h < NH; ++h) s[h] = Scores<DV, KT>(q[h], kv.k, kv.k_stride, first, nj, map);
-  // The heads' old and new maxima as lanes of two vectors, built in registers: written as floats to an array
-  // and read back as one vector, the load waited for the stores to retire (no store forwarding from several
-  // stores), which drained the pipeline once per chunk and head group.
-  __m512 vold = _mm512_setzero_ps(), vnew = _mm512_setzero_ps();
-  float new_max[NH];
-  for (int h = 0; h < NH; ++h) {
-    new_max[h] = std::max(st[h]->max, _mm512_reduce_max_ps(s[h]));
-    vold = _mm512_mask_mov_ps(vold, static_cast<__mmask16>(1u << h), _mm512_set1_ps(st[h]->max));
-    vnew = _mm512_mask_mov_ps(vnew, static_cast<__mmask16>(1u << h), _mm512_set1_ps(new_max[h]));
-  }
-  // exp(old - new) per head in lane h (0 on a head's first chunk, where old is -inf)
-  const __m512 diff = _mm512_sub_ps(vold, vnew);
-  const __m512 rescale =
-      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
-  __m512 r[NH];  // head h's rescale in every lane
-  for (int h = 0; h < NH; ++h) r[h] = _mm512_permutexvar_ps(_mm512_set1_epi32(h), rescale);
-  const __mmask16 lanes = Lanes(first, nj);
-  alignas(64) float p[NH][16];
-  for (int h = 0; h < NH; ++h) {
-    const __m512 pv = _mm512_maskz_mov_ps(lanes, Exp512(_mm512_sub_ps(s[h], _mm512_set1_ps(new_max[h]))));
-    st[h]->sum = st[h]->sum * _mm512_cvtss_f32(r[h]) + _mm512_reduce_add_ps(pv);
-    st[h]->max = new_max[h];
-    _mm512_store_ps(p[h], pv);
-  }
-  __m512 o[NH][DV];
-  for (int h = 0; h < NH; ++h)
-    for (int d = 0; d < DV; ++d) o[h][d] = _mm512_mul_ps(_mm512_loadu_ps(out[h] + 16 * d), r[h]);
+// One query head over positions [first, nj) of one chunk (a model with one query head a KV head; grouped heads
+// take LaneChunk): online-softmax update, then out += Σ_j p_j v_j. The rescale is branch-free: exp(0) = 1 when
+// the max holds, 0 on the head's first chunk (old max -inf).
+template <int DV, class KT, class VT>
+STRATA_AVX512 void HeadChunk(const float* q, const KvChunk& kv, int64_t first, int64_t nj, const ScoreMap& map,
+                             HeadState& st, float* out) {
+  const __m512 s = Scores<DV, KT>(q, kv.k, kv.k_stride, first, nj, map);
+  const float new_max = std::max(st.max, _mm512_reduce_max_ps(s));
+  const __m512 diff = _mm512_sub_ps(_mm512_set1_ps(st.max), _mm512_set1_ps(new_max));
+  const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
+  alignas(64) float p[16];
+  const __m512 pv = _mm512_maskz_mov_ps(Lanes(first, nj), Exp512(_mm512_sub_ps(s, _mm512_set1_ps(new_max))));
+  st.sum = st.sum * _mm512_cvtss_f32(r) + _mm512_reduce_add_ps(pv);
+  st.max = new_max;
+  _mm512_store_ps(p, pv);
+  __m512 o[DV];
+  for (int d = 0; d < DV; ++d) o[d] = _mm512_mul_ps(_mm512_loadu_ps(out + 16 * d), r);
   for (int64_t j = first; j < nj; ++j) {
-    __m512 vj[DV];
-    for (int d = 0; d < DV; ++d) vj[d] = VT::Load16(kv.v + j * kv.v_stride, d);
-    for (int h = 0; h < NH; ++h) {
-      const __m512 pj = _mm512_set1_ps(p[h][j]);
-      for (int d = 0; d < DV; ++d) o[h][d] = _mm512_fmadd_ps(pj, vj[d], o[h][d]);
-    }
+    const __m512 pj = _mm512_set1_ps(p[j]);
+    for (int d = 0; d < DV; ++d) o[d] = _mm512_fmadd_ps(pj, VT::Load16(kv.v + j * kv.v_stride, d), o[d]);
   }
-  for (int h = 0; h < NH; ++h)
-    for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out[h] + 16 * d, o[h][d]);
+  for (int d = 0; d < DV; ++d) _mm512_storeu_ps(out + 16 * d, o[d]);
 }
 
 // Rows 0..rows-1 of one KV head's keys or values (a row `stride` bytes apart) as floats, D = 16 DV a row.
@@ -168,24 +143,9 @@ STRATA_AVX512 inline void ConvertRows(const uint8_t* src, int64_t stride, int64_
     for (int d = 0; d < DV; ++d) _mm512_store_ps(dst + 16 * (DV * j + d), KT::Load16(src + j * stride, d));
 }
 
-// Query heads taken side by side by HeadsChunk: as many as keep their outputs in 16 registers, at most 4.
+// Query heads LaneValues takes side by side: as many as keep their outputs in 16 registers, at most 4.
 template <int DV>
 inline constexpr int64_t kHeadsFor = DV >= 16 ? 1 : std::min(4, 16 / DV);
-inline constexpr int64_t kHeadsTogether = 4;
-
-template <int DV, class KT, class VT>
-STRATA_AVX512 void HeadsOf(int64_t m, const float* const* q, const KvChunk& kv, int64_t first, int64_t nj,
-                           const ScoreMap& map, HeadState* const* st, float* const* out) {
-  constexpr int64_t kMax = kHeadsFor<DV>;
-  for (int64_t h = 0; h < m; h += kMax) {
-    switch (std::min(kMax, m - h)) {
-      case 4: HeadsChunk<DV, (kMax >= 4 ? 4 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
-      case 3: HeadsChunk<DV, (kMax >= 3 ? 3 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
-      case 2: HeadsChunk<DV, (kMax >= 2 ? 2 : 1), KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
-      default: HeadsChunk<DV, 1, KT, VT>(q + h, kv, first, nj, map, st + h, out + h); break;
-    }
-  }
-}
 
 // The cache's positions [lo, last] of one sequence for KV heads kvh0..kvh1, in chunks of up to 16 rows (fewer
 // when blocks are shorter), position chunks outermost so the rows stream through in address order: fn(kh, off,
@@ -222,36 +182,35 @@ STRATA_AVX512 void ForEachChunk(const int32_t* table, const PagedKvView& kv, int
   }
 }
 
-// Query rows r < R (all heads; row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1:
-// chunk by chunk (ForEachChunk); within a chunk, head by head, every row of the tile takes the head's 16 keys
-// and values while they are in L1. With a window, blocks and chunks before the first row's window are skipped.
+// Query rows r < R (row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1, one query
+// head each (with more, AttendLanes): chunk by chunk (ForEachChunk); within a chunk, head by head, every row of
+// the tile takes the head's 16 keys and values while they are in L1. With a window, blocks and chunks before
+// the first row's window are skipped.
 template <int DV, class KT>
-STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t pos0, const int32_t* table,
                               const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
                               float* out, const PositionPart& part) {
   constexpr int64_t D = 16 * DV;
   HeadState st[kMaxTileRows][kMaxRowHeads];
-  alignas(64) float ks[16 * D], vs[16 * D];  // one KV head's chunk as floats (read by every query head of it)
-  const int64_t h0 = kvh0 * G, nh = (kvh1 - kvh0) * G, last = std::min(pos0 + R - 1, part.end - 1),
+  alignas(64) float ks[16 * D], vs[16 * D];  // one KV head's chunk as floats (read by every row of the tile)
+  const int64_t h0 = kvh0, nh = kvh1 - kvh0, last = std::min(pos0 + R - 1, part.end - 1),
                 lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
   ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) STRATA_AVX512 {
-    // Stored (F16 / Q8_0) keys are converted once for all G query heads and R rows that read them, not once
-    // per (head, row): prefill attention 82 -> 130 GFLOP/s on the 1B shape (bench kernels line). Values too
-    // when several rows read them; a decode row's heads share each value load (HeadsChunk) and convert it
-    // there, without the round trip through memory.
+    // Stored (F16 / Q8_0) keys and values are converted once for the R rows that read them, not once per row
+    // (prefill attention 82 -> 130 GFLOP/s on the 1B shape, bench kernels line); a single row converts them as
+    // it loads them.
     KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
-    bool k_converted = false, v_converted = false;
+    bool converted = false;
     if constexpr (!std::is_same_v<KT, KvF32>) {
-      const int64_t f32_stride = D * static_cast<int64_t>(sizeof(float));
-      if (G * R > 1) {
-        ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
-        chunk.k = reinterpret_cast<const uint8_t*>(ks), chunk.k_stride = f32_stride, k_converted = true;
-      }
       if (R > 1) {
+        const int64_t f32_stride = D * static_cast<int64_t>(sizeof(float));
+        ConvertRows<DV, KT>(chunk.k, stride, rows, ks);
         ConvertRows<DV, KT>(chunk.v, stride, rows, vs);
-        chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
+        chunk = KvChunk{reinterpret_cast<const uint8_t*>(ks), f32_stride, reinterpret_cast<const uint8_t*>(vs),
+                        f32_stride};
+        converted = true;
       }
     }
     for (int64_t r = 0; r < R; ++r) {
@@ -259,21 +218,10 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
       const int64_t nj = std::min<int64_t>(rows, pos0 + r + 1 - j);
       const int64_t first = std::max<int64_t>(0, WindowStart(pos0 + r, window) - j);
       if (nj <= first) continue;
-      for (int64_t i = kh * G; i < (kh + 1) * G;) {
-        const int64_t m = std::min<int64_t>(kHeadsTogether, (kh + 1) * G - i);
-        const float* qs[kHeadsTogether];
-        float* os[kHeadsTogether];
-        HeadState* ss[kHeadsTogether];
-        for (int64_t h = 0; h < m; ++h) {
-          qs[h] = q + r * ldq + (h0 + i + h) * D;
-          os[h] = out + r * ldq + (h0 + i + h) * D;
-          ss[h] = &st[r][i + h];
-        }
-        if (v_converted) HeadsOf<DV, KvF32, KvF32>(m, qs, chunk, first, nj, map, ss, os);
-        else if (k_converted) HeadsOf<DV, KvF32, KT>(m, qs, chunk, first, nj, map, ss, os);
-        else HeadsOf<DV, KT, KT>(m, qs, chunk, first, nj, map, ss, os);
-        i += m;
-      }
+      const float* qr = q + r * ldq + (h0 + kh) * D;
+      float* outr = out + r * ldq + (h0 + kh) * D;
+      if (converted) HeadChunk<DV, KvF32, KvF32>(qr, chunk, first, nj, map, st[r][kh], outr);
+      else HeadChunk<DV, KT, KT>(qr, chunk, first, nj, map, st[r][kh], outr);
     }
   });
   if (part.max != nullptr) {
@@ -284,7 +232,7 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t G,
     for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
-// A decode row with grouped KV heads, query heads in 128-bit lanes: the four heads of a lane group (of one KV
+// Grouped KV heads, query heads in 128-bit lanes: the four heads of a lane group (of one KV
 // head) take lanes 4h..4h+3 of every vector, so one 16-lane FMA advances four heads' dot products with the same
 // key and a score needs only a 4-lane reduction (6 shuffles and 3 adds per 16 scores, was 30 and 15 with one
 // head's 16 lanes summed), and the softmax of the four heads runs in the same vectors.
@@ -477,7 +425,7 @@ void AttendRowsOf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos
                   float* out, const PositionPart& part) {
 #define STRATA_ATTEND(DV)                                                                            \
   (G >= 2 ? AttendLanes<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out, part) \
-          : AttendRows<DV, KT>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, map, window, out, part))
+          : AttendRows<DV, KT>(q, ldq, R, pos0, table, kv, kvh0, kvh1, map, window, out, part))
   switch (D / 16) {  // a head's output lives in D / 16 registers
     case 1: return STRATA_ATTEND(1);
     case 2: return STRATA_ATTEND(2);
