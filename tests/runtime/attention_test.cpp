@@ -11,6 +11,7 @@
 
 #include "random_tensors.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/attention_internal.h"
 #include "scattered_cache.h"
 
 namespace strata::kernels {
@@ -129,6 +130,34 @@ TEST(KernelsAttention, UnfusedMatchesReferenceWithScaleSoftcapAndWindow) {
   }
 }
 
+// F16 arithmetic over an F16 cache (AVX512-FP16 CPUs, grouped heads, head_dim 32..128: attention_avx512fp16.cpp)
+// rounds the query to F16 and sums a score's products in halves: measured up to 5.7e-3 from the reference over
+// these cases' values (|q|, |k|, |v| <= 1), against 2e-5 in F32 arithmetic. The test holds it to 1.5e-2.
+constexpr float kF16MathTolerance = 1.5e-2f;
+
+bool F16Math(DType t, const Case& c) {
+#if defined(__x86_64__)
+  return t == DType::kF16 && internal::AttentionF16MathSupported() &&
+         internal::AttentionF16MathFits(c.heads / c.kv_heads, c.head_dim);
+#else
+  (void)t, (void)c;
+  return false;
+#endif
+}
+
+// F32 arithmetic forced while it lives (a test's pass over the path F16 arithmetic would replace).
+struct ForcedF32Math {
+  explicit ForcedF32Math(bool on) { Force(on); }
+  ~ForcedF32Math() { Force(false); }
+  static void Force(bool on) {
+#if defined(__x86_64__)
+    internal::ForceAttentionF32Math(on);
+#else
+    (void)on;
+#endif
+  }
+};
+
 // A cache stored as F16 or Q8_0, read directly by the kernels: they equal the reference over the same values
 // (the rows converted back to F32), fused (AVX-512 where the CPU has it, else portable) and unfused.
 struct TypedCache {
@@ -162,27 +191,56 @@ struct TypedCache {
 
 TEST(KernelsAttention, F16AndQ8_0CachesMatchTheReferenceOverTheirValues) {
   ThreadPool pool(2);
-  for (DType t : {DType::kF16, DType::kQ8_0})
-    for (const Case& c : Cases()) {
-      if (t == DType::kQ8_0 && c.head_dim % 32 != 0) continue;  // Q8_0 blocks must not straddle heads
-      const Inputs in = MakeInputs(c);
-      const TypedCache cache(t, in, c.rows, c.block, static_cast<uint32_t>(c.past + 7));
-      std::vector<float> fused(in.q.size()), unfused(in.q.size()), ref(in.q.size());
-      Attention(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, fused.data(), pool);
-      const int64_t ctx = in.n_pos;
-      std::vector<float> scores(static_cast<size_t>(c.rows * c.heads * ctx)), probs(scores.size());
-      AttnScores(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, scores.data(), pool);
-      CausalSoftmax(scores.data(), c.rows, c.heads, ctx, in.pos.data(), c.window, probs.data(), pool);
-      AttnValues(probs.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, unfused.data(), pool);
-      AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(), in.shape,
-                         ref.data());
-      EXPECT_LE(MaxAbsDiff(fused, ref), 2e-5f) << Name(t) << " " << Name(c);
-      EXPECT_LE(MaxAbsDiff(unfused, ref), 2e-5f) << Name(t) << " " << Name(c);
-      // And the stored values are the inputs within the type's rounding.
-      std::vector<float> exact(in.q.size());
-      AttentionReference(in.q.data(), c.rows, in.pos.data(), in.k.data(), in.v.data(), in.shape, exact.data());
-      EXPECT_LE(MaxAbsDiff(fused, exact), t == DType::kF16 ? 5e-3f : 0.1f) << Name(t) << " " << Name(c);
-    }
+  for (bool f32_math : {true, false})  // F16 arithmetic where the CPU has it, then (or only) F32
+    for (DType t : {DType::kF16, DType::kQ8_0})
+      for (const Case& c : Cases()) {
+        if (t == DType::kQ8_0 && c.head_dim % 32 != 0) continue;  // Q8_0 blocks must not straddle heads
+        const ForcedF32Math forced(f32_math);
+        const bool f16_math = F16Math(t, c);
+        if (!f32_math && !f16_math) continue;  // the first pass took this path already
+        const Inputs in = MakeInputs(c);
+        const TypedCache cache(t, in, c.rows, c.block, static_cast<uint32_t>(c.past + 7));
+        std::vector<float> fused(in.q.size()), unfused(in.q.size()), ref(in.q.size());
+        Attention(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, fused.data(), pool);
+        const int64_t ctx = in.n_pos;
+        std::vector<float> scores(static_cast<size_t>(c.rows * c.heads * ctx)), probs(scores.size());
+        AttnScores(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, scores.data(), pool);
+        CausalSoftmax(scores.data(), c.rows, c.heads, ctx, in.pos.data(), c.window, probs.data(), pool);
+        AttnValues(probs.data(), c.rows, in.pos.data(), cache.view(), in.shape, ctx, unfused.data(), pool);
+        AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(), in.shape,
+                           ref.data());
+        const std::string what = std::string(Name(t)) + (f16_math ? " (F16 arithmetic) " : " ") + Name(c);
+        EXPECT_LE(MaxAbsDiff(fused, ref), f16_math ? kF16MathTolerance : 2e-5f) << what;
+        EXPECT_LE(MaxAbsDiff(unfused, ref), 2e-5f) << what;
+        // And the stored values are the inputs within the type's rounding.
+        std::vector<float> exact(in.q.size());
+        AttentionReference(in.q.data(), c.rows, in.pos.data(), in.k.data(), in.v.data(), in.shape, exact.data());
+        EXPECT_LE(MaxAbsDiff(fused, exact), f16_math ? kF16MathTolerance : t == DType::kF16 ? 5e-3f : 0.1f) << what;
+      }
+}
+
+// F16 arithmetic where a score or a chunk's Σ p v overflows F16 (past 65504): that chunk is recomputed in F32,
+// so the result is the reference's, not inf or NaN (without the fallback: off by 2 and by 3900). Queries 400,
+// keys +-300: a lane's 8 products reach +-1.2e5 after the scale; values 5000 where every score ties (keys 0),
+// so sixteen positions of p = 1 sum to 80000.
+TEST(KernelsAttention, F16ArithmeticOverflowFallsBackToF32) {
+  ThreadPool pool(1);
+  const Case c{8, 2, 64, 40, 1, 16};
+  for (int which = 0; which < 2; ++which) {
+    Inputs in = MakeInputs(c);
+    std::mt19937 rng(9);
+    for (float& x : in.q) x = which == 0 ? 400.0f : x;
+    for (float& x : in.k) x = which == 0 ? (rng() % 2 ? 300.0f : -300.0f) : 0.0f;
+    for (float& x : in.v) x = which == 0 ? x : 5000.0f + x;
+    const TypedCache cache(DType::kF16, in, c.rows, c.block, 3);
+    std::vector<float> fused(in.q.size()), ref(in.q.size());
+    Attention(in.q.data(), c.rows, in.pos.data(), cache.view(), in.shape, fused.data(), pool);
+    AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(), in.shape,
+                       ref.data());
+    const float scale = which == 0 ? 1.0f : 5000.0f;
+    EXPECT_LE(MaxAbsDiff(fused, ref), (F16Math(DType::kF16, c) ? kF16MathTolerance : 2e-5f) * scale)
+        << (which == 0 ? "scores" : "values") << " overflowing F16";
+  }
 }
 
 // One decode row over a long context is split by position across the pool's threads and the parts' softmax
@@ -206,7 +264,8 @@ TEST(KernelsAttention, LongDecodeSplitAcrossThreadsMatchesTheReference) {
           AttentionReference(in.q.data(), c.rows, in.pos.data(), cache.k_values.data(), cache.v_values.data(),
                              in.shape, ref.data());
         }
-        EXPECT_LE(MaxAbsDiff(fused, ref), 2e-5f) << threads << " threads " << Name(t) << " " << Name(c);
+        EXPECT_LE(MaxAbsDiff(fused, ref), F16Math(t, c) ? kF16MathTolerance : 2e-5f)
+            << threads << " threads " << Name(t) << " " << Name(c);
       }
 }
 

@@ -18,8 +18,8 @@
 namespace strata {
 namespace {
 
-// Measured max |logit - reference| over the 6 golden prompts (logits of order 10): F16 cache 1.4e-3, Q8_0
-// cache 2.7e-2 (see the line each test prints). The tolerances keep 2-7x headroom; greedy tokens must agree
+// Measured max |logit - reference| over the 6 golden prompts (logits of order 10): F16 cache 1.4e-3 (2.8e-3
+// in F16 arithmetic, on AVX512-FP16 CPUs), Q8_0 cache 2.7e-2 (see the line each test prints). The tolerances keep 2-7x headroom; greedy tokens must agree
 // until the reference's top-1/top-2 margin is below twice the tolerance (115 tokens for F16, 44 for Q8_0).
 float Tolerance(DType t) { return t == DType::kF16 ? 1e-2f : 6e-2f; }
 
@@ -76,7 +76,8 @@ TEST_P(KvDtype, GoldenLogitsAndGreedyTokensWithinTolerance) {
 // 4096 positions of a generated model (two layers of llama-tiny, random weights of std 0.2 so that attention is
 // sharp), prefilled in chunks of 512: the last position's logits and a few decode steps against the F32 cache.
 // Measured: F16 0.060 and Q8_0 0.98 on logits up to 16.6, i.e. 0.4 % and 6 % of their range (random weights
-// amplify the cache's rounding more than a trained model's do); the tolerances are 1 % and 10 %.
+// amplify the cache's rounding more than a trained model's do); F16 0.14 (0.9 %) where attention runs in F16
+// arithmetic (AVX512-FP16 CPUs: attention_avx512fp16.cpp). The tolerances are 1.5 % and 10 %.
 TEST_P(KvDtype, LongContextOf4096PositionsAgainstTheF32Cache) {
   const std::string path = testing::ScratchDir() + "/long-context.gguf";
   static const Status made = GenerateBenchModel({.shape = "llama-tiny", .dtype = "f16", .out_path = path,
@@ -110,7 +111,7 @@ TEST_P(KvDtype, LongContextOf4096PositionsAgainstTheF32Cache) {
   const float diff = MaxAbsDiff(got.data(), want.data(), static_cast<int64_t>(want.size()));
   std::printf("[ kv %s ] 4096 positions: max |logit - f32 cache| %.3g (logits up to %.3g)\n", Name(GetParam()),
               static_cast<double>(diff), static_cast<double>(scale));
-  EXPECT_LE(diff, (GetParam() == DType::kF16 ? 0.01f : 0.1f) * scale);
+  EXPECT_LE(diff, (GetParam() == DType::kF16 ? 0.015f : 0.1f) * scale);
 }
 
 TEST(KvDtypeBytes, PerTokenBytesAndRefusals) {

@@ -6,36 +6,21 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
-#include "runtime/kernels/attention_internal.h"
-#include "runtime/kernels/exp_avx512.h"
+#include "runtime/kernels/attention_lanes.h"
+#include "runtime/kernels/cpu_features.h"
 
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 intrinsics (bug 105593), as in matmul_avx512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#define STRATA_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
-
 namespace strata::kernels::internal {
 namespace {
-
-STRATA_AVX512 inline __mmask16 FirstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
-// Lanes [first, n).
-STRATA_AVX512 inline __mmask16 Lanes(int64_t first, int64_t n) {
-  return static_cast<__mmask16>(FirstLanes(n) & ~FirstLanes(first));
-}
-
-// tanh as sign(x) (1 - e) / (1 + e), e = e^(-2|x|) <= 1: absolute error a few 1e-8 (what softcap * tanh needs).
-STRATA_AVX512 inline __m512 Tanh(__m512 x) {
-  const __m512 sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
-  const __m512 a = _mm512_abs_ps(x);
-  const __m512 e = Exp512(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 t = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
-  return _mm512_or_ps(t, sign);
-}
 
 // dst[0..D) = a * dst (D a multiple of 16).
 STRATA_AVX512 inline void Scale(float* dst, float a, int64_t D) {
@@ -104,14 +89,6 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t str
   return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), Lanes(first, nj), s);
 }
 
-// One chunk's keys and values as HeadChunk and LaneChunk read them: each a row `stride` bytes apart, stored or converted.
-struct KvChunk {
-  const uint8_t* k;
-  int64_t k_stride;
-  const uint8_t* v;
-  int64_t v_stride;
-};
-
 // One query head over positions [first, nj) of one chunk (a model with one query head a KV head; grouped heads
 // take LaneChunk): online-softmax update, then out += Σ_j p_j v_j. The rescale is branch-free: exp(0) = 1 when
 // the max holds, 0 on the head's first chunk (old max -inf).
@@ -146,41 +123,6 @@ STRATA_AVX512 inline void ConvertRows(const uint8_t* src, int64_t stride, int64_
 // Query heads LaneValues takes side by side: as many as keep their outputs in 16 registers, at most 4.
 template <int DV>
 inline constexpr int64_t kHeadsFor = DV >= 16 ? 1 : std::min(4, 16 / DV);
-
-// The cache's positions [lo, last] of one sequence for KV heads kvh0..kvh1, in chunks of up to 16 rows (fewer
-// when blocks are shorter), position chunks outermost so the rows stream through in address order: fn(kh, off,
-// j, n) for each chunk and KV head, off the byte offset of the head's slice in the chunk's first row (position
-// j), n rows, the chunk's first row at or after lo rounded down to 16 within its block.
-template <class Fn>
-STRATA_AVX512 void ForEachChunk(const int32_t* table, const PagedKvView& kv, int64_t kvh0, int64_t kvh1,
-                                int64_t head_bytes, int64_t lo, int64_t last, Fn&& fn) {
-  const int64_t stride = kv.row_bytes;
-  for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= last; j0 += kv.block_size) {
-    const int64_t n = std::min(kv.block_size, last + 1 - j0);
-    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * stride + kvh0 * head_bytes;
-    for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16) {
-      // the next chunk's rows (chunks are 16 rows, or a block when blocks are shorter; 2 to 4 chunks ahead
-      // measured the same)
-      const int64_t step = std::min<int64_t>(16, kv.block_size);
-      const int64_t ahead = j0 + c + step;
-      const int64_t next_rows = ahead <= last ? std::min<int64_t>(step, last + 1 - ahead) : 0;
-      const int64_t next = next_rows > 0 ? (static_cast<int64_t>(table[ahead / kv.block_size]) * kv.block_size +
-                                            ahead % kv.block_size) * stride + kvh0 * head_bytes
-                                         : 0;
-      for (int64_t kh = 0; kh < kvh1 - kvh0; ++kh) {
-        // The next chunk's rows of this KV head into L2 while this one is worked on: the head's rows are a cache
-        // row apart, a pattern the hardware prefetchers follow poorly (decode attention from memory 12 -> 16
-        // GB/s on 2 cores; into L1 it evicts the chunk in use: 15).
-        for (int64_t j = 0; j < next_rows; ++j)
-          for (int64_t b = 0; b < head_bytes; b += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(kv.k + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
-            _mm_prefetch(reinterpret_cast<const char*>(kv.v + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
-          }
-        fn(kh, base + c * stride + kh * head_bytes, j0 + c, std::min<int64_t>(16, n - c));
-      }
-    }
-  }
-}
 
 // Query rows r < R (row r at q + r ldq, position pos0 + r) over the cache for KV heads kvh0..kvh1, one query
 // head each (with more, AttendLanes): chunk by chunk (ForEachChunk); within a chunk, head by head, every row of
@@ -232,15 +174,9 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t po
     for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
-// Grouped KV heads, query heads in 128-bit lanes: the four heads of a lane group (of one KV
-// head) take lanes 4h..4h+3 of every vector, so one 16-lane FMA advances four heads' dot products with the same
+// Grouped KV heads, query heads in 128-bit lanes (LaneState): one 16-lane FMA advances four heads' dot products with the same
 // key and a score needs only a 4-lane reduction (6 shuffles and 3 adds per 16 scores, was 30 and 15 with one
 // head's 16 lanes summed), and the softmax of the four heads runs in the same vectors.
-struct LaneState {  // per lane group: running max (every lane of head h's group), partial sums (summed at the end)
-  alignas(64) float max[16];
-  alignas(64) float sum[16];
-};
-
 // qmix vector v (of D / 4), lane 4h + t: q_h[4v + t], for the n <= 4 heads of a group (other lanes 0).
 template <int DV>
 STRATA_AVX512 inline void LaneQuery(const float* const* q, int64_t n, float* qmix) {
@@ -315,30 +251,8 @@ STRATA_AVX512 void LaneChunk(const float* qmix, const KvChunk& kv, int64_t first
                              const ScoreMap& map, LaneState& st, float* const* out) {
   __m512 S[4];
   LaneScores<DV>(qmix, kv.k, kv.k_stride, first, nj, S);
-  const uint32_t heads = n >= 4 ? 0xFFFFu : (1u << (4 * n)) - 1, pos = FirstLanes(nj) & ~FirstLanes(first);
-  __mmask16 valid[4];
-  __m512 m = _mm512_set1_ps(-INFINITY);
-  for (int g = 0; g < 4; ++g) {
-    valid[g] = static_cast<__mmask16>(((pos >> (4 * g)) & 0xFu) * 0x1111u & heads);
-    S[g] = _mm512_mul_ps(S[g], _mm512_set1_ps(map.pre));
-    if (map.cap > 0) S[g] = _mm512_mul_ps(_mm512_set1_ps(map.cap), Tanh(S[g]));
-    S[g] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), valid[g], S[g]);
-    m = _mm512_max_ps(m, S[g]);
-  }
-  m = _mm512_max_ps(m, _mm512_shuffle_ps(m, m, 0x4e));  // each head's max in all four of its lanes
-  m = _mm512_max_ps(m, _mm512_shuffle_ps(m, m, 0xb1));
-  const __m512 old = _mm512_load_ps(st.max), now = _mm512_max_ps(old, m), diff = _mm512_sub_ps(old, now);
-  // exp(old - new), 0 while a head has seen nothing (-inf - -inf)
-  const __m512 rescale = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
   alignas(64) float p[64];
-  __m512 sum = _mm512_mul_ps(_mm512_load_ps(st.sum), rescale);
-  for (int g = 0; g < 4; ++g) {
-    const __m512 pg = _mm512_maskz_mov_ps(valid[g], Exp512(_mm512_sub_ps(S[g], now)));
-    sum = _mm512_add_ps(sum, pg);
-    _mm512_store_ps(p + 16 * g, pg);
-  }
-  _mm512_store_ps(st.max, now);
-  _mm512_store_ps(st.sum, sum);
+  const __m512 rescale = LaneSoftmax(S, first, nj, n, map, st, p);
   constexpr int kMax = static_cast<int>(kHeadsFor<DV>);
   for (int64_t h = 0; h < n; h += kMax) {
     switch (std::min<int64_t>(kMax, n - h)) {
@@ -358,26 +272,24 @@ STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G
                                const PagedKvView& kv, int64_t kvh0, int64_t kvh1, const ScoreMap& map, int64_t window,
                                float* out, const PositionPart& part) {
   constexpr int64_t D = 16 * DV;
-  const int64_t per_kv = (G + 3) / 4, groups = (kvh1 - kvh0) * per_kv, h0 = kvh0 * G, nh = (kvh1 - kvh0) * G;
+  const LaneGroups lg(G, kvh0, kvh1);
   // per thread, reused: a pool thread runs this once a layer and step
   struct alignas(64) Vector { float lanes[16]; };
   thread_local std::vector<Vector> qmix_vectors;  // aligned (C++17 aligned new)
-  thread_local std::vector<LaneState> states;     // row r's group g at r groups + g
-  qmix_vectors.resize(static_cast<size_t>(R * groups * D / 4));
+  thread_local std::vector<LaneState> states;     // row r's group g at r lg.count + g
+  qmix_vectors.resize(static_cast<size_t>(R * lg.count * D / 4));
   float* const qmix = reinterpret_cast<float*>(qmix_vectors.data());
-  states.resize(static_cast<size_t>(R * groups));
-  const auto heads_of = [&](int64_t g) { return std::min<int64_t>(4, G - g % per_kv * 4); };
-  const auto head0_of = [&](int64_t g) { return h0 + g / per_kv * G + g % per_kv * 4; };
+  states.resize(static_cast<size_t>(R * lg.count));
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t g = 0; g < lg.count; ++g) {
       const float* qs[4];
-      for (int64_t h = 0; h < heads_of(g); ++h) qs[h] = q + r * ldq + (head0_of(g) + h) * D;
-      LaneQuery<DV>(qs, heads_of(g), qmix + (r * groups + g) * 4 * D);
-      LaneState& st = states[static_cast<size_t>(r * groups + g)];
+      for (int64_t h = 0; h < lg.heads(g); ++h) qs[h] = q + r * ldq + (lg.head0(g) + h) * D;
+      LaneQuery<DV>(qs, lg.heads(g), qmix + (r * lg.count + g) * 4 * D);
+      LaneState& st = states[static_cast<size_t>(r * lg.count + g)];
       std::fill(std::begin(st.max), std::end(st.max), -INFINITY);
       std::fill(std::begin(st.sum), std::end(st.sum), 0.0f);
     }
-  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
+  for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + lg.h0 * D, out + r * ldq + (lg.h0 + (kvh1 - kvh0) * G) * D, 0.0f);
   const int64_t last = std::min(pos0 + R - 1, part.end - 1), lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   alignas(64) float ks[16 * D], vs[16 * D];
@@ -393,30 +305,20 @@ STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G
         chunk.v = reinterpret_cast<const uint8_t*>(vs), chunk.v_stride = f32_stride, v_converted = true;
       }
     }
+    int64_t first = 0, nj = 0;
     for (int64_t r = 0; r < R; ++r) {
-      // the chunk's positions, cut to row r's window (and the part)
-      const int64_t nj = std::min<int64_t>(rows, pos0 + r + 1 - j);
-      const int64_t first = std::max<int64_t>(0, std::max(WindowStart(pos0 + r, window), part.begin) - j);
-      if (nj <= first) continue;
-      for (int64_t g = kh * per_kv; g < (kh + 1) * per_kv; ++g) {
+      if (!RowSpan(r, j, rows, pos0, window, part, &first, &nj)) continue;
+      for (int64_t g = kh * lg.per_kv; g < (kh + 1) * lg.per_kv; ++g) {
         float* os[4];
-        for (int64_t h = 0; h < heads_of(g); ++h) os[h] = out + r * ldq + (head0_of(g) + h) * D;
-        const float* qg = qmix + (r * groups + g) * 4 * D;
-        LaneState& st = states[static_cast<size_t>(r * groups + g)];
-        if (v_converted) LaneChunk<DV, KvF32>(qg, chunk, first, nj, heads_of(g), map, st, os);
-        else LaneChunk<DV, KT>(qg, chunk, first, nj, heads_of(g), map, st, os);
+        for (int64_t h = 0; h < lg.heads(g); ++h) os[h] = out + r * ldq + (lg.head0(g) + h) * D;
+        const float* qg = qmix + (r * lg.count + g) * 4 * D;
+        LaneState& st = states[static_cast<size_t>(r * lg.count + g)];
+        if (v_converted) LaneChunk<DV, KvF32>(qg, chunk, first, nj, lg.heads(g), map, st, os);
+        else LaneChunk<DV, KT>(qg, chunk, first, nj, lg.heads(g), map, st, os);
       }
     }
   });
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t g = 0; g < groups; ++g)
-      for (int64_t h = 0; h < heads_of(g); ++h) {
-        const LaneState& st = states[static_cast<size_t>(r * groups + g)];
-        const float sum = (st.sum[4 * h] + st.sum[4 * h + 1]) + (st.sum[4 * h + 2] + st.sum[4 * h + 3]);
-        const int64_t head = head0_of(g) + h;
-        if (part.max != nullptr) part.max[head] = st.max[4 * h], part.sum[head] = sum;
-        else Scale(out + r * ldq + head * D, 1.0f / sum, D);
-      }
+  FinishLaneGroups(lg, states.data(), R, D, out, ldq, part);
 }
 
 template <class KT>
@@ -445,12 +347,33 @@ void AttendRowsOf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
                       const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
                       int64_t window, float* out, const PositionPart& part) {
+  if (kv.dtype == DType::kF16 && AttentionF16MathFits(G, D) && AttentionF16MathSupported())
+    return AttendRowsAvx512Fp16(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out, part);
   switch (kv.dtype) {
     case DType::kF16: return AttendRowsOf<KvF16>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out, part);
     case DType::kQ8_0:
       return AttendRowsOf<KvQ8_0>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out, part);
     default: return AttendRowsOf<KvF32>(q, ldq, R, G, pos0, table, kv, kvh0, kvh1, D, map, window, out, part);
   }
+}
+
+namespace {
+std::atomic<bool> f32_math_forced{false};
+}  // namespace
+
+void ForceAttentionF32Math(bool on) { f32_math_forced.store(on, std::memory_order_relaxed); }
+
+// STRATA_ATTN_MATH=f32 keeps F32 arithmetic where F16 would be taken (benchmarks of both).
+bool AttentionF16MathSupported() {
+#if defined(STRATA_HAVE_AVX512FP16_KERNELS)
+  static const bool ok = [] {
+    const char* env = std::getenv("STRATA_ATTN_MATH");
+    return AttentionAvx512Supported() && CpuHasAvx512Fp16() && !(env != nullptr && std::strcmp(env, "f32") == 0);
+  }();
+  return ok && !f32_math_forced.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
 }
 
 bool AttentionAvx512Supported() {

@@ -42,6 +42,15 @@ struct PositionPart {
 void AttendRowsAvx512(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
                       const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
                       int64_t window, float* out, const PositionPart& part = {});
+// The same over an F16 cache in F16 arithmetic (attention_avx512fp16.cpp), for G >= 2 and D a multiple of 32 up
+// to 128, where AttentionF16MathSupported(): the CPU has AVX512-FP16, STRATA_ATTN_MATH is not f32, and no test
+// has forced F32 arithmetic (to check both paths on one machine).
+bool AttentionF16MathSupported();
+void ForceAttentionF32Math(bool on);
+inline bool AttentionF16MathFits(int64_t G, int64_t D) { return G >= 2 && D % 32 == 0 && D <= 128; }
+void AttendRowsAvx512Fp16(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0, const int32_t* table,
+                          const PagedKvView& kv, int64_t kvh0, int64_t kvh1, int64_t D, const ScoreMap& map,
+                          int64_t window, float* out, const PositionPart& part);
 #endif
 
 }  // namespace strata::kernels::internal

@@ -21,6 +21,16 @@ inline bool CpuHasAvxVnni() {
 #endif
 }
 
+// AVX512-FP16 (arithmetic on 32 halves a vector): CPUID leaf 7 subleaf 0, EDX bit 23.
+inline bool CpuHasAvx512Fp16() {
+#if defined(__x86_64__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 && (edx & (1u << 23)) != 0;
+#else
+  return false;
+#endif
+}
+
 // STRATA_ISA=avx512|avxvnni|avx2|scalar forces the kernels below what the CPU has, for tests and benchmarks
 // (a path the CPU lacks is never taken); "" when unset.
 inline const char* IsaOverride() {
