@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <future>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,12 @@ json Complete(int port, const std::string& prompt, int max_tokens) {
 
 TEST(MpiServe, ConcurrentRequestsMatchOneProcess) {
   REQUIRE_MPI();
+  // F32 attention arithmetic in every process: F16 arithmetic (AVX512-FP16 CPUs) rounds the query to halves, so
+  // the last-bit differences of tp's reduction order can flip a rounding and move a logprob by ~2e-4.
+  struct F32Attention {
+    F32Attention() { setenv("STRATA_ATTN_MATH", "f32", 1); }
+    ~F32Attention() { unsetenv("STRATA_ATTN_MATH"); }
+  } f32_attention;
   const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "She said", "In the park there was"};
   auto serve_all = [&](int port) {
     std::vector<std::future<json>> futures;
@@ -124,6 +131,7 @@ TEST(MpiServe, ConcurrentRequestsMatchOneProcess) {
   }
   for (const std::vector<std::string>& flags : {std::vector<std::string>{"--tp", "2"}, {"--pp", "2"}}) {
     std::vector<std::string> argv = Mpirun(2);
+    argv.insert(argv.begin() + 1, {"-x", "STRATA_ATTN_MATH"});
     for (const std::string& a : ServeArgs(flags, "f32")) argv.push_back(a);
     Server s(argv);
     ASSERT_GT(s.port, 0) << s.proc.Log();

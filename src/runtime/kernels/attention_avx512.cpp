@@ -174,9 +174,9 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t po
     for (int64_t i = 0; i < nh; ++i) Scale(out + r * ldq + (h0 + i) * D, 1.0f / st[r][i].sum, D);
 }
 
-// Grouped KV heads, query heads in 128-bit lanes (LaneState): one 16-lane FMA advances four heads' dot products with the same
-// key and a score needs only a 4-lane reduction (6 shuffles and 3 adds per 16 scores, was 30 and 15 with one
-// head's 16 lanes summed), and the softmax of the four heads runs in the same vectors.
+// Grouped KV heads, query heads in 128-bit lanes (LaneState): one 16-lane FMA advances four heads' dot products
+// with the same key and a score needs only a 4-lane reduction (6 shuffles and 3 adds per 16 scores, was 30 and
+// 15 with one head's 16 lanes summed), and the softmax of the four heads runs in the same vectors.
 // qmix vector v (of D / 4), lane 4h + t: q_h[4v + t], for the n <= 4 heads of a group (other lanes 0).
 template <int DV>
 STRATA_AVX512 inline void LaneQuery(const float* const* q, int64_t n, float* qmix) {
