@@ -1,14 +1,18 @@
 // Attention over an F16 cache in F16 arithmetic (AVX512-FP16, Intel Sapphire Rapids and later), for models with
 // grouped KV heads. With F32 arithmetic, a cached F16 byte costs two multiply-adds (a key times G = 4 query heads
-// in 16-lane vectors, a value likewise) and a conversion, all on the two vector ports: decode attention then
-// reads the cache at ~14.6 GB/s a core in cache, no faster than memory delivers it, so from memory the two
-// compete (~9-10 GB/s a core). Multiplying halves as they are stored takes 32 products an instruction and no
-// conversion; the probabilities, the softmax and each chunk's output stay in F32.
+// in 16-lane vectors, a value likewise) and a conversion, all on the two vector ports: decode attention reads
+// the cache at ~15 GB/s a core even from L2. Multiplying halves as they are stored takes 32 products an
+// instruction and no conversion (~18-19.6 GB/s from L2); the probabilities, the softmax and each chunk's output
+// stay in F32. From memory both read ~10-11 GB/s a core: the arithmetic is not yet fast enough to hide under
+// the loads, as the weight GEMV's is.
 //
-// Precision (stated; tests/runtime/attention_test.cpp holds it to the double-precision reference): the query
-// (times the score scale) is rounded to F16 as the cache already is, a score sums its D products in 8 F16 lanes
-// (two chains of D / 16) before the lanes are added in F32, and a chunk's Σ p v over its (up to) 16 positions
-// is summed in F16 before it joins the F32 output. A score or chunk sum that overflows F16 is recomputed in F32.
+// Precision (stated; tests/runtime/attention_test.cpp holds it to the double-precision reference, and
+// kv_dtype_test.cpp the logits): the query (times the score scale) is rounded to F16 as the cache already is
+// (llama.cpp's CPU flash attention does the same); a score sums its D products in 8 F16 lanes (four chains of
+// D / 32, then pairs of lanes twice), the last pair in F32; a chunk's Σ p v over its (up to) 16 positions is
+// summed in F16 before it joins the F32 output (llama.cpp keeps the whole sum in F16). A score or chunk sum that
+// overflows F16 is recomputed in F32. Summing the lanes in F32 from the start measured no more precise and 6 %
+// slower.
 //
 // Built with -mavx512fp16 (clang 14 offers the intrinsics no other way) and called only when the CPU has it:
 // see AttentionF16MathSupported.
@@ -47,24 +51,26 @@ void HalfQuery(const float* const* q, int64_t n, float pre, HalfQueryVector* qh)
 }
 
 // Eight positions' products a[p] (lane h: head h's 8 partial sums in halves) -> S[0], S[1]: lane 4h + p head h's
-// score at positions p and 4 + p, the partials converted to floats first.
+// score at positions p and 4 + p. Pairs of partials are added in halves twice (unpacking 32-bit then 64-bit
+// pieces of two vectors at a time), the last pair in floats.
 inline void HalfSums(const __m512h (&a)[8], __m512* S) {
-  __m512 e[2];  // e[0]: heads 0, 1, e[1]: heads 2, 3; 128-bit lanes: [head 2i pos 0-3, 2i + 1 pos 0-3, 2i pos 4-7, ...]
-  for (int i = 0; i < 2; ++i) {
-    __m512 x[8], c[4], d[2];
-    for (int p = 0; p < 8; ++p) {  // floats 8h + t: head 2i + h's partial t
-      const __m512i bits = _mm512_castph_si512(a[p]);
-      x[p] = _mm512_cvtph_ps(i == 0 ? _mm512_castsi512_si256(bits) : _mm512_extracti64x4_epi64(bits, 1));
-    }
-    for (int p = 0; p < 4; ++p)  // 128-bit lane: [pos 2p: t0 + t2, t1 + t3, pos 2p + 1: ...]
-      c[p] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * p], x[2 * p + 1], 0x44), _mm512_shuffle_ps(x[2 * p], x[2 * p + 1], 0xee));
-    for (int p = 0; p < 2; ++p)  // 128-bit lane: the lane's sums at positions 4p .. 4p + 3
-      d[p] = _mm512_add_ps(_mm512_shuffle_ps(c[2 * p], c[2 * p + 1], 0x88), _mm512_shuffle_ps(c[2 * p], c[2 * p + 1], 0xdd));
-    // lanes (head, half of its partials): d[p] lane 2h + k; add the halves
-    e[i] = _mm512_add_ps(_mm512_shuffle_f32x4(d[0], d[1], 0x88), _mm512_shuffle_f32x4(d[0], d[1], 0xdd));
+  __m512i u[4], w[2];
+  for (int i = 0; i < 4; ++i) {  // dword k of a lane: position 2i + k % 2, two partials
+    const __m512i x = _mm512_castph_si512(a[2 * i]), y = _mm512_castph_si512(a[2 * i + 1]);
+    u[i] = _mm512_castph_si512(_mm512_add_ph(_mm512_castsi512_ph(_mm512_unpacklo_epi32(x, y)),
+                                             _mm512_castsi512_ph(_mm512_unpackhi_epi32(x, y))));
   }
-  S[0] = _mm512_shuffle_f32x4(e[0], e[1], 0x44);
-  S[1] = _mm512_shuffle_f32x4(e[0], e[1], 0xee);
+  for (int i = 0; i < 2; ++i)  // dword k of a lane: position 4i + k, two partials
+    w[i] = _mm512_castph_si512(_mm512_add_ph(_mm512_castsi512_ph(_mm512_unpacklo_epi64(u[2 * i], u[2 * i + 1])),
+                                             _mm512_castsi512_ph(_mm512_unpackhi_epi64(u[2 * i], u[2 * i + 1]))));
+  // In floats, lo (heads 0, 1) float 8h + 2k + t; summing t: lane L of e holds head L / 2's positions
+  // 2 (L % 2) + {0, 1}, then head 2 + L / 2's.
+  const __m512i to_lanes = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  for (int i = 0; i < 2; ++i) {
+    const __m512 lo = _mm512_cvtph_ps(_mm512_castsi512_si256(w[i])), hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w[i], 1));
+    const __m512 e = _mm512_add_ps(_mm512_shuffle_ps(lo, hi, 0x88), _mm512_shuffle_ps(lo, hi, 0xdd));
+    S[i] = _mm512_permutexvar_ps(to_lanes, e);
+  }
 }
 
 // S[g] lane 4h + p: head h's q.k (times pre) at position 4g + p of the chunk (row j at k + j stride bytes); rows
