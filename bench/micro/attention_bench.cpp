@@ -46,7 +46,9 @@ TEST(KernelsBench, DecodeAttentionOverALongContext) {
 }
 
 // One decode row of the 1B shape over an F16 cache of 16384 positions (32 MiB of K and V, contiguous blocks),
-// 1 and 2 threads: GB/s of KV read, to set against the machine's read bandwidth.
+// 1 and 2 threads: GB/s of KV read, to set against the machine's read bandwidth. NPOS sets the positions: past
+// the last-level cache for a read from memory (an Intel Xeon with 480 MiB of L3 served 128 MiB partly from it;
+// NPOS=262144 is 512 MiB).
 TEST(KernelsBench, DecodeAttentionF16ReadRate) {
   const int64_t heads = 32, kv_heads = 8, D = 64, n_pos = std::getenv("NPOS") ? std::atoi(std::getenv("NPOS")) : 16384, kv_dim = kv_heads * D, block = 16;
   const AttentionShape s{heads, kv_heads, D};

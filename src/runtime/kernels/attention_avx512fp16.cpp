@@ -3,8 +3,8 @@
 // in 16-lane vectors, a value likewise) and a conversion, all on the two vector ports: decode attention reads
 // the cache at ~15 GB/s a core even from L2. Multiplying halves as they are stored takes 32 products an
 // instruction and no conversion (~18-19.6 GB/s from L2); the probabilities, the softmax and each chunk's output
-// stay in F32. From memory both read ~10-11 GB/s a core: the arithmetic is not yet fast enough to hide under
-// the loads, as the weight GEMV's is.
+// stay in F32. From memory (a cache past L3) both read ~10 GB/s a core and ~18-19 GB/s on two, ~60 % of a plain
+// read: what slows the stream there is not the arithmetic alone, and is still open.
 //
 // Precision (stated; tests/runtime/attention_test.cpp holds it to the double-precision reference, and
 // kv_dtype_test.cpp the logits): the query (times the score scale) is rounded to F16 as the cache already is
