@@ -1,8 +1,8 @@
 // Attention over an F16 cache in F16 arithmetic (AVX512-FP16, Intel Sapphire Rapids and later), for models with
 // grouped KV heads. With F32 arithmetic, a cached F16 byte costs two multiply-adds (a key times G = 4 query heads
 // in 16-lane vectors, a value likewise) and a conversion, all on the two vector ports: decode attention reads
-// the cache at ~15 GB/s a core even from L2. Multiplying halves as they are stored takes 32 products an
-// instruction and no conversion (~18-19.6 GB/s from L2); the probabilities, the softmax and each chunk's output
+// the cache at ~15 GB/s a core even from L3 (4 MiB). Multiplying halves as they are stored takes 32 products an
+// instruction and no conversion (~18-19.6 GB/s); the probabilities, the softmax and each chunk's output
 // stay in F32. From memory (a cache past L3) both read ~10 GB/s a core and ~18-19 GB/s on two, ~60 % of a plain
 // read: what slows the stream there is not the arithmetic alone, and is still open.
 //
