@@ -22,12 +22,6 @@
 namespace strata::kernels::internal {
 namespace {
 
-// dst[0..D) = a * dst (D a multiple of 16).
-STRATA_AVX512 inline void Scale(float* dst, float a, int64_t D) {
-  const __m512 av = _mm512_set1_ps(a);
-  for (int64_t d = 0; d < D; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(_mm512_loadu_ps(dst + d), av));
-}
-
 // How 16 consecutive values of a head's stored row become floats: F32 as is, F16 through F16C, Q8_0 a half block
 // (16 int8 scaled by the block's F16 scale; a head starts on a block).
 struct KvF32 {

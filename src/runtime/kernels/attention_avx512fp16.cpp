@@ -115,11 +115,10 @@ void FloatScores(const float* const* q, int64_t n, float pre, const uint8_t* k, 
   for (int g = 0; g < 4; ++g) S[g] = _mm512_load_ps(s + 16 * g);
 }
 
-// out_h = out_h * rescale_h + Σ_j p_j v_j for heads h0..h0+NH-1 of the group (p as in LaneSoftmax, ph the same
-// in halves): the sum in halves, then added in floats; false (out untouched) when it overflowed.
+// out_h = out_h * rescale_h + Σ_j p_j v_j for the NH heads of the group (p as in LaneSoftmax, ph the same in
+// halves): the sum in halves, then added in floats; false (out untouched) when it overflowed.
 template <int DH, int NH>
-bool HalfValues(const KvChunk& kv, int64_t first, int64_t nj, const _Float16* ph, __m512 rescale, int64_t h0,
-                float* const* out) {
+bool HalfValues(const KvChunk& kv, int64_t first, int64_t nj, const _Float16* ph, __m512 rescale, float* const* out) {
   __m512h o[NH][DH];
   for (int h = 0; h < NH; ++h)
     for (int d = 0; d < DH; ++d) o[h][d] = _mm512_setzero_ph();
@@ -128,7 +127,7 @@ bool HalfValues(const KvChunk& kv, int64_t first, int64_t nj, const _Float16* ph
     for (int d = 0; d < DH; ++d) vj[d] = _mm512_loadu_ph(kv.v + j * kv.v_stride + 64 * d);
     const _Float16* pj = ph + 16 * (j / 4) + j % 4;
     for (int h = 0; h < NH; ++h) {
-      const __m512h w = _mm512_set1_ph(pj[4 * (h0 + h)]);
+      const __m512h w = _mm512_set1_ph(pj[4 * h]);
       for (int d = 0; d < DH; ++d) o[h][d] = _mm512_fmadd_ph(w, vj[d], o[h][d]);
     }
   }
@@ -137,8 +136,8 @@ bool HalfValues(const KvChunk& kv, int64_t first, int64_t nj, const _Float16* ph
     for (int d = 0; d < DH; ++d) bad |= _mm512_fpclass_ph_mask(o[h][d], kNonFinite);
   if (bad != 0) return false;
   for (int h = 0; h < NH; ++h) {
-    const __m512 r = _mm512_permutexvar_ps(_mm512_set1_epi32(static_cast<int>(4 * (h0 + h))), rescale);
-    float* dst = out[h0 + h];
+    const __m512 r = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * h), rescale);
+    float* dst = out[h];
     for (int d = 0; d < DH; ++d) {
       const __m512i bits = _mm512_castph_si512(o[h][d]);
       _mm512_storeu_ps(dst + 32 * d, _mm512_fmadd_ps(_mm512_loadu_ps(dst + 32 * d), r, _mm512_cvtph_ps(_mm512_castsi512_si256(bits))));
@@ -149,13 +148,13 @@ bool HalfValues(const KvChunk& kv, int64_t first, int64_t nj, const _Float16* ph
   return true;
 }
 
-// HalfValues in F32 (heads h0..h0+n-1), for a part of a group whose F16 sum overflowed.
+// HalfValues in F32 (the n heads of the group), for a chunk whose F16 sum overflowed.
 template <int DH>
-void FloatValues(const KvChunk& kv, int64_t first, int64_t nj, const float* p, __m512 rescale, int64_t h0, int64_t n,
+void FloatValues(const KvChunk& kv, int64_t first, int64_t nj, const float* p, __m512 rescale, int64_t n,
                  float* const* out) {
   alignas(64) float r[16];
   _mm512_store_ps(r, rescale);
-  for (int64_t h = h0; h < h0 + n; ++h)
+  for (int64_t h = 0; h < n; ++h)
     for (int d = 0; d < 2 * DH; ++d) {
       __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(out[h] + 16 * d), _mm512_set1_ps(r[4 * h]));
       for (int64_t j = first; j < nj; ++j) {
@@ -190,12 +189,12 @@ void HalfChunk(const HalfGroup& g, const KvChunk& kv, int64_t first, int64_t nj,
     _mm256_store_si256(reinterpret_cast<__m256i*>(ph + 16 * i), _mm512_cvtps_ph(_mm512_load_ps(p + 16 * i), _MM_FROUND_TO_NEAREST_INT));
   bool ok = false;  // all n heads' sums in registers (4 DH) with a row of values (DH): 20 at most
   switch (g.n) {
-    case 4: ok = HalfValues<DH, 4>(kv, first, nj, ph, rescale, 0, out); break;
-    case 3: ok = HalfValues<DH, 3>(kv, first, nj, ph, rescale, 0, out); break;
-    case 2: ok = HalfValues<DH, 2>(kv, first, nj, ph, rescale, 0, out); break;
-    default: ok = HalfValues<DH, 1>(kv, first, nj, ph, rescale, 0, out); break;
+    case 4: ok = HalfValues<DH, 4>(kv, first, nj, ph, rescale, out); break;
+    case 3: ok = HalfValues<DH, 3>(kv, first, nj, ph, rescale, out); break;
+    case 2: ok = HalfValues<DH, 2>(kv, first, nj, ph, rescale, out); break;
+    default: ok = HalfValues<DH, 1>(kv, first, nj, ph, rescale, out); break;
   }
-  if (!ok) FloatValues<DH>(kv, first, nj, p, rescale, 0, g.n, out);  // the outputs are untouched
+  if (!ok) FloatValues<DH>(kv, first, nj, p, rescale, g.n, out);  // the outputs are untouched
 }
 
 template <int DH>

@@ -35,6 +35,12 @@ STRATA_AVX512 inline __m512 Tanh(__m512 x) {
   return _mm512_or_ps(t, sign);
 }
 
+// dst[0..D) = a * dst (D a multiple of 16).
+STRATA_AVX512 inline void Scale(float* dst, float a, int64_t D) {
+  const __m512 av = _mm512_set1_ps(a);
+  for (int64_t d = 0; d < D; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(_mm512_loadu_ps(dst + d), av));
+}
+
 // One chunk's keys and values as HeadChunk and LaneChunk read them: each a row `stride` bytes apart, stored or converted.
 struct KvChunk {
   const uint8_t* k;
@@ -149,8 +155,7 @@ STRATA_AVX512 inline void FinishLaneGroups(const LaneGroups& lg, const LaneState
           part.max[head] = st.max[4 * h], part.sum[head] = sum;
           continue;
         }
-        float* dst = out + r * ldq + head * D;
-        for (int64_t d = 0; d < D; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(_mm512_loadu_ps(dst + d), _mm512_set1_ps(1.0f / sum)));
+        Scale(out + r * ldq + head * D, 1.0f / sum, D);
       }
 }
 
