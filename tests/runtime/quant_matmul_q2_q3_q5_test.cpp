@@ -121,13 +121,13 @@ TEST(QuantMatMulQ2Q3Q5, ReferenceWithinActivationRoundingOfF32) {
   }
 }
 
-struct Shape {
+struct KShape {
   DType dtype;
   int64_t N, K, T;
 };
 
-std::vector<Shape> Shapes() {
-  std::vector<Shape> v;
+std::vector<KShape> KShapes() {
+  std::vector<KShape> v;
   for (DType d : kTypes)
     for (int64_t T : {1, 2, 3, 4, 5, 9})
       for (auto [N, K] : {std::pair<int64_t, int64_t>{16, 256}, {48, 512}, {32, 1280}}) v.push_back({d, N, K, T});
@@ -142,7 +142,7 @@ TEST(QuantMatMulQ2Q3Q5, PacksTheThreeTypes) {
 }
 
 TEST(QuantMatMulQ2Q3Q5, ScalarKernelOverPackedLayoutEqualsReference) {
-  for (const Shape& s : Shapes()) {
+  for (const KShape& s : KShapes()) {
     const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N + s.K));
     const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T));
     std::vector<float> want(static_cast<size_t>(s.T * s.N));
@@ -157,7 +157,7 @@ TEST(QuantMatMulQ2Q3Q5, DispatchedKernelEqualsReference) {
   if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU: QuantMatMul runs the scalar kernel tested above";
   for (int threads : {1, 3}) {
     ThreadPool pool(threads);
-    for (const Shape& s : Shapes()) {
+    for (const KShape& s : KShapes()) {
       const Tensor w = RandomWeight(s.dtype, s.N, s.K, static_cast<uint32_t>(s.N * 3 + s.K));
       const std::vector<float> x = Random(static_cast<size_t>(s.T * s.K), static_cast<uint32_t>(s.T + 5));
       std::vector<float> want(static_cast<size_t>(s.T * s.N)), got(want.size(), -1.0f);

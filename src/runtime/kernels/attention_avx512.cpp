@@ -63,13 +63,14 @@ STRATA_AVX512 inline __m512 Transpose16Sums(__m512 (&a)[16]) {
 }
 
 // Scores of up to 16 consecutive positions (rows k, k + stride, ...) for one head, mapped (scale, softcap);
-// lanes outside [first, nj) are -inf and their keys are not read.
+// lanes outside [first, nj) are -inf and their keys are not read. pf's rows are prefetched, one with each position.
 template <int DV, class KT>
 STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t stride, int64_t first, int64_t nj,
-                                   const ScoreMap& map) {
+                                   const KvPrefetch& pf, const ScoreMap& map) {
   __m512 qv[DV], acc[16];
   for (int d = 0; d < DV; ++d) qv[d] = _mm512_loadu_ps(q + 16 * d);
   for (int j = 0; j < 16; ++j) {
+    pf.Row(j);
     if (j < first || j >= nj) {
       acc[j] = _mm512_setzero_ps();
       continue;
@@ -87,9 +88,9 @@ STRATA_AVX512 inline __m512 Scores(const float* q, const uint8_t* k, int64_t str
 // take LaneChunk): online-softmax update, then out += Σ_j p_j v_j. The rescale is branch-free: exp(0) = 1 when
 // the max holds, 0 on the head's first chunk (old max -inf).
 template <int DV, class KT, class VT>
-STRATA_AVX512 void HeadChunk(const float* q, const KvChunk& kv, int64_t first, int64_t nj, const ScoreMap& map,
-                             HeadState& st, float* out) {
-  const __m512 s = Scores<DV, KT>(q, kv.k, kv.k_stride, first, nj, map);
+STRATA_AVX512 void HeadChunk(const float* q, const KvChunk& kv, const KvPrefetch& pf, int64_t first, int64_t nj,
+                             const ScoreMap& map, HeadState& st, float* out) {
+  const __m512 s = Scores<DV, KT>(q, kv.k, kv.k_stride, first, nj, pf, map);
   const float new_max = std::max(st.max, _mm512_reduce_max_ps(s));
   const __m512 diff = _mm512_sub_ps(_mm512_set1_ps(st.max), _mm512_set1_ps(new_max));
   const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(diff, diff, _CMP_ORD_Q), _mm512_setzero_ps(), Exp512(diff));
@@ -133,7 +134,8 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t po
                 lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   for (int64_t r = 0; r < R; ++r) std::fill(out + r * ldq + h0 * D, out + r * ldq + (h0 + nh) * D, 0.0f);
-  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) STRATA_AVX512 {
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows,
+                                                                 KvPrefetch pf) STRATA_AVX512 {
     // Stored (F16 / Q8_0) keys and values are converted once for the R rows that read them, not once per row
     // (prefill attention 82 -> 130 GFLOP/s on the 1B shape, bench kernels line); a single row converts them as
     // it loads them.
@@ -156,8 +158,9 @@ STRATA_AVX512 void AttendRows(const float* q, int64_t ldq, int64_t R, int64_t po
       if (nj <= first) continue;
       const float* qr = q + r * ldq + (h0 + kh) * D;
       float* outr = out + r * ldq + (h0 + kh) * D;
-      if (converted) HeadChunk<DV, KvF32, KvF32>(qr, chunk, first, nj, map, st[r][kh], outr);
-      else HeadChunk<DV, KT, KT>(qr, chunk, first, nj, map, st[r][kh], outr);
+      if (converted) HeadChunk<DV, KvF32, KvF32>(qr, chunk, pf, first, nj, map, st[r][kh], outr);
+      else HeadChunk<DV, KT, KT>(qr, chunk, pf, first, nj, map, st[r][kh], outr);
+      pf.rows = 0;  // prefetched once, by the first row
     }
   });
   if (part.max != nullptr) {
@@ -191,17 +194,20 @@ STRATA_AVX512 inline __m512 LaneSums(const __m512 (&a)[4]) {
 }
 
 // S[g] lane 4h + p: head h's raw q.k at position 4g + p of a chunk of F32 keys (row j at k + j stride bytes);
-// rows outside [first, nj) are read as row first or nj - 1 (in the chunk, and masked later).
+// rows outside [first, nj) are read as row first or nj - 1 (in the chunk, and masked later). pf's rows are
+// prefetched, one with each position.
 template <int DV>
 STRATA_AVX512 inline void LaneScores(const float* qmix, const uint8_t* k, int64_t stride, int64_t first, int64_t nj,
-                                     __m512 (&S)[4]) {
+                                     const KvPrefetch& pf, __m512 (&S)[4]) {
   constexpr int NV = 4 * DV;
   __m512 qv[NV];
   for (int v = 0; v < NV; ++v) qv[v] = _mm512_load_ps(qmix + 16 * v);
   for (int g = 0; g < 4; ++g) {
     const float* row[4];
-    for (int p = 0; p < 4; ++p)
+    for (int p = 0; p < 4; ++p) {
       row[p] = reinterpret_cast<const float*>(k + std::clamp<int64_t>(4 * g + p, first, nj - 1) * stride);
+      pf.Row(4 * g + p);
+    }
     __m512 a[4][2];  // two chains a position: eight in flight cover the FMA latency
     for (int p = 0; p < 4; ++p) a[p][0] = a[p][1] = _mm512_setzero_ps();
     for (int v = 0; v < NV; v += 2)
@@ -241,10 +247,10 @@ STRATA_AVX512 void LaneValues(const KvChunk& kv, int64_t first, int64_t nj, cons
 
 // One lane group (n <= 4 heads) over positions [first, nj) of a chunk: scores, online softmax, values.
 template <int DV, class VT>
-STRATA_AVX512 void LaneChunk(const float* qmix, const KvChunk& kv, int64_t first, int64_t nj, int64_t n,
-                             const ScoreMap& map, LaneState& st, float* const* out) {
+STRATA_AVX512 void LaneChunk(const float* qmix, const KvChunk& kv, const KvPrefetch& pf, int64_t first, int64_t nj,
+                             int64_t n, const ScoreMap& map, LaneState& st, float* const* out) {
   __m512 S[4];
-  LaneScores<DV>(qmix, kv.k, kv.k_stride, first, nj, S);
+  LaneScores<DV>(qmix, kv.k, kv.k_stride, first, nj, pf, S);
   alignas(64) float p[64];
   const __m512 rescale = LaneSoftmax(S, first, nj, n, map, st, p);
   constexpr int kMax = static_cast<int>(kHeadsFor<DV>);
@@ -287,7 +293,8 @@ STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G
   const int64_t last = std::min(pos0 + R - 1, part.end - 1), lo = std::max(WindowStart(pos0, window), part.begin);
   const int64_t stride = kv.row_bytes, head_bytes = RowBytes(kv.dtype, D);
   alignas(64) float ks[16 * D], vs[16 * D];
-  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) STRATA_AVX512 {
+  ForEachChunk(table, kv, kvh0, kvh1, head_bytes, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows,
+                                                                 KvPrefetch pf) STRATA_AVX512 {
     KvChunk chunk{kv.k + off, stride, kv.v + off, stride};
     bool v_converted = false;
     if constexpr (!std::is_same_v<KT, KvF32>) {  // keys as floats once for every group and row; values for rows
@@ -307,8 +314,9 @@ STRATA_AVX512 void AttendLanes(const float* q, int64_t ldq, int64_t R, int64_t G
         for (int64_t h = 0; h < lg.heads(g); ++h) os[h] = out + r * ldq + (lg.head0(g) + h) * D;
         const float* qg = qmix + (r * lg.count + g) * 4 * D;
         LaneState& st = states[static_cast<size_t>(r * lg.count + g)];
-        if (v_converted) LaneChunk<DV, KvF32>(qg, chunk, first, nj, lg.heads(g), map, st, os);
-        else LaneChunk<DV, KT>(qg, chunk, first, nj, lg.heads(g), map, st, os);
+        if (v_converted) LaneChunk<DV, KvF32>(qg, chunk, pf, first, nj, lg.heads(g), map, st, os);
+        else LaneChunk<DV, KT>(qg, chunk, pf, first, nj, lg.heads(g), map, st, os);
+        pf.rows = 0;  // prefetched once, by the first row and group
       }
     }
   });

@@ -3,8 +3,8 @@
 // in 16-lane vectors, a value likewise) and a conversion, all on the two vector ports: decode attention reads
 // the cache at ~15 GB/s a core even from L3 (4 MiB). Multiplying halves as they are stored takes 32 products an
 // instruction and no conversion (~18-19.6 GB/s); the probabilities, the softmax and each chunk's output
-// stay in F32. From memory (a cache past L3) both read ~10 GB/s a core and ~18-19 GB/s on two, ~60 % of a plain
-// read: what slows the stream there is not the arithmetic alone, and is still open.
+// stay in F32. From memory (a cache past L3) what sets the rate is how the rows are prefetched (KvPrefetch), not
+// the arithmetic: 12.1-12.3 GB/s a core in F16, 11.0-11.4 in F32, against a plain read's 15.8-16.1.
 //
 // Precision (stated; tests/runtime/attention_test.cpp holds it to the double-precision reference, and
 // kv_dtype_test.cpp the logits): the query (times the score scale) is rounded to F16 as the cache already is
@@ -74,14 +74,17 @@ inline void HalfSums(const __m512h (&a)[8], __m512* S) {
 }
 
 // S[g] lane 4h + p: head h's q.k (times pre) at position 4g + p of the chunk (row j at k + j stride bytes); rows
-// outside [first, nj) are read as row first or nj - 1 (in the chunk, and masked later).
+// outside [first, nj) are read as row first or nj - 1 (in the chunk, and masked later). pf's rows are prefetched,
+// one with each position.
 template <int DH>
-void HalfScores(const HalfQueryVector* qh, const uint8_t* k, int64_t stride, int64_t first, int64_t nj, __m512 (&S)[4]) {
+void HalfScores(const HalfQueryVector* qh, const uint8_t* k, int64_t stride, int64_t first, int64_t nj,
+                const KvPrefetch& pf, __m512 (&S)[4]) {
   constexpr int NV = 4 * DH;
   for (int half = 0; half < 2; ++half) {
     __m512h acc[8];
     for (int p = 0; p < 8; ++p) {
       const uint8_t* row = k + std::clamp<int64_t>(8 * half + p, first, nj - 1) * stride;
+      pf.Row(8 * half + p);
       const auto key = [row](int v) {
         return _mm512_castsi512_ph(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * v))));
       };
@@ -173,12 +176,13 @@ struct HalfGroup {
   float pre;              // score scale folded into qh
 };
 
-// One lane group over positions [first, nj) of a chunk of F16 rows: scores, online softmax, values.
+// One lane group over positions [first, nj) of a chunk of F16 rows: scores (prefetching pf), online softmax,
+// values.
 template <int DH>
-void HalfChunk(const HalfGroup& g, const KvChunk& kv, int64_t first, int64_t nj, const ScoreMap& map1, LaneState& st,
-               float* const* out) {
+void HalfChunk(const HalfGroup& g, const KvChunk& kv, const KvPrefetch& pf, int64_t first, int64_t nj,
+               const ScoreMap& map1, LaneState& st, float* const* out) {
   __m512 S[4];
-  HalfScores<DH>(g.qh, kv.k, kv.k_stride, first, nj, S);
+  HalfScores<DH>(g.qh, kv.k, kv.k_stride, first, nj, pf, S);
   if ((_mm512_fpclass_ps_mask(S[0], kNonFinite) | _mm512_fpclass_ps_mask(S[1], kNonFinite) |
        _mm512_fpclass_ps_mask(S[2], kNonFinite) | _mm512_fpclass_ps_mask(S[3], kNonFinite)) != 0)
     FloatScores<DH>(g.q, g.n, g.pre, kv.k, kv.k_stride, first, nj, S);
@@ -225,7 +229,7 @@ void AttendHalf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0,
   ScoreMap map1 = map;  // the scale is in the queries
   map1.pre = 1.0f;
   const int64_t last = std::min(pos0 + R - 1, part.end - 1), lo = std::max(WindowStart(pos0, window), part.begin);
-  ForEachChunk(table, kv, kvh0, kvh1, 2 * D, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows) {
+  ForEachChunk(table, kv, kvh0, kvh1, 2 * D, lo, last, [&](int64_t kh, int64_t off, int64_t j, int64_t rows, KvPrefetch pf) {
     const KvChunk chunk{kv.k + off, kv.row_bytes, kv.v + off, kv.row_bytes};
     int64_t first = 0, nj = 0;
     for (int64_t r = 0; r < R; ++r) {
@@ -236,7 +240,8 @@ void AttendHalf(const float* q, int64_t ldq, int64_t R, int64_t G, int64_t pos0,
         head_ptrs(r, g, os, out);
         head_ptrs(r, g, qs, q);
         const HalfGroup group{query.data() + (r * lg.count + g) * D / 8, qs, lg.heads(g), map.pre};
-        HalfChunk<DH>(group, chunk, first, nj, map1, states[static_cast<size_t>(r * lg.count + g)], os);
+        HalfChunk<DH>(group, chunk, pf, first, nj, map1, states[static_cast<size_t>(r * lg.count + g)], os);
+        pf.rows = 0;  // prefetched once, by the first row and group
       }
     }
   });

@@ -56,38 +56,63 @@ struct LaneState {  // per lane group: running max (every lane of head h's group
   alignas(64) float sum[16];
 };
 
+// The rows of one (chunk, KV head) of the cache, which a kernel prefetches into L2 a row at a time from inside
+// its arithmetic while it works on an earlier one (ForEachChunk). Why in the arithmetic: this machine's hardware
+// prefetchers barely follow the cache's rows (decode attention from memory, `NPOS=262144`: 6.4 GB/s a core without
+// software prefetch), and a chunk's 64 lines prefetched at once stalled the arithmetic behind them (likely: each
+// holds a line fill buffer till its line arrives): 10.3 GB/s a core, 64 % of a plain read in the same run; one
+// row's lines with each position read 12.1-12.2, 75-77 % (2 threads: 19.1-19.3 -> 22.6-22.8 GB/s, 61 -> 73 %).
+// Into L1 instead of L2: no faster.
+struct KvPrefetch {
+  const uint8_t* k = nullptr;
+  const uint8_t* v = nullptr;
+  int64_t stride = 0, rows = 0, bytes = 0;  // rows `stride` apart, a head's `bytes` of each
+
+  // Inlined before GCC's interprocedural passes run: GCC 12 counts a function of prefetches alone as one without
+  // side effects and, at -O2, deletes the calls to it.
+  [[gnu::always_inline]] void Row(int64_t j) const {
+    if (j >= rows) return;
+    Lines(k + j * stride);
+    Lines(v + j * stride);
+  }
+
+ private:
+  [[gnu::always_inline]] void Lines(const uint8_t* p) const {
+    const uintptr_t end = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(bytes) - 1;
+    for (uintptr_t a = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63}; a <= end; a += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T1);
+  }
+};
+
+// How far ahead the prefetched rows are, in bytes of keys and values: a (chunk, head) of the 1B shape's F16 cache
+// is 4 KiB. 4-12 KiB measured within this machine's drift (11.7-12.3 GB/s a core), 32 KiB a little less (11.4).
+constexpr int64_t kPrefetchAheadBytes = 8 << 10;
+
 // The cache's positions [lo, last] of one sequence for KV heads kvh0..kvh1, in chunks of up to 16 rows (fewer
 // when blocks are shorter), position chunks outermost so the rows stream through in address order: fn(kh, off,
-// j, n) for each chunk and KV head, off the byte offset of the head's slice in the chunk's first row (position
-// j), n rows, the chunk's first row at or after lo rounded down to 16 within its block.
+// j, n, pf) for each chunk and KV head, off the byte offset of the head's slice in the chunk's first row
+// (position j), n rows, the chunk's first row at or after lo rounded down to 16 within its block; pf the rows of
+// the (chunk, head) kPrefetchAheadBytes further on, for fn to prefetch (KvPrefetch).
 template <class Fn>
 STRATA_AVX512 void ForEachChunk(const int32_t* table, const PagedKvView& kv, int64_t kvh0, int64_t kvh1,
                                 int64_t head_bytes, int64_t lo, int64_t last, Fn&& fn) {
-  const int64_t stride = kv.row_bytes;
-  for (int64_t j0 = lo / kv.block_size * kv.block_size; j0 <= last; j0 += kv.block_size) {
-    const int64_t n = std::min(kv.block_size, last + 1 - j0);
-    const int64_t base = static_cast<int64_t>(table[j0 / kv.block_size]) * kv.block_size * stride + kvh0 * head_bytes;
-    for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16) {
-      // the next chunk's rows (chunks are 16 rows, or a block when blocks are shorter; 2 to 4 chunks ahead
-      // measured the same)
-      const int64_t step = std::min<int64_t>(16, kv.block_size);
-      const int64_t ahead = j0 + c + step;
-      const int64_t next_rows = ahead <= last ? std::min<int64_t>(step, last + 1 - ahead) : 0;
-      const int64_t next = next_rows > 0 ? (static_cast<int64_t>(table[ahead / kv.block_size]) * kv.block_size +
-                                            ahead % kv.block_size) * stride + kvh0 * head_bytes
-                                         : 0;
-      for (int64_t kh = 0; kh < kvh1 - kvh0; ++kh) {
-        // The next chunk's rows of this KV head into L2 while this one is worked on: the head's rows are a cache
-        // row apart, a pattern the hardware prefetchers follow poorly (decode attention from memory 12 -> 16
-        // GB/s on 2 cores; into L1 it evicts the chunk in use: 15).
-        for (int64_t j = 0; j < next_rows; ++j)
-          for (int64_t b = 0; b < head_bytes; b += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(kv.k + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
-            _mm_prefetch(reinterpret_cast<const char*>(kv.v + next + j * stride + kh * head_bytes + b), _MM_HINT_T1);
-          }
-        fn(kh, base + c * stride + kh * head_bytes, j0 + c, std::min<int64_t>(16, n - c));
+  const int64_t stride = kv.row_bytes, bs = kv.block_size, nh = kvh1 - kvh0, step = std::min<int64_t>(16, bs);
+  const int64_t item = 2 * step * head_bytes, ahead = std::max<int64_t>(1, (kPrefetchAheadBytes + item - 1) / item);
+  const auto offset = [&](int64_t pos, int64_t kh) {
+    return (static_cast<int64_t>(table[pos / bs]) * bs + pos % bs) * stride + (kvh0 + kh) * head_bytes;
+  };
+  for (int64_t j0 = lo / bs * bs; j0 <= last; j0 += bs) {
+    const int64_t n = std::min(bs, last + 1 - j0);
+    for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16)
+      for (int64_t kh = 0; kh < nh; ++kh) {
+        KvPrefetch pf;
+        const int64_t x = kh + ahead, a = j0 + c + x / nh * step;  // the item `ahead` on: chunk at a, head x % nh
+        if (a <= last) {
+          const int64_t off = offset(a, x % nh);
+          pf = KvPrefetch{kv.k + off, kv.v + off, stride, std::min({step, last + 1 - a, bs - a % bs}), head_bytes};
+        }
+        fn(kh, offset(j0 + c, kh), j0 + c, std::min<int64_t>(16, n - c), pf);
       }
-    }
   }
 }
 
