@@ -34,7 +34,7 @@ std::vector<float> PackedScalar(const PackedWeight& p, const std::vector<float>&
   std::vector<int32_t> corr(static_cast<size_t>(T * nb)), corr16(static_cast<size_t>(2 * T * nb));
   for (int64_t t = 0; t < T; ++t)
     internal::QuantizeRowScalar(x.data() + t * K, K, offset, q.data() + t * K, d.data() + t * nb, corr.data() + t * nb,
-                                ds.data() + t * nb, corr16.data() + 2 * t * nb);
+                                ds.data() + t * nb, corr16.data() + 2 * t * nb, internal::ActivationSpan(p.dtype()));
   std::vector<float> y(static_cast<size_t>(T * p.rows()));
   internal::QuantRowsScalar(p, {T, K, nb, q.data(), d.data(), corr.data(), ds.data(), corr16.data()}, y.data(), 0,
                             p.rows() / kPackRows);
@@ -76,7 +76,8 @@ TEST(QuantMatMulReference, MatchesHandComputedValues) {
 }
 
 TEST(QuantMatMulReference, WithinActivationRoundingOfF32) {
-  // Rounding x to 8 bits moves each value by at most d/2 = amax/254 of its block, so each output moves by at
+  // Rounding x to 8 bits moves each value by at most d/2 = amax/254 of the values sharing its scale (its block
+  // of 32, or for Q4_K and Q6_K its super-block of 256: internal::ActivationSpan), so each output moves by at
   // most Σ_blocks (amax_b / 254) Σ_i∈b |w_i| (plus float rounding, which the 1e-5 relative slack covers).
   const int64_t N = 48, K = 1280, T = 3;
   for (DType dtype :
@@ -92,10 +93,12 @@ TEST(QuantMatMulReference, WithinActivationRoundingOfF32) {
       DequantizeRow(dtype, w.row(n), row.data(), K);
       for (int64_t t = 0; t < T; ++t) {
         double bound = 0, scale = 0;
+        const int64_t span = internal::ActivationSpan(dtype);
         for (int64_t b = 0; b < K / 32; ++b) {
           double amax = 0, wsum = 0;
-          for (int64_t i = 32 * b; i < 32 * b + 32; ++i) {
+          for (int64_t i = 32 * b / span * span; i < (32 * b / span + 1) * span; ++i)
             amax = std::max(amax, std::fabs(static_cast<double>(x[static_cast<size_t>(t * K + i)])));
+          for (int64_t i = 32 * b; i < 32 * b + 32; ++i) {
             wsum += std::fabs(row[static_cast<size_t>(i)]);
             scale += std::fabs(row[static_cast<size_t>(i)] * x[static_cast<size_t>(t * K + i)]);
           }
@@ -139,6 +142,9 @@ std::vector<Shape> Shapes() {
   // K-quant prefill (quant_matmul_kquant_gemm_avx512.cpp): two row blocks of 120 (the second 10), two K blocks of
   // 8 super-blocks, a pair of groups and a single one
   for (DType d : {DType::kQ4_K, DType::kQ6_K}) v.push_back({d, 48, 4096, 130});
+  // with the rows above, every height of Q6_K's tile of up to 8 rows (1 .. 8) and of Q4_K's (1 .. 4)
+  for (DType d : {DType::kQ4_K, DType::kQ6_K})
+    for (int64_t T : {3, 4, 6}) v.push_back({d, 32, 512, T});
   return v;
 }
 
@@ -177,21 +183,6 @@ TEST(QuantMatMul, DispatchedKernelEqualsReference) {
   }
 }
 
-// Q6_K's prefill tile is 3 or 4 rows by two groups, by CPU vendor (quant_matmul_kquant_gemm_avx512.cpp): both
-// forced through STRATA_Q6K_PAIR_ROWS, bit for bit against the reference, whichever this CPU picks.
-TEST(QuantMatMul, BothQ6KPairTilesEqualTheReference) {
-  if (!HasVnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU: no K-quant GEMM to force";
-  ThreadPool pool(2);
-  for (const char* rows : {"3", "4"}) {
-    ::setenv("STRATA_Q6K_PAIR_ROWS", rows, 1);
-    for (const Shape& s : Shapes())
-      if (s.dtype == DType::kQ6_K && s.T > 1)
-        ExpectEqualsReference(s, 11, std::string("pair rows ") + rows,
-                              [&](const PackedWeight& p, const float* x, float* y, int64_t T) { QuantMatMul(p, x, y, T, pool); });
-  }
-  ::unsetenv("STRATA_Q6K_PAIR_ROWS");
-}
-
 // Every integer path this CPU can run (AVX2's vpmaddubsw, AVX-VNNI's 256-bit vpdpbusd, AVX-512 VNNI), forced
 // as STRATA_ISA would, bit for bit against the reference for the dtypes it takes.
 TEST(QuantMatMul, EveryIsaPathEqualsTheReference) {
@@ -212,28 +203,47 @@ TEST(QuantMatMul, EveryIsaPathEqualsTheReference) {
   if (ran == 0) GTEST_SKIP() << "no integer path on this CPU";
 }
 
-// The AVX2 activation quantizer against the scalar one, byte for byte: random rows, halves (rounded to even),
-// an all-zero block.
-TEST(QuantMatMul, Avx2ActivationQuantizationEqualsScalar) {
-  if (!QuantIsaSupported(QuantIsa::kAvx2)) GTEST_SKIP() << "no AVX2";
-  const int64_t K = 256, nb = K / 32;
+// The AVX2 and AVX-512 activation quantizers against the scalar one, byte for byte, with a scale per 32 and per
+// 256 values: random rows, halves (rounded to even), an all-zero block; the largest value in the second span's
+// last block, so a span's amax must come from all of it.
+TEST(QuantMatMul, SimdActivationQuantizationEqualsScalar) {
+  const int64_t K = 512, nb = K / 32;
   std::vector<float> x = Random(static_cast<size_t>(K), 17, 3.0f);
   for (int64_t i = 32; i < 64; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i - 48) + 0.5f;  // ties
   x[32] = 127.0f;  // amax 127: the scale is 1, so each x.5 lands on a tie
   for (int64_t i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;
+  x[500] = -9.0f;
   struct Out {
-    std::vector<int8_t> q = std::vector<int8_t>(256);
-    std::vector<float> d = std::vector<float>(8), ds = std::vector<float>(8);
-    std::vector<int32_t> corr = std::vector<int32_t>(8), corr16 = std::vector<int32_t>(16);
-  } a, b;
-  internal::QuantizeRowScalar(x.data(), K, 128, a.q.data(), a.d.data(), a.corr.data(), a.ds.data(), a.corr16.data());
-  internal::QuantizeRowAvx2(x.data(), K, 128, b.q.data(), b.d.data(), b.corr.data(), b.ds.data(), b.corr16.data());
-  EXPECT_EQ(a.q, b.q);
-  EXPECT_EQ(a.d, b.d);
-  EXPECT_EQ(a.ds, b.ds);
-  EXPECT_EQ(a.corr, b.corr);
-  EXPECT_EQ(a.corr16, b.corr16);
-  EXPECT_EQ(static_cast<int64_t>(a.d.size()), nb);
+    std::vector<int8_t> q = std::vector<int8_t>(512);
+    std::vector<float> d = std::vector<float>(16), ds = std::vector<float>(16);
+    std::vector<int32_t> corr = std::vector<int32_t>(16), corr16 = std::vector<int32_t>(32);
+  };
+  using Quantizer = void (*)(const float*, int64_t, int32_t, int8_t*, float*, int32_t*, float*, int32_t*, int64_t);
+  std::vector<std::pair<const char*, Quantizer>> simd;
+  if (QuantIsaSupported(QuantIsa::kAvx2)) simd.emplace_back("avx2", internal::QuantizeRowAvx2);
+  if (QuantIsaSupported(QuantIsa::kAvx512Vnni)) simd.emplace_back("avx512", internal::QuantizeRowAvx512);
+  if (simd.empty()) GTEST_SKIP() << "no AVX2";
+  for (const int64_t span : {32, 256}) {
+    Out a;
+    internal::QuantizeRowScalar(x.data(), K, 128, a.q.data(), a.d.data(), a.corr.data(), a.ds.data(), a.corr16.data(),
+                                span);
+    ASSERT_EQ(static_cast<int64_t>(a.d.size()), nb);
+    if (span == 256) {  // one scale a span, from its largest value
+      EXPECT_EQ(a.d[0], 127.0f / 127.0f);
+      EXPECT_EQ(a.d[7], a.d[0]);
+      EXPECT_EQ(a.d[8], 9.0f / 127.0f);
+      EXPECT_EQ(a.d[15], a.d[8]);
+    }
+    for (const auto& [name, quantize] : simd) {
+      Out b;
+      quantize(x.data(), K, 128, b.q.data(), b.d.data(), b.corr.data(), b.ds.data(), b.corr16.data(), span);
+      EXPECT_EQ(a.q, b.q) << name << " span " << span;
+      EXPECT_EQ(a.d, b.d) << name << " span " << span;
+      EXPECT_EQ(a.ds, b.ds) << name << " span " << span;
+      EXPECT_EQ(a.corr, b.corr) << name << " span " << span;
+      EXPECT_EQ(a.corr16, b.corr16) << name << " span " << span;
+    }
+  }
 }
 
 // The extremes 16-bit pair sums must survive on AVX2: Q8_0 weights of -128 and 127 against activations that

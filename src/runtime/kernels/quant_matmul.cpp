@@ -241,11 +241,14 @@ void SetQuantizedActivations(bool on) { g_enabled.store(on ? 1 : 0, std::memory_
 namespace internal {
 
 void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
-                       int32_t* corr16) {
+                       int32_t* corr16, int64_t span) {
+  float amax = 0;
   for (int64_t b = 0; b < K / 32; ++b) {
     const float* xb = x + 32 * b;
-    float amax = 0;
-    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    if (b % (span / 32) == 0) {  // a new span
+      amax = 0;
+      for (int64_t i = 0; i < span; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    }
     const float db = amax / 127.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     int32_t half[2] = {0, 0};
@@ -265,9 +268,9 @@ void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, flo
 
 namespace {
 
-// One row's Q4_K super-block against activation blocks 8 sb .. 8 sb + 7, in the order the SIMD kernel takes:
-// per sub-block, the int dot product times the scale to float, times d_x, summed; the mins' term likewise;
-// then d and dmin applied once per super-block.
+// One row's Q4_K super-block against activation blocks 8 sb .. 8 sb + 7 (one scale d_x: ActivationSpan), in
+// the order the SIMD kernel takes: per sub-block, the int dot product to float times the scale, summed; the
+// mins' term (d_x Σ q_x per block) likewise; then d d_x and dmin applied once per super-block.
 float Q4_KSuperBlock(const uint8_t* qs_units, int64_t unit_stride, const int32_t* sc, const int32_t* m, float d,
                      float dmin, const QuantActs& a, int64_t t, int64_t sb, float acc) {
   float main = 0, mins = 0;
@@ -280,15 +283,15 @@ float Q4_KSuperBlock(const uint8_t* qs_units, int64_t unit_stride, const int32_t
         const uint8_t byte = qs_units[(j / 2) * 8 * unit_stride + u * unit_stride + i];
         s += (j % 2 ? byte >> 4 : byte & 0x0f) * xq[4 * u + i];
       }
-    main = std::fma(static_cast<float>(s * sc[j]), a.d[t * a.nb + b], main);
+    main = std::fma(static_cast<float>(s), static_cast<float>(sc[j]), main);
     mins = std::fma(static_cast<float>(m[j]), a.ds[t * a.nb + b], mins);
   }
-  return std::fma(-dmin, mins, std::fma(d, main, acc));
+  return std::fma(-dmin, mins, std::fma(d * a.d[t * a.nb + 8 * sb], main, acc));
 }
 
-// One row's Q6_K super-block (quants q[256] 0..63, int8 scales sc[16]) against activation blocks 8 sb ..:
-// per 32-group, each half's int dot product from its -32 Σ q_x correction, to float, times its scale, both
-// halves summed, times d_x; d applied once per super-block. The SIMD kernel's operations in its order.
+// One row's Q6_K super-block (quants q[256] 0..63, int8 scales sc[16]) against activation blocks 8 sb .. (one
+// scale d_x): per 16 values, the int dot product from its -32 Σ q_x correction, to float, times its scale,
+// summed; d d_x applied once per super-block. The SIMD kernel's operations in its order.
 float Q6_KSuperBlock(const int32_t* q, const int32_t* sc, float d, const QuantActs& a, int64_t t, int64_t sb,
                      float acc) {
   float main = 0;
@@ -297,11 +300,10 @@ float Q6_KSuperBlock(const int32_t* q, const int32_t* sc, float d, const QuantAc
     const int8_t* xq = a.q + t * a.K + 32 * b;
     int32_t half[2] = {a.corr16[t * 2 * a.nb + 2 * b], a.corr16[t * 2 * a.nb + 2 * b + 1]};
     for (int i = 0; i < 32; ++i) half[i / 16] += q[32 * j + i] * xq[i];
-    const float f = std::fma(static_cast<float>(half[1]), static_cast<float>(sc[2 * j + 1]),
-                             static_cast<float>(half[0]) * static_cast<float>(sc[2 * j]));
-    main = std::fma(f, a.d[t * a.nb + b], main);
+    main = std::fma(static_cast<float>(half[0]), static_cast<float>(sc[2 * j]), main);
+    main = std::fma(static_cast<float>(half[1]), static_cast<float>(sc[2 * j + 1]), main);
   }
-  return std::fma(d, main, acc);
+  return std::fma(d * a.d[t * a.nb + 8 * sb], main, acc);
 }
 
 // y for groups g0..g1 of a super-block dtype; add(blk, r, a, t, sb, acc) adds super-block sb of row r.
@@ -390,7 +392,7 @@ struct ActBuffer {
   std::vector<int32_t> corr16;
 };
 
-internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, ThreadPool& pool,
+internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t offset, int64_t span, ThreadPool& pool,
                                  ActBuffer& buf, QuantIsa isa) {
   const int64_t nb = K / 32;
   buf.q.resize(static_cast<size_t>(T * K));
@@ -404,12 +406,13 @@ internal::QuantActs QuantizeActs(const float* x, int64_t T, int64_t K, int32_t o
       if (isa != QuantIsa::kNone) {
         auto quantize = isa == QuantIsa::kAvx512Vnni ? internal::QuantizeRowAvx512 : internal::QuantizeRowAvx2;
         quantize(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb, buf.corr.data() + t * nb,
-                 buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
+                 buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb, span);
         continue;
       }
 #endif
       internal::QuantizeRowScalar(x + t * K, K, offset, buf.q.data() + t * K, buf.d.data() + t * nb,
-                                  buf.corr.data() + t * nb, buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb);
+                                  buf.corr.data() + t * nb, buf.ds.data() + t * nb, buf.corr16.data() + 2 * t * nb,
+                                  span);
     }
   };
   // A row is a few microseconds of work: only a prompt's many rows are worth the pool.
@@ -475,7 +478,7 @@ void QuantMatMulWithIsa(QuantIsa isa, const PackedWeight& w, const float* x, flo
   if (T <= 0) return;
   thread_local ActBuffer buf;  // one per calling (driver) thread; reused across calls
   const internal::QuantActs a =
-      QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), pool, buf, isa);
+      QuantizeActs(x, T, w.cols(), WeightOffset(w.dtype()), internal::ActivationSpan(w.dtype()), pool, buf, isa);
   const int64_t groups = w.rows() / kPackRows;
   std::function<void(int64_t, int64_t)> run = [&](int64_t g0, int64_t g1) { internal::QuantRowsScalar(w, a, y, g0, g1); };
 #if defined(__x86_64__)
@@ -498,7 +501,8 @@ void QuantMatMulReference(const Tensor& w, const float* x, float* y, int64_t T) 
   std::vector<float> d(static_cast<size_t>(nb)), ds(static_cast<size_t>(nb));
   std::vector<int32_t> corr(static_cast<size_t>(nb)), corr16(static_cast<size_t>(2 * nb));
   for (int64_t t = 0; t < T; ++t) {
-    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data(), ds.data(), corr16.data());
+    internal::QuantizeRowScalar(x + t * K, K, 0, q.data(), d.data(), corr.data(), ds.data(), corr16.data(),
+                                internal::ActivationSpan(w.dtype()));
     const internal::QuantActs a{1, K, nb, q.data(), d.data(), corr.data(), ds.data(), corr16.data()};
     for (int64_t n = 0; n < N; ++n) y[t * N + n] = ReferenceRow(w.dtype(), static_cast<const uint8_t*>(w.row(n)), a);
   }

@@ -137,18 +137,22 @@ STRATA_AVX2_INT inline int32_t HorizontalSum(__m256i v) {
 // As QuantizeRowScalar, eight values a vector: the same float operations (amax, amax / 127, its inverse, the
 // product rounded half to even), so the same bytes and scales.
 STRATA_AVX2_INT void QuantizeRowAvx2(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr,
-                                     float* ds, int32_t* corr16) {
+                                     float* ds, int32_t* corr16, int64_t span) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  float amax = 0;
   for (int64_t b = 0; b < K / 32; ++b) {
     __m256 v[4];
     for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
-    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
-                             _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float amax = _mm_cvtss_f32(m4);
+    if (b % (span / 32) == 0) {  // a new span: its amax (a max, exact in any order)
+      __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                               _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+      for (int64_t i = 32; i < span; i += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + 32 * b + i), abs_mask));
+      __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+      m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+      m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+      amax = _mm_cvtss_f32(m4);
+    }
     const float db = amax / 127.0f;
     const __m256 id = _mm256_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
     __m256i n[4];

@@ -118,15 +118,15 @@ STRATA_VNNI void GroupPairTile(const PackedWeight& w, const QuantActs& a, int64_
   }
 }
 
-// Sub-block j's int32 dot products (16 rows) times the rows' u8 scales, in float (exact: both are integers and
-// the product stays below 2^24), times d_x, added to main; the mins' term (u8 mins times d_x Σ q_x) into mins.
-STRATA_VNNI inline void Q4KSubBlock(const uint8_t* blk, int j, __m512i dot, float dx, float dsx, __m512& main,
-                                    __m512& mins) {
+// Sub-block j's int32 dot products (16 rows) times the rows' u8 scales, in float (the product is exact: both
+// are integers and it stays below 2^24), added to main; the mins' term (u8 mins times d_x Σ q_x) into mins. d_x
+// is the super-block's (ActivationSpan), applied with d.
+STRATA_VNNI inline void Q4KSubBlock(const uint8_t* blk, int j, __m512i dot, float dsx, __m512& main, __m512& mins) {
   const __m512 sc = _mm512_cvtepi32_ps(
       _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_Sc + 16 * j))));
   const __m512 mf = _mm512_cvtepi32_ps(
       _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4K_M + 16 * j))));
-  main = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), sc), _mm512_set1_ps(dx), main);
+  main = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, main);
   mins = _mm512_fmadd_ps(mf, _mm512_set1_ps(dsx), mins);
 }
 
@@ -156,12 +156,12 @@ STRATA_VNNI void GroupTileQ4KRow(const PackedWeight& w, const QuantActs& a, int6
         hi1 = _mm512_dpbusd_epi32(hi1, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low4), Bcast4(x + 36 + 4 * u));
       }
       const int64_t b = 8 * sb + 2 * p;
-      Q4KSubBlock(blk, 2 * p, _mm512_add_epi32(lo0, lo1), xd[b], xds[b], main, mins);
-      Q4KSubBlock(blk, 2 * p + 1, _mm512_add_epi32(hi0, hi1), xd[b + 1], xds[b + 1], main, mins);
+      Q4KSubBlock(blk, 2 * p, _mm512_add_epi32(lo0, lo1), xds[b], main, mins);
+      Q4KSubBlock(blk, 2 * p + 1, _mm512_add_epi32(hi0, hi1), xds[b + 1], main, mins);
     }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_D)));
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4K_Dmin)));
-    acc = _mm512_fnmadd_ps(dmin, mins, _mm512_fmadd_ps(d, main, acc));
+    acc = _mm512_fnmadd_ps(dmin, mins, _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(xd[8 * sb])), main, acc));
   }
   _mm512_storeu_ps(y + t0 * w.rows() + g * kPackRows, acc);
 }
@@ -191,11 +191,10 @@ STRATA_VNNI inline void Q6KScales(const uint8_t* blk, int j, __m512& sc0, __m512
       _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6K_Sc + 32 * j + 16))));
 }
 
-// A group's two half sums times their scales (in float: both products are exact below 2^24, and a float
-// multiply-add is cheaper than two 32-bit integer multiplies), times d_x, added to main.
-STRATA_VNNI inline __m512 Q6KGroup(__m512i lo, __m512i hi, __m512 sc0, __m512 sc1, float dx, __m512 main) {
-  const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), sc1, _mm512_mul_ps(_mm512_cvtepi32_ps(lo), sc0));
-  return _mm512_fmadd_ps(f, _mm512_set1_ps(dx), main);
+// A group's two half sums times their scales, added to main (in float: both products are exact below 2^24, and
+// a float multiply-add is cheaper than a 32-bit integer multiply). d_x is the super-block's, applied with d.
+STRATA_VNNI inline __m512 Q6KGroup(__m512i lo, __m512i hi, __m512 sc0, __m512 sc1, __m512 main) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), sc1, _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo), sc0, main));
 }
 
 // Q6_K against one activation row (decode): per quad, the 8 units unpacked once feed the four groups' halves
@@ -237,11 +236,11 @@ STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int6
       for (int k = 0; k < 4; ++k) {
         __m512 sc0, sc1;
         Q6KScales(blk, 4 * h + k, sc0, sc1);
-        main = Q6KGroup(lo[k], hi[k], sc0, sc1, a.d[t0 * a.nb + b0 + k], main);
+        main = Q6KGroup(lo[k], hi[k], sc0, sc1, main);
       }
     }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ6K_D)));
-    acc = _mm512_fmadd_ps(d, main, acc);
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d[t0 * a.nb + 8 * sb])), main, acc);
   }
   _mm512_storeu_ps(y + t0 * w.rows() + g * kPackRows, acc);
 }
@@ -286,10 +285,15 @@ STRATA_VNNI void Rows(const PackedWeight& w, const QuantActs& a, float* y, int64
 }  // namespace
 
 STRATA_VNNI void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d,
-                                   int32_t* corr, float* ds, int32_t* corr16) {
+                                   int32_t* corr, float* ds, int32_t* corr16, int64_t span) {
+  float amax = 0;
   for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    if (b % (span / 32) == 0) {  // a new span: its amax (a max, exact in any order)
+      __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
+      for (int64_t i = 32; i < span; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + 32 * b + i)));
+      amax = _mm512_reduce_max_ps(m);
+    }
     const float db = amax / 127.0f;
     const __m512 id = _mm512_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
     const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id));  // round half to even (MXCSR default)

@@ -15,7 +15,7 @@ namespace strata::kernels::internal {
 struct QuantActs {
   int64_t T = 0, K = 0, nb = 0;
   const int8_t* q = nullptr;  // row t at q + t * K
-  const float* d = nullptr;   // [T, nb]
+  const float* d = nullptr;   // [T, nb] (a span's blocks hold the same scale: QuantizeRowScalar)
   const int32_t* corr = nullptr;
   const float* ds = nullptr;  // [T, nb]: d * Σ q over the block (the Q4_K mins' term)
   const int32_t* corr16 = nullptr;  // [T, 2 nb]: -32 Σ q over each half block (Q6_K's q - 32 per 16 values)
@@ -38,15 +38,21 @@ inline constexpr int64_t Q6KUnit(int h, int k, int u) { return kQ6K_Q + 1536 * h
 inline constexpr int64_t kQ4K_D = 0, kQ4K_Dmin = 32, kQ4K_Sc = 64, kQ4K_M = 192, kQ4K_Qs = 320;
 inline constexpr int64_t kQ4K_BlockBytes = kQ4K_Qs + 4 * 8 * 64;
 
-// One row of K floats to 8-bit blocks: d = amax / 127, q = round-half-even(x / d) (x * (1 / d) in float).
-// Also fills ds and corr16 (see QuantActs).
+// One row of K floats to 8-bit blocks of 32: d = amax / 127, q = round-half-even(x / d) (x * (1 / d) in float),
+// amax over each `span` values (32, or 256 for Q4_K and Q6_K weights: ActivationSpan) and d stored for each of
+// the span's blocks. Also fills ds and corr16 (see QuantActs).
 void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
-                       int32_t* corr16);
+                       int32_t* corr16, int64_t span = 32);
+// The values that share an activation scale for weights of type t: 256 for Q4_K and Q6_K (a super-block, as
+// llama.cpp's Q8_K), so their kernels apply it once per super-block instead of once per 32 values (Q6_K's two
+// 16-value scales cost an extra conversion and multiply per 32 with one scale per 32: prefill ~10 % slower than
+// Q8_0); 32 for the rest.
+inline int64_t ActivationSpan(DType t) { return t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32; }
 // y[t, 16 g ..] for every t and groups g0 <= g < g1.
 void QuantRowsScalar(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
 #if defined(__x86_64__)
 void QuantizeRowAvx512(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
-                       int32_t* corr16);
+                       int32_t* corr16, int64_t span = 32);
 void QuantRowsVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1);
 // Q4_K / Q6_K against T > 1 rows, each super-block unpacked once for all of them
 // (quant_matmul_kquant_gemm_avx512.cpp).
@@ -55,7 +61,7 @@ void KQuantGemmVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t
 // vpmaddubsw. Call only on a CPU with AVX2 + FMA + F16C (and AVX-VNNI for vnni).
 bool Avx2IntegerDtype(DType t);
 void QuantizeRowAvx2(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
-                     int32_t* corr16);
+                     int32_t* corr16, int64_t span = 32);
 void QuantRowsAvx2(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1, bool vnni);
 #endif
 

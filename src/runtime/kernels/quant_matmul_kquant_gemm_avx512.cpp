@@ -11,11 +11,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
-#include <cstring>
 #include <utility>
 
-#include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/quant_matmul_internal.h"
 #include "runtime/kernels/quant_matmul_vnni.h"
 
@@ -122,10 +119,8 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
         const __m512i xv = Bcast4(x + 4 * u);
         for (int i = 0; i < NG; ++i) acc[i][u & 1] = _mm512_dpbusd_epi32(acc[i][u & 1], q[i][u], xv);
       }
-      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
       for (int i = 0; i < NG; ++i)
-        main[i][t] = _mm512_fmadd_ps(
-            _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][0], acc[i][1])), sc[i]), dx, main[i][t]);
+        main[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][0], acc[i][1])), sc[i], main[i][t]);
     }
   }
   // the mins' term, sub-block by sub-block in the same order (a separate sum: apart from the quants' loop, it
@@ -142,7 +137,10 @@ STRATA_VNNI void TileQ4K(const Unpacked* s, const uint8_t* const* blk, const Qua
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQ4K_Dmin)));
     __m512 out[MT];
     LoadAcc<MT>(y, n, t0, g + i, sb == 0, out);
-    for (int t = 0; t < MT; ++t) out[t] = _mm512_fnmadd_ps(dmin, mins[i][t], _mm512_fmadd_ps(d, main[i][t], out[t]));
+    for (int t = 0; t < MT; ++t) {
+      const __m512 ddx = _mm512_mul_ps(d, _mm512_set1_ps(a.d[(t0 + t) * a.nb + 8 * sb]));
+      out[t] = _mm512_fnmadd_ps(dmin, mins[i][t], _mm512_fmadd_ps(ddx, main[i][t], out[t]));
+    }
     StoreAcc<MT>(y, n, t0, g + i, out);
   }
 }
@@ -155,34 +153,25 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
   for (int i = 0; i < NG; ++i)
     for (int t = 0; t < MT; ++t) main[i][t] = _mm512_setzero_ps();
   for (int j = 0; j < 8; ++j) {
-    __m512 sc0[NG], sc1[NG];
-    for (int i = 0; i < NG; ++i) {
-      sc0[i] = s[i].sc[j][0];
-      sc1[i] = s[i].sc[j][1];
-    }
     const int64_t b = 8 * sb + j;
-    // Each half's quants in registers for every row, one half after the other (left to the compiler, each was
-    // loaded again per row; both halves at once leave too few registers).
-    __m512i sum[2][NG][MT];
+    // Half by half: its quants in registers for every row (left to the compiler, each was loaded again per row),
+    // its sums into main as soon as they are done, so a half's sums are all that is live beside main.
     for (int h = 0; h < 2; ++h) {
       __m512i q[NG][4];
-      for (int i = 0; i < NG; ++i)
+      __m512 sc[NG];
+      for (int i = 0; i < NG; ++i) {
+        sc[i] = s[i].sc[j][h];
         for (int u = 0; u < 4; ++u) q[i][u] = InRegister(_mm512_load_si512(&s[i].q[j][4 * h + u]));
+      }
       for (int t = 0; t < MT; ++t) {
         const int8_t* x = a.q + (t0 + t) * a.K + 32 * b + 16 * h;
-        for (int i = 0; i < NG; ++i) sum[h][i][t] = _mm512_set1_epi32(a.corr16[(t0 + t) * 2 * a.nb + 2 * b + h]);
+        __m512i sum[NG];
+        for (int i = 0; i < NG; ++i) sum[i] = _mm512_set1_epi32(a.corr16[(t0 + t) * 2 * a.nb + 2 * b + h]);
         for (int u = 0; u < 4; ++u) {
           const __m512i xv = Bcast4(x + 4 * u);
-          for (int i = 0; i < NG; ++i) sum[h][i][t] = _mm512_dpbusd_epi32(sum[h][i][t], q[i][u], xv);
+          for (int i = 0; i < NG; ++i) sum[i] = _mm512_dpbusd_epi32(sum[i], q[i][u], xv);
         }
-      }
-    }
-    for (int t = 0; t < MT; ++t) {
-      const __m512 dx = _mm512_set1_ps(a.d[(t0 + t) * a.nb + b]);
-      for (int i = 0; i < NG; ++i) {
-        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[1][i][t]), sc1[i],
-                                         _mm512_mul_ps(_mm512_cvtepi32_ps(sum[0][i][t]), sc0[i]));
-        main[i][t] = _mm512_fmadd_ps(f, dx, main[i][t]);
+        for (int i = 0; i < NG; ++i) main[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[i]), sc[i], main[i][t]);
       }
     }
   }
@@ -190,21 +179,23 @@ STRATA_VNNI void TileQ6K(const Unpacked* s, const uint8_t* const* blk, const Qua
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQ6K_D)));
     __m512 out[MT];
     LoadAcc<MT>(y, n, t0, g + i, sb == 0, out);
-    for (int t = 0; t < MT; ++t) out[t] = _mm512_fmadd_ps(d, main[i][t], out[t]);
+    for (int t = 0; t < MT; ++t)
+      out[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d[(t0 + t) * a.nb + 8 * sb])), main[i][t], out[t]);
     StoreAcc<MT>(y, n, t0, g + i, out);
   }
 }
 
 using TileFn = void (*)(const Unpacked*, const uint8_t* const*, const QuantActs&, int64_t, int64_t, int64_t, int64_t,
                         float*);
-// Rows a tile takes: as many as keep the accumulators in registers (Q4_K: two float sums a row and group, two
-// short-lived int32 chains; Q6_K: two chains and one sum). One group: at 8 rows Q4_K spilled them to the stack
-// and ran 12 % slower than at 4. Two groups share each broadcast: Q4_K's 16 quant vectors, 8 sums and 4 chains
-// fit 4 rows (3 rows ran ~10 % slower). Q6_K's pair tile is kQ6PairRows: at 4 rows it spills a few registers,
-// which cost AMD Zen 4 ~8 % against 3 rows and gains an Intel Xeon 4-5 % (147.5-150.9 -> 155.5-156.5 GMAC/s,
-// QuantMatMulBench.PrefillGemmRate), so the CPU picks (Gemm).
-template <bool kQ6, int NG, int kQ6PairRows>
-inline constexpr int kMaxMT = NG == 2 ? (kQ6 ? kQ6PairRows : 4) : kQ6 ? 6 : 4;
+// Rows a tile takes: as many as keep the accumulators in registers. Q4_K: two float sums a row and group, two
+// short-lived int32 chains; one group at 8 rows spilled them to the stack and ran 12 % slower than at 4; two
+// groups (sharing each broadcast) fit 4 rows with their 16 quant vectors (3 rows ran ~10 % slower). Q6_K: one
+// float sum a row and group, a half's 8 quant vectors and one short-lived chain a group: a pair of groups fits
+// 8 rows (29 registers). Q6_K's pair tile in GMAC/s on an Intel Xeon (QuantMatMulBench.PrefillGemmRate, two runs):
+// 3 rows 157.0-160.3, 4 rows 167.1-169.7, 6 rows 164.2, 8 rows 173.5-174.6 (Q8_0 179.7-181.9). (Before the
+// sums went into main half by half, 4 rows spilled, and AMD Zen 4 ran 3 rows ~8 % faster; untested there since.)
+template <bool kQ6>
+inline constexpr int kMaxMT = kQ6 ? 8 : 4;
 
 template <bool kQ6, int NG, int... I>
 constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...>) {
@@ -213,10 +204,10 @@ constexpr std::array<TileFn, sizeof...(I)> Tiles(std::integer_sequence<int, I...
 }
 
 // Groups g..g+NG-1 over super-blocks sb0..sb1, each unpacked once, then taken against rows c..c1.
-template <bool kQ6, int NG, int kQ6PairRows>
+template <bool kQ6, int NG>
 STRATA_VNNI void GroupsOverChunk(const PackedWeight& w, const QuantActs& a, float* y, int64_t g, int64_t sb0,
                                  int64_t sb1, int64_t c, int64_t c1, Unpacked* s) {
-  constexpr int kMT = kMaxMT<kQ6, NG, kQ6PairRows>;
+  constexpr int kMT = kMaxMT<kQ6>;
   static constexpr auto kTiles = Tiles<kQ6, NG>(std::make_integer_sequence<int, kMT>());
   for (int64_t sb = sb0; sb < sb1; ++sb) {
     const uint8_t* blk[NG];
@@ -233,9 +224,9 @@ STRATA_VNNI void GroupsOverChunk(const PackedWeight& w, const QuantActs& a, floa
 // 8-bit activations in 256 KiB of L2 while every group passes over it. Blocking rows alone (as the Q8_0 path
 // does) left a K = 8192 matmul 32 rows a block, over which each unpacked super-block was spread too thin
 // (Q6_K ran that shape at 2/3 of its K = 2048 rate); partial sums wait in y between K blocks.
-template <bool kQ6, int kQ6PairRows>
+template <bool kQ6>
 STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  constexpr int64_t kRows = 120;  // a multiple of every tile height (2, 3, 4, 6)
+  constexpr int64_t kRows = 120;  // a multiple of both tile heights (4, 8)
   const int64_t super_blocks = a.K / 256;
   const int64_t per_block = std::max<int64_t>(1, (int64_t{256} << 10) / (kRows * 256));
   Unpacked s[2];
@@ -244,27 +235,17 @@ STRATA_VNNI void Gemm(const PackedWeight& w, const QuantActs& a, float* y, int64
     for (int64_t sb0 = 0; sb0 < super_blocks; sb0 += per_block) {
       const int64_t sb1 = std::min(super_blocks, sb0 + per_block);
       int64_t g = g0;
-      for (; g + 1 < g1; g += 2) GroupsOverChunk<kQ6, 2, kQ6PairRows>(w, a, y, g, sb0, sb1, c, c1, s);
-      for (; g < g1; ++g) GroupsOverChunk<kQ6, 1, kQ6PairRows>(w, a, y, g, sb0, sb1, c, c1, s);
+      for (; g + 1 < g1; g += 2) GroupsOverChunk<kQ6, 2>(w, a, y, g, sb0, sb1, c, c1, s);
+      for (; g < g1; ++g) GroupsOverChunk<kQ6, 1>(w, a, y, g, sb0, sb1, c, c1, s);
     }
   }
-}
-
-// Q6_K's pair tile height for this CPU (kMaxMT); STRATA_Q6K_PAIR_ROWS=3|4 forces one, so the tests take both
-// on any machine. Read per call: a matmul call is far longer than getenv.
-int Q6PairRows() {
-  static const int cpu = CpuIsIntel() ? 4 : 3;
-  const char* env = std::getenv("STRATA_Q6K_PAIR_ROWS");
-  if (env != nullptr && (std::strcmp(env, "3") == 0 || std::strcmp(env, "4") == 0)) return env[0] - '0';
-  return cpu;
 }
 
 }  // namespace
 
 void KQuantGemmVnni(const PackedWeight& w, const QuantActs& a, float* y, int64_t g0, int64_t g1) {
-  if (w.dtype() != DType::kQ6_K) Gemm<false, 3>(w, a, y, g0, g1);
-  else if (Q6PairRows() == 4) Gemm<true, 4>(w, a, y, g0, g1);
-  else Gemm<true, 3>(w, a, y, g0, g1);
+  if (w.dtype() != DType::kQ6_K) Gemm<false>(w, a, y, g0, g1);
+  else Gemm<true>(w, a, y, g0, g1);
 }
 
 }  // namespace strata::kernels::internal
