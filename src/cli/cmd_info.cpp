@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/guide.h"
 #include "cli/commands.h"
 #include "core/log.h"
 #include "model/gguf.h"
@@ -59,6 +60,7 @@ int InfoFolder(const InfoOptions& o) {
   auto set = SafetensorsSet::OpenFolder(o.model);
   if (!set.ok()) {
     spdlog::error("{}", set.status().message());
+    if (const std::string hint = LoadFailureHint(o.model); !hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
     return 1;
   }
   std::printf("%s: Hugging Face folder, %s\n", o.model.c_str(), config.ok() ? config->architecture.c_str() : "");
@@ -79,6 +81,7 @@ int Info(const InfoOptions& o) {
   auto gguf = GgufFile::Open(o.model);
   if (!gguf.ok()) {
     spdlog::error("{}", gguf.status().message());
+    if (const std::string hint = LoadFailureHint(o.model); !hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
     return 1;
   }
   PrintMetadata(**gguf, o.max_items);

@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "cli/guide.h"
 #include "compiler/plan_cache.h"
 #include "runtime/paged_kv_cache.h"
 #include "runtime/profiler.h"
@@ -22,9 +23,11 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
     const int pct = total ? static_cast<int>(done * 100 / total) : 100;
     if (pct == last_pct) return;
     last_pct = pct;
-    if (tty) {
-      std::fprintf(stderr, "\rloading %s: %3d%% (%.1f / %.1f MiB)", path.c_str(), pct, done / 1048576.0,
-                   total / 1048576.0);
+    if (tty) {  // a bar redrawn in place; without a terminal, a log line each quarter
+      constexpr int kWidth = 24;
+      const std::string bar = std::string(pct * kWidth / 100, '#') + std::string(kWidth - pct * kWidth / 100, '.');
+      std::fprintf(stderr, "\rloading %s [%s] %3d%% (%.1f / %.1f MiB)", path.c_str(), bar.c_str(), pct,
+                   done / 1048576.0, total / 1048576.0);
       if (done == total) std::fputc('\n', stderr);
     } else if (pct % 25 == 0) {
       spdlog::info("loading {}: {}% ({:.1f} / {:.1f} MiB)", path, pct, done / 1048576.0, total / 1048576.0);
@@ -33,7 +36,11 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
   auto model = Model::Load(path, progress, load);
   if (!model.ok()) {
     if (tty && last_pct >= 0 && last_pct < 100) std::fputc('\n', stderr);
-    spdlog::error("{}", model.status().message());
+    const std::string& message = model.status().message();
+    if (message.find(path) == std::string::npos) spdlog::error("cannot load {}: {}", path, message);
+    else spdlog::error("{}", message);
+    const std::string hint = LoadFailureHint(path);
+    if (!hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
     return nullptr;
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
