@@ -58,8 +58,8 @@ TEST(Guide, AFolderWithoutAModelSaysWhatOneHolds) {
   const auto r = Strata("run -p hi -m " + Quote(dir));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(Contains(r.err, dir)) << r.err;
-  EXPECT_TRUE(Contains(r.err, "config.json")) << r.err;
-  EXPECT_TRUE(Contains(r.err, ".gguf")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "holds config.json, *.safetensors and tokenizer.json")) << r.err;  // the hint's
+  EXPECT_TRUE(Contains(r.err, "or pass a .gguf file")) << r.err;
 }
 
 TEST(Guide, AFolderOfGgufFilesListsThem) {

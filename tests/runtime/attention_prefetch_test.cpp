@@ -50,12 +50,12 @@ std::set<int64_t> KeyRows(const KvPrefetch& pf, const uint8_t* k) {
 }
 
 TEST(AttentionPrefetch, EachItemPrefetchesTheOneAheadWithinItsBlock) {
-  for (const int64_t block_size : {4, 16, 32, 64}) {
+  for (const int64_t block_size : {4, 16, 24, 32, 40, 64}) {  // 24, 40: chunks of 16 and 8 rows a block
     for (const auto& [kvh0, kvh1] : {std::pair<int64_t, int64_t>{0, 8}, {2, 3}, {1, 5}}) {
       for (const auto& [lo, last] : {std::pair<int64_t, int64_t>{0, 255}, {37, 200}, {0, 5}, {100, 100}}) {
         SCOPED_TRACE(::testing::Message() << "block " << block_size << " heads " << kvh0 << ".." << kvh1 << " positions "
                                         << lo << ".." << last);
-        const int64_t blocks = 256 / block_size;
+        const int64_t blocks = (256 + block_size - 1) / block_size;
         std::vector<uint8_t> k(static_cast<size_t>(blocks * block_size * 1024)), v(k.size());
         std::vector<int32_t> table;
         const Walk w = WalkCache(k, v, block_size, blocks, kvh0, kvh1, lo, last, table);

@@ -101,15 +101,20 @@ STRATA_AVX512 void ForEachChunk(const int32_t* table, const PagedKvView& kv, int
   const auto offset = [&](int64_t pos, int64_t kh) {
     return (static_cast<int64_t>(table[pos / bs]) * bs + pos % bs) * stride + (kvh0 + kh) * head_bytes;
   };
+  // The chunk after the one at pos: 16 rows on in its block, else the next block's first (chunks start at
+  // multiples of 16 within a block, so a block of 24 holds chunks of 16 and 8 rows).
+  const auto next_chunk = [&](int64_t pos) { return pos % bs + 16 < bs ? pos + 16 : (pos / bs + 1) * bs; };
   for (int64_t j0 = lo / bs * bs; j0 <= last; j0 += bs) {
     const int64_t n = std::min(bs, last + 1 - j0);
     for (int64_t c = j0 < lo ? (lo - j0) / 16 * 16 : 0; c < n; c += 16)
       for (int64_t kh = 0; kh < nh; ++kh) {
         KvPrefetch pf;
-        const int64_t x = kh + ahead, a = j0 + c + x / nh * step;  // the item `ahead` on: chunk at a, head x % nh
+        const int64_t x = kh + ahead;  // the item `ahead` on: head x % nh of the chunk x / nh on, at a
+        int64_t a = j0 + c;
+        for (int64_t i = 0; i < x / nh && a <= last; ++i) a = next_chunk(a);
         if (a <= last) {
           const int64_t off = offset(a, x % nh);
-          pf = KvPrefetch{kv.k + off, kv.v + off, stride, std::min({step, last + 1 - a, bs - a % bs}), head_bytes};
+          pf = KvPrefetch{kv.k + off, kv.v + off, stride, std::min({int64_t{16}, last + 1 - a, bs - a % bs}), head_bytes};
         }
         fn(kh, offset(j0 + c, kh), j0 + c, std::min<int64_t>(16, n - c), pf);
       }

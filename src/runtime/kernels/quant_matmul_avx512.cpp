@@ -199,8 +199,8 @@ STRATA_VNNI inline __m512 Q6KGroup(__m512i lo, __m512i hi, __m512 sc0, __m512 sc
 
 // Q6_K against one activation row (decode): per quad, the 8 units unpacked once feed the four groups' halves
 // (eight int32 chains, each starting from its -32 Σ q_x correction); then per group, in order, both halves
-// to float times their int8 scales, summed, times d_x; d applied once per super-block. As QuantRowsScalar's
-// Q6_K path.
+// to float times their int8 scales, summed; d d_x (one activation scale a super-block) applied once per
+// super-block. As QuantRowsScalar's Q6_K path.
 STRATA_VNNI void GroupTileQ6KRow(const PackedWeight& w, const QuantActs& a, int64_t t0, int64_t g, float* y) {
   static const bool whole_block = CpuIsIntel();
   __m512 acc = _mm512_setzero_ps();

@@ -40,7 +40,8 @@ inline constexpr int64_t kQ4K_BlockBytes = kQ4K_Qs + 4 * 8 * 64;
 
 // One row of K floats to 8-bit blocks of 32: d = amax / 127, q = round-half-even(x / d) (x * (1 / d) in float),
 // amax over each `span` values (32, or 256 for Q4_K and Q6_K weights: ActivationSpan) and d stored for each of
-// the span's blocks. Also fills ds and corr16 (see QuantActs).
+// the span's blocks (K a multiple of span, span a multiple of 32). Also fills ds and corr16
+// (see QuantActs).
 void QuantizeRowScalar(const float* x, int64_t K, int32_t offset, int8_t* q, float* d, int32_t* corr, float* ds,
                        int32_t* corr16, int64_t span = 32);
 // The values that share an activation scale for weights of type t: 256 for Q4_K and Q6_K (a super-block, as
