@@ -60,7 +60,7 @@ int InfoFolder(const InfoOptions& o) {
   auto set = SafetensorsSet::OpenFolder(o.model);
   if (!set.ok()) {
     spdlog::error("{}", set.status().message());
-    if (const std::string hint = LoadFailureHint(o.model); !hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
+    PrintLoadFailureHint(o.model);
     return 1;
   }
   std::printf("%s: Hugging Face folder, %s\n", o.model.c_str(), config.ok() ? config->architecture.c_str() : "");
@@ -81,7 +81,7 @@ int Info(const InfoOptions& o) {
   auto gguf = GgufFile::Open(o.model);
   if (!gguf.ok()) {
     spdlog::error("{}", gguf.status().message());
-    if (const std::string hint = LoadFailureHint(o.model); !hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
+    PrintLoadFailureHint(o.model);
     return 1;
   }
   PrintMetadata(**gguf, o.max_items);

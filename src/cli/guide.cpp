@@ -53,6 +53,8 @@ std::string MissingModelHint() {
   return hint;
 }
 
+namespace {
+
 std::string LoadFailureHint(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -76,6 +78,12 @@ std::string LoadFailureHint(const std::string& path) {
     return "'" + path + "' is not a GGUF file (it does not start with 'GGUF'): pass a .gguf file or a Hugging Face "
            "model folder";
   return "";
+}
+
+}  // namespace
+
+void PrintLoadFailureHint(const std::string& path) {
+  if (const std::string hint = LoadFailureHint(path); !hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
 }
 
 }  // namespace strata::cli

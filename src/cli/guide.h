@@ -13,9 +13,10 @@ void PrintGuide(std::FILE* out);
 // Lines to add after "--model is required": where models come from and a quick test model.
 std::string MissingModelHint();
 
-// What to try when `path` did not load, from what is at the path: nothing (check it), a folder without a model
-// (the GGUF files it holds, or what a Hugging Face folder needs), a file that is not GGUF. Empty when the path
-// looks like a model and the loader's message says it all (an unsupported architecture names the supported ones).
-std::string LoadFailureHint(const std::string& path);
+// Prints to stderr what to try when `path` did not load, from what is at the path: nothing (check it), a folder
+// without a model (the GGUF files it holds, or what a Hugging Face folder needs), a file that is not GGUF.
+// Nothing when the path looks like a model and the loader's message says it all (an unsupported architecture
+// names the supported ones).
+void PrintLoadFailureHint(const std::string& path);
 
 }  // namespace strata::cli

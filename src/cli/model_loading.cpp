@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -20,7 +21,7 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   int last_pct = -1;
   auto progress = [&](uint64_t done, uint64_t total) {
-    const int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    const int pct = total ? static_cast<int>(std::min<uint64_t>(done * 100 / total, 100)) : 100;
     if (pct == last_pct) return;
     last_pct = pct;
     if (tty) {  // a bar redrawn in place; without a terminal, a log line each quarter
@@ -39,8 +40,7 @@ std::unique_ptr<Model> LoadModelWithProgress(const std::string& path, const Mode
     const std::string& message = model.status().message();
     if (message.find(path) == std::string::npos) spdlog::error("cannot load {}: {}", path, message);
     else spdlog::error("{}", message);
-    const std::string hint = LoadFailureHint(path);
-    if (!hint.empty()) std::fprintf(stderr, "%s\n", hint.c_str());
+    PrintLoadFailureHint(path);
     return nullptr;
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
