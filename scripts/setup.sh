@@ -9,6 +9,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
           libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
           libpcre2-dev libicu-dev  # BPE pre-tokenizer regexes, tokenizer.json normalizers
           libyaml-cpp-dev  # strata serve --coe: the Composition of Experts config
+          libreadline-dev tmux  # strata chat's line editing; its tests drive it through a tmux terminal
           libopenmpi-dev openmpi-bin  # multi-process tensor and pipeline parallelism (mpirun)
           prometheus curl
           python3 python3-numpy python3-torch libopenblas0-pthread  # independent references the tests compute with
@@ -17,6 +18,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
 # Node.js runs the official openai client and the Kubernetes manifest check in tests; the machine's own node is
 # kept when there is one. SKIP_NPM=1 (the container build, deploy/Dockerfile) leaves Node.js out.
 [ -n "${SKIP_NPM:-}" ] || command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+# Debian's chromium, driven headless by npm playwright-core, runs the web chat page's browser test.
+[ -n "${SKIP_NPM:-}" ] || PACKAGES+=(chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -36,6 +39,11 @@ cmake --build "$BUILD_DIR"
 # The official OpenAI client for the server's end-to-end test, in a scratch folder inside the build dir.
 if [ -z "${SKIP_NPM:-}" ] && command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/openai" ]; then
   npm install --prefix "$BUILD_DIR/js" --no-audit --no-fund --silent openai@4 || echo "npm install openai failed: its test will be skipped"
+fi
+# playwright-core drives the chromium installed above (it never downloads a browser; the variable makes sure).
+if [ -z "${SKIP_NPM:-}" ] && command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/playwright-core" ]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$BUILD_DIR/js" --no-audit --no-fund --silent playwright-core@1 \
+    || echo "npm install playwright-core failed: the web page's browser test will be skipped"
 fi
 # Kubernetes' own schemas (kubernetes-models, validated with ajv) and a YAML parser for the deploy/k8s check.
 if [ -z "${SKIP_NPM:-}" ] && command -v npm >/dev/null && [ ! -d "$BUILD_DIR/js/node_modules/kubernetes-models" ]; then

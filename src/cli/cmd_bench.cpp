@@ -68,7 +68,9 @@ Sample RunOne(const BenchOptions& o, int index) {
       if (!event.starts_with("data: ") || event == "data: [DONE]") continue;
       json j = json::parse(event.substr(6), nullptr, false);
       if (j.is_discarded()) continue;
-      if (j.contains("usage") && j["usage"].is_object()) s.tokens = j["usage"].value("completion_tokens", 0);
+      // Another server's reply may carry anything here: read the count only when it is an integer.
+      if (j.contains("usage") && j["usage"].is_object() && j["usage"].value("completion_tokens", json()).is_number_integer())
+        s.tokens = j["usage"]["completion_tokens"].get<int64_t>();
       if (j.contains("choices") && !j["choices"].empty()) {
         last = Clock::now();
         if (chunks++ == 0) first = last;

@@ -79,6 +79,7 @@ int ServeOn(ServeOptions& o, const CompiledModel& compiled, ExecutorSource sourc
                o.engine.scheduler.max_num_batched_tokens, o.server.api_key.empty() ? "" : ", API key required");
   spdlog::info("connections: at most {} open ({} per client address), open file limit {}",
                server.max_connections(), o.server.max_connections_per_client, open_files);
+  if (o.server.webui) spdlog::info("web chat page: http://{}:{}/", o.server.host, server.port());
   server.Serve();
   g_server = nullptr;
   spdlog::info("server stopped");
@@ -122,6 +123,7 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_option("--api-key", o->server.api_key,
                   "require 'Authorization: Bearer KEY' on /v1 routes (/health stays open; /metrics too unless --protect-metrics)");
   cmd->add_flag("--protect-metrics", o->server.protect_metrics, "with --api-key, /metrics requires the key too");
+  cmd->add_flag_callback("--no-webui", [o] { o->server.webui = false; }, "do not serve the web chat page at /");
   cmd->add_option("--served-model-name", o->served_name, "model id clients use (default: the file name)");
   cmd->add_option("--max-num-seqs", o->engine.scheduler.max_num_seqs, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-num-batched-tokens", o->engine.scheduler.max_num_batched_tokens, "token budget per step")
@@ -130,6 +132,18 @@ void RegisterServe(CLI::App& app, int& exit_code) {
   cmd->add_option("--block-size", o->engine.block_size, "tokens per KV block")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-model-len", o->engine.max_model_len, "context length per request (default: the model's)");
   cmd->add_flag("--no-enable-prefix-caching", o->no_prefix_caching, "disable prefix caching");
+  cmd->add_option_function<std::string>(
+         "--pooling",
+         [o](const std::string& name) {
+           auto p = ParsePooling(name);
+           if (!p.ok()) throw CLI::ValidationError("--pooling", p.status().message());
+           o->server.embedding_pooling = *p;
+         },
+         "/v1/embeddings: mean of the final hidden states, or the last token's (default mean)")
+      ->check(CLI::IsMember({"mean", "last"}));
+  cmd->add_option("--embedding-max-tokens", o->engine.embedding_max_tokens,
+                  "longest /v1/embeddings input and tokens per embeddings batch; its KV cache is made at the "
+                  "first request (default: min(context, --max-num-batched-tokens))")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-request-bytes", o->server.max_body_bytes, "largest request body accepted (413 beyond)")->capture_default_str();
   cmd->add_option("--max-connections", o->server.max_connections,
                   "open connections in all; more get 503 (lowered to fit the open file limit)")

@@ -6,6 +6,7 @@
 namespace strata::cli {
 
 void RegisterRun(CLI::App& app, int& exit_code);
+void RegisterChat(CLI::App& app, int& exit_code);
 void RegisterTokenize(CLI::App& app, int& exit_code);
 void RegisterTemplate(CLI::App& app, int& exit_code);
 void RegisterInfo(CLI::App& app, int& exit_code);

@@ -39,8 +39,9 @@ void PrintGuide(std::FILE* out) {
   std::fprintf(out,
                "Strata: run large language models on the CPU.\n\n%s\n"
                "Then:\n"
+               "  strata chat -m MODEL                         talk with it in the terminal\n"
                "  strata run -m MODEL -p \"Once upon a time\"   continue a prompt\n"
-               "  strata serve -m MODEL --port 8000            an OpenAI-compatible server\n"
+               "  strata serve -m MODEL --port 8000            an OpenAI-compatible server and a chat page at /\n"
                "  strata info -m MODEL                         what the model holds\n"
                "  strata bench -m MODEL                        prompt and decode speed\n"
                "Every command: strata COMMAND --help. All commands: strata --help.\n",

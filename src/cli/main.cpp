@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { strata::InitLogging(log_level); });
   int exit_code = 0;
   strata::cli::RegisterRun(app, exit_code);
+  strata::cli::RegisterChat(app, exit_code);
   strata::cli::RegisterTokenize(app, exit_code);
   strata::cli::RegisterTemplate(app, exit_code);
   strata::cli::RegisterInfo(app, exit_code);

@@ -64,6 +64,7 @@ int ServeCoe(const std::string& config_path, ServerConfig server, const EngineCo
   spdlog::info("serving the Composition of Experts \"{}\" on http://{}:{} ({} experts, RAM budget {}, {} router)",
                config->name, server.host, http.port(), config->experts.size(), coe::FormatBytes(config->ram_budget),
                (*router)->method());
+  if (server.webui) spdlog::info("web chat page: http://{}:{}/", server.host, http.port());
   http.Serve();
   g_coe_server = nullptr;
   spdlog::info("server stopped");

@@ -55,7 +55,7 @@ std::variant<ServedRoute, ApiError> CoeDirectory::Resolve(const RouteQuery& quer
     const int e = engine_.Find(query.model);
     if (e < 0) return ApiError{404, "The model `" + query.model + "` does not exist.", "not_found_error", "model"};
     Served& s = *experts_[static_cast<size_t>(e)];
-    return ServedRoute{&s.completion, &s.tokenize, nullptr};
+    return ServedRoute{.completion = &s.completion, .tokenize = &s.tokenize};
   }
   const int64_t begin_us = Profiler::NowUs();
   auto d = router_.Route(query.text);
@@ -78,7 +78,8 @@ std::variant<ServedRoute, ApiError> CoeDirectory::Resolve(const RouteQuery& quer
                 "\"expert\":\"" + expert + "\",\"score\":" + std::to_string(d->score) + ",\"runner_up\":\"" +
                     (d->runner_up >= 0 ? engine_.expert(d->runner_up).name : "") + "\"");
   Served& s = *experts_[static_cast<size_t>(d->expert)];
-  return ServedRoute{&s.completion, &s.tokenize, nlohmann::json{{"coe", std::move(decision)}}};
+  return ServedRoute{.completion = &s.completion, .tokenize = &s.tokenize,
+                     .extension = nlohmann::json{{"coe", std::move(decision)}}};
 }
 
 nlohmann::json CoeDirectory::Models() const {

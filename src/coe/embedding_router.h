@@ -1,6 +1,5 @@
-// The router with a model: a small GGUF model (any architecture the compiler builds) runs the text through its
-// plan on the CPU runtime, stopping at the final residual stream; each row is RMS-normalised and the rows are
-// averaged (mean pooling, the BOS row left out). An expert is the normalised mean of its texts' embeddings; the
+// The router with a model: a small GGUF model (any architecture the compiler builds) embeds the text (an
+// Embedder: the final residual stream, each row RMS-normalised, the rows averaged with the BOS row left out). An expert is the normalised mean of its texts' embeddings; the
 // prompt goes to the expert of highest cosine similarity. One forward pass per prompt, serialised by a mutex
 // (the router has one KV cache), on its own thread pool.
 #pragma once
@@ -13,8 +12,7 @@
 #include "compiler/ir.h"
 #include "core/thread_pool.h"
 #include "model/model.h"
-#include "runtime/paged_kv_cache.h"
-#include "runtime/plan_executor.h"
+#include "engine/embedder.h"
 
 namespace strata::coe {
 
@@ -34,12 +32,9 @@ class EmbeddingRouter final : public ExpertRouter {
 
   std::unique_ptr<Model> model_;
   ir::Plan plan_;
-  int pooled_node_ = -1;  // the residual stream entering the output head, [T, dim]
-  int64_t dim_ = 0, max_tokens_ = 0, block_size_ = 16;
+  int64_t dim_ = 0, max_tokens_ = 0;
   std::unique_ptr<ThreadPool> pool_;
-  std::unique_ptr<PlanExecutor> exec_;
-  std::unique_ptr<PagedKvCache> kv_;
-  std::vector<int32_t> blocks_;
+  std::unique_ptr<Embedder> embedder_;
   std::vector<std::vector<float>> experts_;
   std::mutex mu_;
 };

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +37,9 @@ class AsyncEngine final : public GenerateService {
   EngineMetrics& metrics() { return engine_->metrics(); }
   int64_t max_model_len() const override { return engine_->max_model_len(); }
   const Tokenizer& tokenizer() const override { return engine_->tokenizer(); }
+  // Embeddings (LlmEngine::Embed), run on the engine thread between steps; waits for them. Thread-safe.
+  Result<std::vector<std::vector<float>>> Embed(std::vector<std::vector<int32_t>> inputs, Pooling pooling);
+  int64_t embedding_max_tokens() const { return engine_->embedding_max_tokens(); }
   // Ok while the engine can run steps (thread-safe: executors keep their health behind a lock or atomic).
   Status health() const { return engine_->health(); }
 
@@ -48,6 +53,7 @@ class AsyncEngine final : public GenerateService {
   std::condition_variable cv_;
   std::vector<std::pair<GenerateRequest, std::shared_ptr<OutputStream>>> inbox_;
   std::vector<std::string> aborts_;
+  std::vector<std::function<void(LlmEngine*)>> jobs_;  // run on the engine thread; null engine: shutting down
   bool stop_ = false;
   std::unordered_map<std::string, std::shared_ptr<OutputStream>> streams_;  // engine thread only
   std::atomic<uint64_t> next_id_{0};

@@ -350,6 +350,25 @@ void LlmEngine::Finish(Active& a, FinishReason reason, GenerateOutput& delta) {
   active_.erase(a.req.id);
 }
 
+int64_t LlmEngine::embedding_max_tokens() const {
+  // By default as many tokens as a generation step may batch: the activations of the step, no more.
+  return config_.embedding_max_tokens > 0 ? std::min(config_.embedding_max_tokens, max_model_len_)
+                                          : std::min(max_model_len_, config_.scheduler.max_num_batched_tokens);
+}
+
+Result<std::vector<std::vector<float>>> LlmEngine::Embed(std::span<const std::vector<int32_t>> inputs,
+                                                        Pooling pooling) {
+  if (!embedder_) {
+    // A twin of the step's executor: the same packed weights and thread pool, its own arena (and the embedder
+    // its own small KV cache), so embeddings cost no second copy of the model.
+    auto* local = dynamic_cast<ModelRunner*>(runner_.get());
+    if (!local || local->tp() != 1)
+      return Status::Unsupported("embeddings need the whole model in this process (not split over ranks)");
+    STRATA_ASSIGN_OR_RETURN(embedder_, Embedder::Create(local->executor(0).Twin(), embedding_max_tokens()));
+  }
+  return embedder_->Embed(inputs, pooling);  // the executor checks the ids before it runs anything
+}
+
 void LlmEngine::FailAll(const SchedulerOutput& out, const Status& st, std::vector<GenerateOutput>& outputs) {
   spdlog::error("step failed: {}", st.message());
   for (const ScheduledSequence& s : out.scheduled) {

@@ -14,6 +14,7 @@
 #include "compiler/ir.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "engine/embedder.h"
 #include "engine/kv_cache_manager.h"
 #include "engine/metrics.h"
 #include "engine/request.h"
@@ -36,6 +37,8 @@ struct EngineConfig {
   bool prefix_caching = true;
   SchedulerConfig scheduler;
   SpecConfig spec;              // speculative decoding; off by default
+  int64_t embedding_max_tokens = 0;  // the longest input of Embed, and the tokens of one of its batches (its own
+                                     // KV cache and activations); 0: min(max_model_len, max_num_batched_tokens)
 };
 
 class LlmEngine {
@@ -79,6 +82,12 @@ class LlmEngine {
   const char* spec_method() const;
   const Tokenizer& tokenizer() const { return tokenizer_; }
 
+  // Embeddings of token inputs (engine/embedder.h) with the engine's own weights. Not thread-safe with Step:
+  // call it between steps (AsyncEngine does, on its loop). Unsupported unless the model runs whole in this
+  // process (not split over ranks). The embedder and its cache are made at the first call.
+  Result<std::vector<std::vector<float>>> Embed(std::span<const std::vector<int32_t>> inputs, Pooling pooling);
+  int64_t embedding_max_tokens() const;
+
  private:
   struct Active;
   using Clock = std::chrono::steady_clock;
@@ -106,6 +115,7 @@ class LlmEngine {
   EngineMetrics metrics_;
   std::unique_ptr<TokenTrie> trie_;  // built on the first structured-output request
   std::unique_ptr<Speculator> spec_;
+  std::unique_ptr<Embedder> embedder_;  // made by the first Embed
   std::vector<DraftJob> jobs_;       // this step's drafts, in the order of the scheduled sequences
   std::unordered_map<std::string, std::unique_ptr<Active>> active_;
   std::vector<GenerateOutput> pending_;  // aborts waiting for the next Step

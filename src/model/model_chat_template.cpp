@@ -19,4 +19,12 @@ Result<ChatTemplateSource> LoadChatTemplateSource(const std::string& file_or_dir
   return ChatTemplateSourceFromGguf(*gguf);
 }
 
+std::vector<int32_t> EncodeRenderedChat(const Tokenizer& tokenizer, const ChatSpecialTokens* special,
+                                        std::string_view text, bool add_special) {
+  bool add_bos = add_special && tokenizer.add_bos();
+  if (special && special->bos && !special->bos->empty() && text.starts_with(*special->bos))
+    text.remove_prefix(special->bos->size()), add_bos = true;
+  return tokenizer.Encode(text, add_bos);
+}
+
 }  // namespace strata

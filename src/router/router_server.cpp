@@ -102,7 +102,7 @@ void RouterServer::Impl::Setup() {
     res.set_content(RenderRouterMetrics(set.Snapshot(), counters), "text/plain; version=0.0.4; charset=utf-8");
   });
   svr.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) { Models(req, res); });
-  for (const char* path : {"/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"})
+  for (const char* path : {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/tokenize", "/detokenize"})
     svr.Post(path, [this](const httplib::Request& req, httplib::Response& res) { Proxy(req, res); });
 }
 

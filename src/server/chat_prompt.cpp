@@ -1,5 +1,7 @@
 #include "server/chat_prompt.h"
 
+#include "model/model_chat_template.h"
+
 namespace strata {
 
 std::variant<std::string, ApiError> ChatPrompt::Render(const std::vector<ChatMessage>& messages,
@@ -16,10 +18,7 @@ std::variant<std::string, ApiError> ChatPrompt::Render(const std::vector<ChatMes
 }
 
 std::vector<int32_t> ChatPrompt::Encode(std::string_view text, bool add_special) const {
-  bool add_bos = add_special && tokenizer_.add_bos();
-  const std::optional<std::string>& bos = template_ ? template_->special_tokens().bos : std::nullopt;
-  if (bos && !bos->empty() && text.starts_with(*bos)) text.remove_prefix(bos->size()), add_bos = true;
-  return tokenizer_.Encode(text, add_bos);
+  return EncodeRenderedChat(tokenizer_, template_ ? &template_->special_tokens() : nullptr, text, add_special);
 }
 
 }  // namespace strata

@@ -32,8 +32,7 @@ class ChatPrompt {
   // The rendered text, or a 400 naming the template's complaint.
   std::variant<std::string, ApiError> Render(const std::vector<ChatMessage>& messages,
                                              const ChatPromptOptions& options) const;
-  // The ids of rendered text. A template that writes the BOS text itself gets the BOS token once (not the text
-  // plus a second BOS); otherwise BOS is added when `add_special` and the tokenizer adds one.
+  // The ids of rendered text (EncodeRenderedChat).
   std::vector<int32_t> Encode(std::string_view text, bool add_special) const;
 
  private:

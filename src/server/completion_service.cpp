@@ -16,10 +16,6 @@ int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-ApiError FromStatus(const Status& st, const std::string& param = "") {
-  return {400, st.message(), "invalid_request_error", param};
-}
-
 void Summarize(const GenerateOutput& d, RequestSummary& s) {
   s.finish_reason = FinishReasonName(d.finish_reason);
   s.prompt_tokens = d.prompt_tokens;
@@ -89,7 +85,7 @@ std::optional<ApiError> CompletionService::BuildGrammar(ParsedRequest& p) {
   if (type == "json_object") {
     if (!any_object_) {
       auto g = JsonGrammar::AnyObject();
-      if (!g.ok()) return FromStatus(g.status(), "response_format");
+      if (!g.ok()) return ApiErrorFromStatus(g.status(), "response_format");
       any_object_ = *g;
     }
     p.gen.grammar = any_object_;
@@ -103,7 +99,7 @@ std::optional<ApiError> CompletionService::BuildGrammar(ParsedRequest& p) {
     return ApiError{400, "response_format.json_schema.schema must be an object", "invalid_request_error",
                     "response_format"};
   auto g = JsonGrammar::FromSchema((*js)["schema"]);
-  if (!g.ok()) return FromStatus(g.status(), "response_format");
+  if (!g.ok()) return ApiErrorFromStatus(g.status(), "response_format");
   p.gen.grammar = *g;
   return std::nullopt;
 }
@@ -126,7 +122,7 @@ std::variant<StartedRequest, ApiError> CompletionService::Start(const std::strin
            p.tokens_as_ids, std::move(extension)};
   r.prompt_tokens = prompt_len;
   auto stream = engine_.Submit(p.gen);
-  if (!stream.ok()) return FromStatus(stream.status());
+  if (!stream.ok()) return ApiErrorFromStatus(stream.status());
   r.stream = *stream;
   return r;
 }

@@ -1,7 +1,9 @@
 #include "server/gated_http_server.h"
 
 #include <algorithm>
+#include <exception>
 
+#include "core/log.h"
 #include "server/connection_stream.h"
 
 namespace strata {
@@ -33,7 +35,26 @@ struct GatedHttpServer::Impl {
   void ServeRequest(std::unique_ptr<GateConnection> c);
 };
 
-GatedHttpServer::GatedHttpServer(GateConfig config) : impl_(std::make_unique<Impl>(config)) {}
+GatedHttpServer::GatedHttpServer(GateConfig config) : impl_(std::make_unique<Impl>(config)) {
+  // spdlog makes its registry (a function-local static) at its first use. Made here, before any worker thread,
+  // rather than by whichever handlers log first: the guard of that static is inside libspdlog.so, which
+  // ThreadSanitizer does not see, so two workers' first log lines were reported as a race.
+  spdlog::default_logger_raw();
+  // A handler's exception is a bug (bad input is an ApiError, never an exception): log what it was, and answer
+  // 500, whose JSON body the routes' error handler writes. Without this, httplib answers 500 and logs nothing.
+  impl_->svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "an exception that is not a std::exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("{} {}: a handler threw: {}", req.method, req.path, what);
+    res.status = 500;
+    res.body.clear();  // whatever the handler wrote before it threw is not the answer: the error's JSON is
+  });
+}
 
 GatedHttpServer::~GatedHttpServer() { Stop(); }
 

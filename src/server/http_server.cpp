@@ -9,9 +9,12 @@
 #include "core/log.h"
 #include "server/api_key.h"
 #include "server/completion_service.h"
+#include "server/embedding_service.h"
+#include "server/request_fields.h"
 #include "server/gated_http_server.h"
 #include "server/single_model_directory.h"
 #include "server/tokenize_service.h"
+#include "server/webui.h"
 
 namespace strata {
 
@@ -72,6 +75,7 @@ struct HttpServer::Impl {
   bool Authorized(const httplib::Request& req) const;
   void HandleCompletion(const httplib::Request& req, httplib::Response& res, bool chat);
   void HandleTokenize(const httplib::Request& req, httplib::Response& res, bool detokenize) const;
+  void HandleEmbeddings(const httplib::Request& req, httplib::Response& res) const;
 };
 
 bool HttpServer::Impl::Authorized(const httplib::Request& req) const {
@@ -95,6 +99,17 @@ void HttpServer::Impl::Setup() {
     if (IsCompletionPath(req.path) && res.status == 200) return;  // logged with token counts by the handler
     spdlog::info("{} {} {} {:.1f} ms", req.method, req.path, res.status, MsSince(request_start));
   });
+  // The web chat page is open even with an API key: it holds no data, and its script asks for the key.
+  if (cfg.webui) {
+    svr.Get("/|/index\\.html", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", kWebUiContentSecurityPolicy);
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Referrer-Policy", "no-referrer");
+      res.set_header("Cache-Control", "no-cache");  // a new binary's page shows on the next load
+      const std::string_view page = WebUiPage();
+      res.set_content(page.data(), page.size(), kWebUiContentType);
+    });
+  }
   // Unhealthy (503) for good once the engine lost a peer rank: a router or an orchestrator takes it out.
   svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     if (Status st = models->health(); !st.ok()) return SendError(res, {503, st.message(), "server_error", ""});
@@ -110,6 +125,7 @@ void HttpServer::Impl::Setup() {
            [this](const httplib::Request& req, httplib::Response& res) { HandleCompletion(req, res, false); });
   svr.Post("/v1/chat/completions",
            [this](const httplib::Request& req, httplib::Response& res) { HandleCompletion(req, res, true); });
+  svr.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) { HandleEmbeddings(req, res); });
   svr.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { HandleTokenize(req, res, false); });
   svr.Post("/detokenize",
            [this](const httplib::Request& req, httplib::Response& res) { HandleTokenize(req, res, true); });
@@ -122,6 +138,19 @@ void HttpServer::Impl::HandleTokenize(const httplib::Request& req, httplib::Resp
   if (auto* err = std::get_if<ApiError>(&route)) return SendError(res, *err);
   const TokenizeService& tokenize = *std::get<ServedRoute>(route).tokenize;
   auto out = detokenize ? tokenize.Detokenize(req.body) : tokenize.Tokenize(req.body);
+  if (auto* err = std::get_if<ApiError>(&out)) return SendError(res, *err);
+  SendJson(res, 200, std::get<json>(out));
+}
+
+void HttpServer::Impl::HandleEmbeddings(const httplib::Request& req, httplib::Response& res) const {
+  RouteQuery query = QueryOf(req.body);
+  query.generates = false;
+  auto route = models->Resolve(query);
+  if (auto* err = std::get_if<ApiError>(&route)) return SendError(res, *err);
+  const EmbeddingService* service = std::get<ServedRoute>(route).embedding;
+  if (service == nullptr)
+    return SendError(res, Bad("model", "this server does not serve embeddings for model '" + query.model + "'"));
+  auto out = service->Embed(req.body);
   if (auto* err = std::get_if<ApiError>(&out)) return SendError(res, *err);
   SendJson(res, 200, std::get<json>(out));
 }
@@ -163,7 +192,8 @@ void HttpServer::Impl::HandleCompletion(const httplib::Request& req, httplib::Re
 HttpServer::HttpServer(ServerConfig config, AsyncEngine& engine, std::unique_ptr<ChatTemplate> chat_template,
                        std::string template_error)
     : HttpServer(config, std::make_unique<SingleModelDirectory>(engine, config.model_name, std::move(chat_template),
-                                                                std::move(template_error))) {}
+                                                                std::move(template_error),
+                                                                config.embedding_pooling)) {}
 
 HttpServer::HttpServer(ServerConfig config, std::unique_ptr<ModelDirectory> models)
     : impl_(std::make_unique<Impl>(std::move(config), std::move(models))) {

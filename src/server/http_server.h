@@ -1,11 +1,11 @@
 // The OpenAI-compatible HTTP front end: /v1/completions, /v1/chat/completions (with SSE streaming),
-// /v1/models, vLLM's /tokenize and /detokenize, /health and /metrics over a ModelDirectory (one model's
+// /v1/embeddings, /v1/models, vLLM's /tokenize and /detokenize, /health and /metrics over a ModelDirectory (one model's
 // AsyncEngine, or a Composition of Experts). A ConnectionGate (one epoll thread) accepts connections and receives each request in full, within deadlines and limits; cpp-httplib then routes and
 // answers it on a thread of a large pool (a streaming request holds its thread for its whole life), and the
 // connection returns to the gate for its next request.
 // With an API key, the /v1 routes, /tokenize and /detokenize (and /metrics with protect_metrics) need
 // "Authorization: Bearer <key>";
-// /health is always open, as in vLLM.
+// /health is always open, as in vLLM; so is the web chat page at / (ServerConfig::webui).
 #pragma once
 
 #include <memory>
@@ -32,7 +32,9 @@ struct ServerConfig {
   double body_timeout_s = 60;          // and its body within this of the head (408)
   double keep_alive_timeout_s = 5;     // an idle connection waits this long for its next request
   bool protect_metrics = false;        // with api_key: /metrics needs the key too
+  Pooling embedding_pooling = Pooling::kMean;  // /v1/embeddings: the mean of the hidden states, or the last one
   uint64_t max_pending_body_bytes = 512u << 20;  // bodies still arriving, together (503 beyond)
+  bool webui = true;                   // the web chat page at / (open without the API key; it asks for it)
 };
 
 class HttpServer {

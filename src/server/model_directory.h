@@ -15,6 +15,7 @@
 namespace strata {
 
 class CompletionService;
+class EmbeddingService;
 class TokenizeService;
 
 // What routing sees of a request before its prompt is rendered or tokenized.
@@ -31,6 +32,7 @@ RouteQuery QueryOf(const std::string& body);
 struct ServedRoute {
   CompletionService* completion = nullptr;
   const TokenizeService* tokenize = nullptr;
+  const EmbeddingService* embedding = nullptr;  // null: this model serves no embeddings
   nlohmann::json extension;  // fields added to every response object of the request (an object), or null
 };
 

@@ -82,7 +82,8 @@ std::optional<ApiError> ParseMessageContent(const json* content, const std::stri
   }
   if (!content->is_array()) return Bad(param, Quote(param) + " must be a string or an array of content parts");
   for (const json& part : *content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+    // Compared as JSON, not through value("type", ""): that throws when "type" is not a string.
+    if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") || !part["text"].is_string())
       return Bad(param, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported");
     out += part["text"].get<std::string>();
   }

@@ -1,13 +1,29 @@
 #include "server/request_fields.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "server/request_json.h"
 
 namespace strata {
 
 using json = nlohmann::ordered_json;
 
 ApiError Bad(const std::string& param, const std::string& message) { return {400, message, "invalid_request_error", param}; }
+
+std::optional<ApiError> ParseModelBody(const std::string& body, const std::string& model_name,
+                                       const std::vector<std::string>& aliases, json& out) {
+  if (auto err = ParseRequestJson(body, out)) return Bad("", *err);
+  if (!out.is_object()) return Bad("", "the request body must be a JSON object");
+  if (const json* m = Fields(out).Find("model")) {
+    if (!m->is_string()) return Bad("model", "'model' must be a string");
+    const std::string name = m->get<std::string>();
+    if (name != model_name && std::ranges::find(aliases, name) == aliases.end())
+      return ApiError{404, "The model `" + name + "` does not exist.", "not_found_error", "model"};
+  }
+  return std::nullopt;
+}
 
 bool IntInRange(const json& v, int64_t lo, int64_t hi) {
   if (v.is_number_unsigned()) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,10 @@ std::optional<ApiError> CheckInt(const std::string& param, const nlohmann::order
                                  const std::string& allowed);
 // "a token id in [0, n_vocab)".
 std::string TokenRange(int32_t n_vocab);
+
+// The body as a JSON object whose "model", when given, is `model_name` or one of `aliases` (else a 404).
+std::optional<ApiError> ParseModelBody(const std::string& body, const std::string& model_name,
+                                       const std::vector<std::string>& aliases, nlohmann::ordered_json& out);
 
 // Typed access to optional fields: a present field of the wrong type or range is an error naming the field;
 // an absent or null one leaves the output as it was.

@@ -9,6 +9,7 @@
 #include "model/chat_template.h"
 #include "server/chat_prompt.h"
 #include "server/completion_service.h"
+#include "server/embedding_service.h"
 #include "server/model_directory.h"
 #include "server/tokenize_service.h"
 
@@ -19,10 +20,10 @@ class SingleModelDirectory final : public ModelDirectory {
   // `engine` must outlive the directory; `chat_template` is null when the model has none (`template_error`
   // then says why chat requests fail).
   SingleModelDirectory(AsyncEngine& engine, std::string model_name, std::unique_ptr<ChatTemplate> chat_template,
-                       std::string template_error);
+                       std::string template_error, Pooling pooling = Pooling::kMean);
 
   std::variant<ServedRoute, ApiError> Resolve(const RouteQuery&) override {
-    return ServedRoute{&completion_, &tokenize_, nullptr};
+    return ServedRoute{.completion = &completion_, .tokenize = &tokenize_, .embedding = &embedding_};
   }
   nlohmann::json Models() const override;
   Status health() const override { return engine_.health(); }
@@ -35,6 +36,7 @@ class SingleModelDirectory final : public ModelDirectory {
   ChatPrompt prompt_;
   CompletionService completion_;
   TokenizeService tokenize_;
+  EmbeddingService embedding_;
 };
 
 }  // namespace strata

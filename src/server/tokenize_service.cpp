@@ -11,24 +11,6 @@ namespace strata {
 
 using json = nlohmann::ordered_json;
 
-namespace {
-
-// The body as a JSON object whose "model", when given, is the served one (or one of its aliases).
-std::optional<ApiError> ParseBody(const std::string& body, const std::string& model_name,
-                                  const std::vector<std::string>& aliases, json& out) {
-  if (auto err = ParseRequestJson(body, out)) return Bad("", *err);
-  if (!out.is_object()) return Bad("", "the request body must be a JSON object");
-  if (const json* m = Fields(out).Find("model")) {
-    if (!m->is_string()) return Bad("model", "'model' must be a string");
-    const std::string name = m->get<std::string>();
-    if (name != model_name && std::ranges::find(aliases, name) == aliases.end())
-      return ApiError{404, "The model `" + m->get<std::string>() + "` does not exist.", "not_found_error", "model"};
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::variant<std::vector<int32_t>, ApiError> TokenizeService::PromptIds(const json& body) const {
   const json* prompt = Fields(body).Find("prompt");
   if (prompt == nullptr) return Bad("prompt", "'prompt' or 'messages' is required");
@@ -62,7 +44,7 @@ std::variant<std::vector<int32_t>, ApiError> TokenizeService::ChatIds(const json
 
 std::variant<nlohmann::json, ApiError> TokenizeService::Tokenize(const std::string& body) const {
   json j;
-  if (auto err = ParseBody(body, model_name_, aliases_, j)) return *err;
+  if (auto err = ParseModelBody(body, model_name_, aliases_, j)) return *err;
   bool token_strs = false;
   if (auto err = Fields(j).Bool("return_token_strs", token_strs)) return *err;
   auto ids = Fields(j).Find("messages") ? ChatIds(j) : PromptIds(j);
@@ -79,7 +61,7 @@ std::variant<nlohmann::json, ApiError> TokenizeService::Tokenize(const std::stri
 
 std::variant<nlohmann::json, ApiError> TokenizeService::Detokenize(const std::string& body) const {
   json j;
-  if (auto err = ParseBody(body, model_name_, aliases_, j)) return *err;
+  if (auto err = ParseModelBody(body, model_name_, aliases_, j)) return *err;
   const json* tokens = Fields(j).Find("tokens");
   if (tokens == nullptr) return Bad("tokens", "'tokens' is a required property");
   if (!tokens->is_array()) return Bad("tokens", "'tokens' must be an array of token ids");

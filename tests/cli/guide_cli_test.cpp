@@ -28,7 +28,7 @@ std::string FreshDir(const std::string& name) {
 TEST(Guide, NoArgumentsPrintsWhatToDo) {
   const auto r = Strata("");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  for (const char* line : {"GGUF", "Hugging Face", "strata gen-model --shape llama-tiny", "strata run -m MODEL",
+  for (const char* line : {"GGUF", "Hugging Face", "strata gen-model --shape llama-tiny", "strata chat -m MODEL", "strata run -m MODEL",
                            "strata serve -m MODEL", "strata COMMAND --help"})
     EXPECT_TRUE(Contains(r.out, line)) << line << "\n" << r.out;
 }

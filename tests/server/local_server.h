@@ -29,6 +29,7 @@ struct ServerOptions {
   double header_timeout_s = 10;
   double body_timeout_s = 60;
   uint64_t max_pending_body_bytes = 512u << 20;
+  bool webui = true;
   EngineConfig engine{.scheduler = {.max_num_seqs = 16, .max_num_batched_tokens = 256}};
   std::optional<ChatTemplateSource> chat_template;  // default: the model's own (the GGUF's)
 };
@@ -53,7 +54,8 @@ class LocalServer {
                      .max_body_bytes = o.max_body_bytes, .http_threads = 300,
                      .max_connections = o.max_connections, .max_connections_per_client = o.max_connections_per_client,
                      .header_timeout_s = o.header_timeout_s, .body_timeout_s = o.body_timeout_s,
-                     .protect_metrics = o.protect_metrics, .max_pending_body_bytes = o.max_pending_body_bytes};
+                     .protect_metrics = o.protect_metrics, .max_pending_body_bytes = o.max_pending_body_bytes,
+                     .webui = o.webui};
     server_ = std::make_unique<HttpServer>(cfg, *async_, std::make_unique<ChatTemplate>(std::move(*tmpl)), "");
     if (!server_->Bind().ok()) throw std::runtime_error("bind failed");
     thread_ = std::thread([this] { server_->Serve(); });
@@ -105,6 +107,20 @@ class LocalServer {
   std::unique_ptr<AsyncEngine> async_;
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
+};
+
+// A suite whose tests share one LocalServer, started before its first test (a server per test would load the model
+// each time); every test skips with a message when the test data is absent. Suite is the deriving class, so each
+// suite has a server of its own.
+template <typename Suite>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (TestDataDir()) server_ = std::make_unique<LocalServer>();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override { STRATA_REQUIRE_TESTDATA(); }
+  static inline std::unique_ptr<LocalServer> server_;
 };
 
 }  // namespace strata::testing

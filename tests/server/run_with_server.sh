@@ -2,11 +2,13 @@
 # Starts `strata serve` on a free port over a model, waits until it is healthy, runs the given command with
 # STRATA_URL set, then stops the server. Exit code 77 (CTest's skip) when the model or a tool is missing.
 # usage: run_with_server.sh STRATA_BINARY DEFAULT_TESTDATA MODEL_RELATIVE [serve flags...] -- COMMAND...
-# ($STRATA_TESTDATA overrides DEFAULT_TESTDATA; $STRATA_REQUIRE names a path whose absence means skip.)
+# ($STRATA_TESTDATA overrides DEFAULT_TESTDATA; an absolute MODEL, one the tests generate, is used as it is;
+# $STRATA_REQUIRE names a path whose absence means skip.)
 # With $COE_CONFIG (a Composition of Experts YAML whose model paths are file names), the server is
 # `serve --coe` over that config placed beside the GGUF files of MODEL's folder.
 set -uo pipefail
 strata=$1 model="${STRATA_TESTDATA:-$2}/$3"
+[[ $3 == /* ]] && model=$3
 shift 3
 serve_flags=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do serve_flags+=("$1"); shift; done

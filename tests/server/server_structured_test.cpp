@@ -18,16 +18,7 @@ const char* kSchemas[] = {
     R"({"type":"object","properties":{"note":{"type":["string","null"],"maxLength":10},"ok":{"type":"boolean"}},"required":["note","ok"]})",
 };
 
-class ServerStructured : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (TestDataDir()) server_ = std::make_unique<LocalServer>();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { STRATA_REQUIRE_TESTDATA(); }
-  static std::unique_ptr<LocalServer> server_;
-};
-std::unique_ptr<LocalServer> ServerStructured::server_;
+class ServerStructured : public SharedServerTest<ServerStructured> {};
 
 TEST_F(ServerStructured, TwentySchemaRequestsParseAndValidate) {
   int checked = 0;

@@ -16,14 +16,8 @@ using nlohmann::json;
 
 constexpr char kPrompt[] = "Once upon a time";
 
-class ServerTokenIds : public ::testing::Test {
+class ServerTokenIds : public SharedServerTest<ServerTokenIds> {
  protected:
-  static void SetUpTestSuite() {
-    if (TestDataDir()) server_ = std::make_unique<LocalServer>();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { STRATA_REQUIRE_TESTDATA(); }
-
   static json Post(const std::string& path, const json& body) {
     auto [status, r] = server_->Post(path, body);
     EXPECT_EQ(status, 200) << r.dump();
@@ -62,9 +56,7 @@ class ServerTokenIds : public ::testing::Test {
     }
     return events;
   }
-  static std::unique_ptr<LocalServer> server_;
 };
-std::unique_ptr<LocalServer> ServerTokenIds::server_;
 
 // Completions: the names become ids whose bytes are the tokens' text, the logprobs and offsets stay; the
 // chosen ids are the model's own (fed back as a prompt of ids, each prefix predicts the next with the same

@@ -10,14 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-class ServerTokenize : public ::testing::Test {
+class ServerTokenize : public SharedServerTest<ServerTokenize> {
  protected:
-  static void SetUpTestSuite() {
-    if (TestDataDir()) server_ = std::make_unique<LocalServer>();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { STRATA_REQUIRE_TESTDATA(); }
-
   static std::vector<int32_t> Ids(const json& body) { return body["tokens"].get<std::vector<int32_t>>(); }
   static void ExpectTokenizeResponse(const std::pair<int, json>& r, const std::vector<int32_t>& want) {
     ASSERT_EQ(r.first, 200) << r.second.dump();
@@ -25,9 +19,7 @@ class ServerTokenize : public ::testing::Test {
     EXPECT_EQ(r.second["count"], want.size());
     EXPECT_EQ(r.second["max_model_len"], 256);
   }
-  static std::unique_ptr<LocalServer> server_;
 };
-std::unique_ptr<LocalServer> ServerTokenize::server_;
 
 constexpr const char* kText = "Hello world, it's 2024!\n  <s> naïve ☃";
 

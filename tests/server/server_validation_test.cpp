@@ -156,6 +156,10 @@ TEST_F(ServerValidation, LooseFieldsAreRefused) {
                                   {{"role", "user"}, {"content", "Hi"}}}}}), 400, "content");
   ExpectError(Chat({{"messages", {{{"role", "assistant"}, {"content", nullptr},
                                    {"tool_calls", {{{"id", "c"}, {"type", "function"}}}}}}}}), 400, "tool calls");
+  // A content part whose "type" is not a string (found by openai_request_fuzz: it used to throw).
+  for (const json& type : {json(1), json(nullptr), json::array(), json{{"t", "text"}}})
+    ExpectError(Chat({{"messages", {{{"role", "user"}, {"content", {{{"type", type}, {"text", "Hi"}}}}}}}}), 400,
+                "content parts");
   ExpectError(Complete({{"best_of", 3}}), 400, "best_of");
   ExpectError(Complete({{"suffix", "the end"}}), 400, "suffix");
   ExpectError(Complete({{"echo", true}}), 400, "echo");

@@ -1,0 +1,120 @@
+// The web chat page in a real browser: Debian's chromium, headless, driven by playwright-core (npm), against
+// `strata serve` (run_with_server.sh sets STRATA_URL). Loads /, gives the API key when the page asks
+// ($STRATA_API_KEY), sends a message, watches the answer stream in and grow, stops it mid-answer, checks the
+// tokens/s line, reloads and reopens the conversation from the list. Saves a screenshot to $WEBUI_SCREENSHOT.
+// Every wait is for an event in the page, with generous timeouts (sanitizer builds decode slowly); nothing is
+// asserted about how long anything took. Exit code 77 (CTest's skip) when chromium is not installed.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(executablePath)) {
+  console.log(`SKIP: ${executablePath} not found (apt-get install chromium, or run scripts/setup.sh)`);
+  process.exit(77);
+}
+const require = createRequire(process.env.NODE_PATH + '/');
+const { chromium } = require('playwright-core');
+
+const url = process.env.STRATA_URL;
+const apiKey = process.env.STRATA_API_KEY || '';
+const screenshot = process.env.WEBUI_SCREENSHOT;
+const question = 'Tell me a long story about a dog.';
+const WAIT = { timeout: 120_000 };
+
+// The text of the last assistant answer on the page.
+const answerText = page => page.evaluate(() => {
+  const all = document.querySelectorAll('[data-testid="assistant-content"]');
+  return all.length ? all[all.length - 1].textContent : null;
+});
+
+const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+try {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  page.setDefaultTimeout(WAIT.timeout);
+  const problems = [];
+  page.on('pageerror', e => problems.push('page error: ' + e.message));
+  page.on('console', m => {  // the browser logs the expected 401 of the first v1/models as an error
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push('console error: ' + m.text());
+  });
+  // The page may talk to its own server only.
+  page.on('request', r => { if (!r.url().startsWith(url + '/')) problems.push('request elsewhere: ' + r.url()); });
+
+  await page.goto(url + '/');
+  if (apiKey) {
+    // GET v1/models answered 401: the page asks for the key.
+    await page.getByTestId('key-dialog').waitFor({ state: 'visible' });
+    await page.getByTestId('api-key').fill(apiKey);
+    await page.getByTestId('key-save').click();
+    await page.getByTestId('key-dialog').waitFor({ state: 'hidden' });
+  }
+  // The model's id from v1/models in the header.
+  await page.waitForFunction(() => /context \d+/.test(document.querySelector('[data-testid="model"]').textContent),
+                             null, WAIT);
+
+  // An answer long enough to stop: greedy, up to 8000 tokens (gen_webui_model.sh's model does not end sooner;
+  // that takes some 20 s on 2 cores, longer in sanitizer builds).
+  await page.locator('#settings summary').click();
+  await page.getByTestId('temperature').fill('0');
+  await page.getByTestId('max-tokens').fill('8000');
+  await page.getByTestId('prompt').fill(question);
+  await page.getByTestId('prompt').press('Enter');
+
+  await page.getByTestId('stop').waitFor({ state: 'visible' });
+  assert.equal(await page.getByTestId('user-content').textContent(), question);
+  // Streaming: text appears, then there is more of it, while the answer is still going.
+  await page.waitForFunction(() => {
+    const all = document.querySelectorAll('[data-testid="assistant-content"]');
+    return all.length && all[all.length - 1].textContent.length > 0;
+  }, null, WAIT);
+  const early = await answerText(page);
+  await page.waitForFunction(n => {
+    const all = document.querySelectorAll('[data-testid="assistant-content"]');
+    return all[all.length - 1].textContent.length > n;
+  }, early.length, WAIT);
+  assert.ok(await page.getByTestId('stop').isVisible(), 'still streaming when Stop is pressed');
+
+  await page.getByTestId('stop').click();
+  await page.getByTestId('stop').waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => document.querySelector('[data-testid="message-assistant"]:last-child [data-testid="stats"]'),
+                             null, WAIT);
+  const stopped = await answerText(page);
+  const stats = await page.getByTestId('stats').last().textContent();
+  console.log('stats line:', stats);
+  assert.match(stats, /^\d+ tokens · \d+(\.\d)? tokens\/s · first token \d+\.\d\d s · stopped$/);
+  assert.ok(stopped.length > early.length, 'the answer grew');
+  assert.ok(!stats.includes('cut at max tokens'), 'stopped before max tokens');
+  assert.equal(await page.getByTestId('send').isEnabled(), true);
+  // Stopped means stopped: the server sees the connection close and aborts the request (not finishing it at
+  // max tokens), and no more text arrives.
+  await page.waitForFunction(async () => {
+    const metrics = await (await fetch('metrics')).text();
+    return /^vllm:request_success_total\{[^}]*finished_reason="abort"\} 1(\.0)?$/m.test(metrics);
+  }, null, { ...WAIT, polling: 200 });
+  assert.equal(await answerText(page), stopped, 'no text after Stop');
+
+  // The conversation survives a reload: pick it from the list (a new chat is open) and find both messages.
+  await page.getByTestId('new-chat').click();
+  await page.reload();
+  if (apiKey) await page.waitForFunction(() => /context \d+/.test(document.querySelector('[data-testid="model"]').textContent));
+  assert.equal(await page.getByTestId('key-dialog').isVisible(), false, 'the stored key is used after a reload');
+  assert.equal(await page.getByTestId('message-user').count(), 0);
+  const item = page.getByTestId('conversation').filter({ hasText: question });
+  await item.waitFor();
+  await item.click();
+  await page.getByTestId('message-assistant').waitFor();
+  assert.equal(await page.getByTestId('user-content').textContent(), question);
+  assert.equal(await answerText(page), stopped, 'the partial answer was kept');
+  assert.equal(await page.getByTestId('stats').textContent(), stats);
+
+  assert.deepEqual(problems, []);
+  if (screenshot) {
+    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot });
+    console.log('screenshot:', screenshot);
+  }
+  console.log(`web page: streamed ${stopped.length} characters, stopped, reopened after a reload`);
+} finally {
+  await browser.close();
+}
