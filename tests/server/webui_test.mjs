@@ -1,7 +1,8 @@
 // The web chat page in a real browser: Debian's chromium, headless, driven by playwright-core (npm), against
 // `strata serve` (run_with_server.sh sets STRATA_URL). Loads /, gives the API key when the page asks
 // ($STRATA_API_KEY), sends a message, watches the answer stream in and grow, stops it mid-answer, checks the
-// tokens/s line, reloads and reopens the conversation from the list. Saves a screenshot to $WEBUI_SCREENSHOT.
+// tokens/s line, reloads and reopens the conversation from the list, checks the Markdown renderer (and that markup
+// in an answer stays text). Saves a screenshot to $WEBUI_SCREENSHOT.
 // Every wait is for an event in the page, with generous timeouts (sanitizer builds decode slowly); nothing is
 // asserted about how long anything took. Exit code 77 (CTest's skip) when chromium is not installed.
 import assert from 'node:assert/strict';
@@ -107,6 +108,39 @@ try {
   assert.equal(await page.getByTestId('user-content').textContent(), question);
   assert.equal(await answerText(page), stopped, 'the partial answer was kept');
   assert.equal(await page.getByTestId('stats').textContent(), stats);
+
+  // Markdown as the page renders answers (the tiny model writes none, so the page's own renderer is given a
+  // known answer): headings, emphasis, code spans, lists, links, fenced code with its language and a Copy
+  // button; markup in model output stays text (no element made of it, no javascript: link).
+  const md = await page.evaluate(() => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown([
+      '# Title', 'Some **bold**, *italic* and `x < y` text.', '',
+      '- one', '- two', '', '1. first', '2. second', '',
+      '```cpp', 'if (a < b && c) return "<b>";', '```', '',
+      '[site](https://example.com/a) [bad](javascript:alert(1)) <script>alert(1)</script> <img src=x onerror=alert(1)>',
+    ].join('\n'));
+    const text = sel => [...div.querySelectorAll(sel)].map(e => e.textContent);
+    return {
+      h1: text('h1'), strong: text('strong'), em: text('em'), code: text('p code'), ul: text('ul li'),
+      ol: text('ol li'), lang: text('.codeblock .lang span'), copy: text('.codeblock button.copy'),
+      block: text('.codeblock pre code'), links: [...div.querySelectorAll('a')].map(a => a.getAttribute('href')),
+      unsafe: div.querySelectorAll('script, img, [onerror]').length, last: div.lastElementChild.textContent,
+    };
+  });
+  assert.deepEqual(md.h1, ['Title']);
+  assert.deepEqual(md.strong, ['bold']);
+  assert.deepEqual(md.em, ['italic']);
+  assert.deepEqual(md.code, ['x < y']);
+  assert.deepEqual(md.ul, ['one', 'two']);
+  assert.deepEqual(md.ol, ['first', 'second']);
+  assert.deepEqual(md.lang, ['cpp']);
+  assert.deepEqual(md.copy, ['Copy']);
+  assert.deepEqual(md.block, ['if (a < b && c) return "<b>";']);
+  assert.deepEqual(md.links, ['https://example.com/a']);
+  assert.equal(md.unsafe, 0, 'markup in an answer made elements');
+  assert.ok(md.last.includes('<script>alert(1)</script>') && md.last.includes('<img src=x onerror=alert(1)>'),
+            'markup in an answer is shown as text: ' + md.last);
 
   assert.deepEqual(problems, []);
   if (screenshot) {
