@@ -81,10 +81,20 @@ std::variant<nlohmann::json, ApiError> EmbeddingService::Embed(const std::string
   if (auto* err = std::get_if<ApiError>(&inputs)) return *err;
   auto& ids = std::get<std::vector<std::vector<int32_t>>>(inputs);
   int64_t tokens = 0;
-  for (const auto& one : ids) tokens += static_cast<int64_t>(one.size());
+  for (const auto& one : ids) tokens += std::ssize(one);
   if (tokens > kMaxTokens)
     return Bad("input", "the inputs are " + std::to_string(tokens) + " tokens together; at most " +
                             std::to_string(kMaxTokens) + " a request");
+  // Every input is checked before any runs, and named by its place in the request: the engine splits a request
+  // into batches and would name an input by its place in its batch, after running the batches before it.
+  const int64_t longest = engine_.embedding_max_tokens();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t n = std::ssize(ids[i]);
+    if (n == 0) return Bad("input", "input " + std::to_string(i) + " is empty");
+    if (n > longest)
+      return Bad("input", "input " + std::to_string(i) + " is " + std::to_string(n) + " tokens; embeddings take at most " +
+                              std::to_string(longest) + " an input (serve --embedding-max-tokens)");
+  }
   auto vectors = engine_.Embed(std::move(ids), pooling_);
   if (!vectors.ok())
     return ApiErrorFromStatus(vectors.status(), vectors.status().code() == Status::Code::kInvalidArgument ? "input" : "");

@@ -123,6 +123,10 @@ TEST_F(ServerEmbeddings, BadRequestsGetClearErrors) {
       {json{{"input", "a"}, {"encoding_format", "int8"}}, 400, "\"float\" or \"base64\""},
       {json{{"input", "a"}, {"dimensions", 7}}, 400, "have 192 dimensions"},
       {json{{"input", std::string(2000, 'x')}}, 400, "embeddings take at most"},
+      // Named by their place in the request, though the request runs in several batches.
+      {json{{"input", json::array({std::string(200, 'y'), std::string(200, 'y'), std::string(2000, 'x')})}}, 400,
+       "input 2 is"},
+      {json{{"input", json::array({json::array({1, 2}), json::array()})}}, 400, "input 1 is empty"},
       {json{{"input", "a"}, {"model", "other"}}, 404, "does not exist"},
       {json{{"input", json::array_t(2049, "a")}}, 400, "at most 2048 a request"},
       {json{{"input", json::array_t(2048, std::string(400, 'z') + " end")}}, 400, "tokens together; at most 300000"},

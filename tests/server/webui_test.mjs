@@ -1,8 +1,9 @@
 // The web chat page in a real browser: Debian's chromium, headless, driven by playwright-core (npm), against
 // `strata serve` (run_with_server.sh sets STRATA_URL). Loads /, gives the API key when the page asks
 // ($STRATA_API_KEY), sends a message, watches the answer stream in and grow, stops it mid-answer, checks the
-// tokens/s line, reloads and reopens the conversation from the list, checks the Markdown renderer (and that markup
-// in an answer stays text). Saves a screenshot to $WEBUI_SCREENSHOT.
+// tokens/s line, reloads and reopens the conversation from the list; then checks the Markdown renderer (markup
+// in an answer stays text, quotes nested deep), that an unanswered turn is left out of the next request, and
+// that a cut-off stream shows as one and a double send makes one request. Saves a screenshot to $WEBUI_SCREENSHOT.
 // Every wait is for an event in the page, with generous timeouts (sanitizer builds decode slowly); nothing is
 // asserted about how long anything took. Exit code 77 (CTest's skip) when chromium is not installed.
 import assert from 'node:assert/strict';
@@ -109,6 +110,13 @@ try {
   assert.equal(await answerText(page), stopped, 'the partial answer was kept');
   assert.equal(await page.getByTestId('stats').textContent(), stats);
 
+  // The screenshot shows the real conversation; the checks below open others.
+  if (screenshot) {
+    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot });
+    console.log('screenshot:', screenshot);
+  }
+
   // Markdown as the page renders answers (the tiny model writes none, so the page's own renderer is given a
   // known answer): headings, emphasis, code spans, lists, links, fenced code with its language and a Copy
   // button; markup in model output stays text (no element made of it, no javascript: link).
@@ -142,12 +150,47 @@ try {
   assert.ok(md.last.includes('<script>alert(1)</script>') && md.last.includes('<img src=x onerror=alert(1)>'),
             'markup in an answer is shown as text: ' + md.last);
 
+  // Quotes nested thousands deep (a model repeating '>') render without exhausting the stack, 8 levels at most.
+  const depth = await page.evaluate(() => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown('>'.repeat(20000) + ' deep');
+    let n = 0;
+    for (let e = div.querySelector('blockquote'); e; e = e.querySelector(':scope > blockquote')) n++;
+    return n;
+  });
+  assert.equal(depth, 8);
+
+  // A turn that got no answer is left out of the next request with its question, so the turns still alternate.
+  const sent = await page.evaluate(() => {
+    const reply = { role: 'assistant', content: '' };
+    const conv = { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'A' },
+                              { role: 'user', content: 'failed' }, { role: 'assistant', content: '', error: 'x' },
+                              { role: 'user', content: 'b' }, reply] };
+    return requestBody(conv, reply).messages.map(m => m.role + ':' + m.content);
+  });
+  assert.deepEqual(sent, ['user:a', 'assistant:A', 'user:b']);
+
+  // A stream that ends without [DONE] or a finish reason shows as cut off; two sends in a row while the model
+  // list loads make one request (the page is given that stream instead of the server's).
+  await page.route(url + '/v1/chat/completions', route => route.fulfill({
+    status: 200, contentType: 'text/event-stream', body: 'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n',
+  }));
+  await page.getByTestId('new-chat').click();
+  const cut = await page.evaluate(async () => {
+    state.model = null;
+    $('prompt').value = 'cut';
+    const first = send();
+    $('prompt').value = 'cut';
+    await Promise.all([first, send()]);
+    return current().messages.map(m => ({ role: m.role, content: m.content, error: m.error || '' }));
+  });
+  await page.unroute(url + '/v1/chat/completions');
+  assert.equal(cut.length, 2, JSON.stringify(cut));
+  assert.equal(cut[1].content, 'Hi');
+  assert.match(cut[1].error, /cut off/);
+  assert.match(await page.getByTestId('error').last().textContent(), /cut off/);
+
   assert.deepEqual(problems, []);
-  if (screenshot) {
-    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot });
-    console.log('screenshot:', screenshot);
-  }
   console.log(`web page: streamed ${stopped.length} characters, stopped, reopened after a reload`);
 } finally {
   await browser.close();
